@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"paperchart/storage"
+)
+
+// Batches is what the API reads of the database.
+type Batches interface {
+	ListBatches(ctx context.Context, f storage.BatchFilter) ([]storage.Batch, error)
+	Batch(ctx context.Context, id int64) (storage.Batch, error)
+	Pages(ctx context.Context, batchID int64) ([]storage.Page, error)
+	Events(ctx context.Context, batchID int64) ([]storage.Event, error)
+}
+
+// Check is one dependency the health endpoint asks.
+type Check struct {
+	Name string
+	Ping func(context.Context) error
+}
+
+// Server serves the API.
+type Server struct {
+	Batches Batches
+	Checks  []Check
+	Log     *slog.Logger
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /api/batches", s.listBatches)
+	mux.HandleFunc("GET /api/batches/{id}", s.showBatch)
+	return mux
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	status := map[string]string{}
+	code := http.StatusOK
+	for _, c := range s.Checks {
+		if err := c.Ping(ctx); err != nil {
+			status[c.Name] = "down"
+			code = http.StatusServiceUnavailable
+			s.Log.Warn("health check failed", "dependency", c.Name, "err", err)
+		} else {
+			status[c.Name] = "ok"
+		}
+	}
+	writeJSON(w, code, map[string]any{"ok": code == http.StatusOK, "checks": status})
+}
+
+func (s *Server) listBatches(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := storage.BatchFilter{State: q.Get("state"), Source: q.Get("source")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 1000")
+			return
+		}
+		f.Limit = n
+	}
+	bs, err := s.Batches.ListBatches(r.Context(), f)
+	if err != nil {
+		s.internal(w, "list batches", err)
+		return
+	}
+	if bs == nil {
+		bs = []storage.Batch{}
+	}
+	writeJSON(w, http.StatusOK, bs)
+}
+
+// BatchDetail is a batch with its pages and history.
+type BatchDetail struct {
+	storage.Batch
+	PageList []storage.Page  `json:"page_list"`
+	Events   []storage.Event `json:"events"`
+}
+
+func (s *Server) showBatch(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, "batch id must be a positive whole number")
+		return
+	}
+	b, err := s.Batches.Batch(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no such batch")
+		return
+	}
+	if err != nil {
+		s.internal(w, "read batch", err)
+		return
+	}
+	d := BatchDetail{Batch: b}
+	if d.PageList, err = s.Batches.Pages(r.Context(), id); err != nil {
+		s.internal(w, "read pages", err)
+		return
+	}
+	if d.Events, err = s.Batches.Events(r.Context(), id); err != nil {
+		s.internal(w, "read events", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) internal(w http.ResponseWriter, what string, err error) {
+	s.Log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error; see the server log")
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"paperchart/ingest"
+	"paperchart/storage"
+	"paperchart/workers"
+)
+
+// config is every setting, from flags with defaults taken from PAPERCHART_*
+// environment variables, with loopback defaults.
+type config struct {
+	DatabaseURL string
+
+	RedisAddr     string
+	RedisPassword string
+	RedisDB       int
+	QueuePrefix   string
+
+	S3Endpoint    string
+	S3AccessKey   string
+	S3SecretKey   string
+	S3Bucket      string
+	S3TLS         bool
+	RetentionDays int
+
+	Drop          string
+	StableFor     time.Duration
+	ScanEvery     time.Duration
+	KeepProcessed time.Duration
+
+	HTTPAddr string
+
+	Concurrency int
+	WorkDir     string
+	MaxRetry    int
+
+	LogLevel  string
+	LogFormat string
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// Flag groups: each command registers the ones it uses.
+const (
+	useDB = 1 << iota
+	useRedis
+	useS3
+	useDrop
+	useHTTP
+	useWorker
+)
+
+func (c *config) register(fs *flag.FlagSet, groups int) {
+	fs.StringVar(&c.LogLevel, "log-level", env("PAPERCHART_LOG_LEVEL", "info"), "log level: debug, info, warn or error (PAPERCHART_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("PAPERCHART_LOG_FORMAT", "text"), "log format: text or json (PAPERCHART_LOG_FORMAT)")
+	if groups&useDB != 0 {
+		fs.StringVar(&c.DatabaseURL, "database-url", env("PAPERCHART_DATABASE_URL", "postgres://paperchart@127.0.0.1:5432/paperchart?sslmode=disable"),
+			"PostgreSQL URL (PAPERCHART_DATABASE_URL)")
+	}
+	if groups&useRedis != 0 {
+		fs.StringVar(&c.RedisAddr, "redis-addr", env("PAPERCHART_REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port for the job queue (PAPERCHART_REDIS_ADDR)")
+		fs.StringVar(&c.RedisPassword, "redis-password", env("PAPERCHART_REDIS_PASSWORD", ""), "Redis password (PAPERCHART_REDIS_PASSWORD)")
+		fs.IntVar(&c.RedisDB, "redis-db", envInt("PAPERCHART_REDIS_DB", 0), "Redis database number (PAPERCHART_REDIS_DB)")
+		fs.StringVar(&c.QueuePrefix, "queue-prefix", env("PAPERCHART_QUEUE_PREFIX", ""), "prefix of the queue names, to share one Redis between deployments (PAPERCHART_QUEUE_PREFIX)")
+		fs.IntVar(&c.MaxRetry, "max-retry", envInt("PAPERCHART_MAX_RETRY", 5), "retries of a failed task before its batch is marked failed (PAPERCHART_MAX_RETRY)")
+	}
+	if groups&useS3 != 0 {
+		fs.StringVar(&c.S3Endpoint, "s3-endpoint", env("PAPERCHART_S3_ENDPOINT", "127.0.0.1:7070"), "S3-compatible server host:port (PAPERCHART_S3_ENDPOINT)")
+		fs.StringVar(&c.S3AccessKey, "s3-access-key", env("PAPERCHART_S3_ACCESS_KEY", "paperchart"), "S3 access key (PAPERCHART_S3_ACCESS_KEY)")
+		fs.StringVar(&c.S3SecretKey, "s3-secret-key", env("PAPERCHART_S3_SECRET_KEY", "paperchart-dev-secret"), "S3 secret key (PAPERCHART_S3_SECRET_KEY)")
+		fs.StringVar(&c.S3Bucket, "s3-bucket", env("PAPERCHART_S3_BUCKET", "paperchart"), "bucket (PAPERCHART_S3_BUCKET)")
+		fs.BoolVar(&c.S3TLS, "s3-tls", envBool("PAPERCHART_S3_TLS", false), "use HTTPS to the S3 server (PAPERCHART_S3_TLS)")
+		fs.IntVar(&c.RetentionDays, "retention-days", envInt("PAPERCHART_RETENTION_DAYS", 2555),
+			"days originals stay immutable under object lock, where the bucket has it (PAPERCHART_RETENTION_DAYS; 0: none)")
+	}
+	if groups&useDrop != 0 {
+		fs.StringVar(&c.Drop, "drop", env("PAPERCHART_DROP", "var/drop/inbox"),
+			"drop folders, comma-separated, each PATH or NAME=PATH (PAPERCHART_DROP)")
+		fs.DurationVar(&c.StableFor, "stable-for", envDuration("PAPERCHART_STABLE_FOR", 2*time.Second),
+			"how long a dropped file must stay unchanged before it is taken (PAPERCHART_STABLE_FOR)")
+		fs.DurationVar(&c.ScanEvery, "scan-every", envDuration("PAPERCHART_SCAN_EVERY", 2*time.Second),
+			"period of the drop-folder scan, which network shares need (PAPERCHART_SCAN_EVERY)")
+		fs.DurationVar(&c.KeepProcessed, "keep-processed", envDuration("PAPERCHART_KEEP_PROCESSED", 30*24*time.Hour),
+			"how long stored files stay in the processed folder; -1s keeps them (PAPERCHART_KEEP_PROCESSED)")
+	}
+	if groups&useHTTP != 0 {
+		fs.StringVar(&c.HTTPAddr, "http-addr", env("PAPERCHART_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (PAPERCHART_HTTP_ADDR)")
+	}
+	if groups&useWorker != 0 {
+		fs.IntVar(&c.Concurrency, "concurrency", envInt("PAPERCHART_CONCURRENCY", runtime.NumCPU()),
+			"tasks run at once, each with its own Tesseract engine (PAPERCHART_CONCURRENCY; default: CPU cores)")
+		fs.StringVar(&c.WorkDir, "work-dir", env("PAPERCHART_WORK_DIR", os.TempDir()), "folder for temporary files (PAPERCHART_WORK_DIR)")
+	}
+}
+
+func (c *config) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+func (c *config) redis() asynq.RedisConnOpt {
+	return asynq.RedisClientOpt{Addr: c.RedisAddr, Password: c.RedisPassword, DB: c.RedisDB}
+}
+
+func (c *config) openDB(ctx context.Context) (*storage.DB, error) {
+	return storage.OpenDB(ctx, c.DatabaseURL)
+}
+
+func (c *config) openObjects(ctx context.Context) (*storage.Objects, error) {
+	return storage.OpenObjects(ctx, storage.ObjectsConfig{
+		Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
+		Bucket: c.S3Bucket, UseTLS: c.S3TLS, RetentionDays: c.RetentionDays,
+	})
+}
+
+func (c *config) queue() *workers.Queue {
+	return workers.NewQueue(c.redis(), workers.QueueConfig{Prefix: c.QueuePrefix, MaxRetry: c.MaxRetry})
+}
+
+func (c *config) folders() ([]ingest.Folder, error) {
+	var fs []ingest.Folder
+	names := map[string]bool{}
+	for _, s := range strings.Split(c.Drop, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		f := ingest.ParseFolder(s)
+		abs, err := filepath.Abs(f.Path)
+		if err != nil {
+			return nil, fmt.Errorf("drop folder %q: %w", s, err)
+		}
+		f.Path = abs
+		if names[f.Name] {
+			return nil, fmt.Errorf("two drop folders are named %q: name them with NAME=PATH", f.Name)
+		}
+		names[f.Name] = true
+		fs = append(fs, f)
+	}
+	if len(fs) == 0 {
+		return nil, fmt.Errorf("no drop folder: set --drop or PAPERCHART_DROP")
+	}
+	return fs, nil
+}
+
+func (c *config) workerConfig() workers.Config {
+	return workers.Config{
+		Queue:       workers.QueueConfig{Prefix: c.QueuePrefix, MaxRetry: c.MaxRetry},
+		Concurrency: c.Concurrency,
+		WorkDir:     c.WorkDir,
+	}
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"paperchart/api"
+	"paperchart/ingest"
+	"paperchart/storage"
+	"paperchart/workers"
+)
+
+func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := newFlags("migrate", "[flags]", "Creates or updates the database schema and creates the bucket (with object lock\nwhere the server supports it). Safe to run again; every role also migrates at start.")
+	c.register(fs, useDB|useS3)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return migrate(ctx, &c, stdout)
+}
+
+func migrate(ctx context.Context, c *config, out io.Writer) error {
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	did, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range did {
+		fmt.Fprintf(out, "applied %s\n", m)
+	}
+	objs, err := c.openObjects(ctx)
+	if err != nil {
+		return err
+	}
+	locked, err := objs.EnsureBucket(ctx)
+	if err != nil {
+		return err
+	}
+	lock := "without object lock: originals are not protected from deletion by the server"
+	if locked {
+		lock = fmt.Sprintf("with object lock: originals kept %d days in governance mode", c.RetentionDays)
+	}
+	fmt.Fprintf(out, "database up to date; bucket %s ready %s\n", c.S3Bucket, lock)
+	return nil
+}
+
+// services holds the connections a role opened.
+type services struct {
+	db    *storage.DB
+	objs  *storage.Objects
+	queue *workers.Queue
+}
+
+func (s *services) close() {
+	if s.queue != nil {
+		s.queue.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
+}
+
+func open(ctx context.Context, c *config, groups int) (*services, error) {
+	s := &services{}
+	var err error
+	if groups&useDB != 0 {
+		if s.db, err = c.openDB(ctx); err != nil {
+			return nil, err
+		}
+		if _, err := s.db.Migrate(ctx); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if groups&useS3 != 0 {
+		if s.objs, err = c.openObjects(ctx); err != nil {
+			s.close()
+			return nil, err
+		}
+		if _, err := s.objs.EnsureBucket(ctx); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if groups&useRedis != 0 {
+		s.queue = c.queue()
+		if err := s.queue.Ping(ctx); err != nil {
+			s.close()
+			return nil, fmt.Errorf("%w (is Redis running at %s?)", err, c.RedisAddr)
+		}
+	}
+	return s, nil
+}
+
+func runWatch(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := newFlags("watch", "[flags]", "Watches the drop folders. A file is taken when its size and modification time stay\nunchanged for --stable-for; its original is stored and checked, its batch recorded and\nqueued, and only then is it moved to processed/ (or rejected/, with a .reason.txt).")
+	c.register(fs, useDB|useRedis|useS3|useDrop)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger().With("role", "watch")
+	s, err := open(ctx, &c, useDB|useRedis|useS3)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return watch(ctx, &c, s, log)
+}
+
+func watch(ctx context.Context, c *config, s *services, log *slog.Logger) error {
+	folders, err := c.folders()
+	if err != nil {
+		return err
+	}
+	w, err := ingest.New(ingest.Config{Folders: folders, StableFor: c.StableFor, ScanEvery: c.ScanEvery, Retention: c.KeepProcessed},
+		s.db, s.objs, s.queue, log)
+	if err != nil {
+		return err
+	}
+	return w.Run(ctx)
+}
+
+func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, OCRs each page (one Tesseract engine per\nconcurrent task), and assembles each batch's searchable PDF. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds.\nRun one per machine; they share the work through Redis.")
+	c.register(fs, useDB|useRedis|useS3|useWorker)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger().With("role", "worker")
+	s, err := open(ctx, &c, useDB|useRedis|useS3)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return work(ctx, &c, s, log)
+}
+
+func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
+	w, err := workers.NewWorker(s.db, s.objs, s.queue, c.workerConfig(), log)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return w.Run(ctx, c.redis()) })
+	g.Go(func() error {
+		r := &workers.Reconciler{DB: s.db, Queue: s.queue, Log: log.With("component", "reconciler")}
+		return r.Run(ctx)
+	})
+	return g.Wait()
+}
+
+func runServe(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := newFlags("serve", "[flags]", "Serves the HTTP API: GET /healthz, GET /api/batches, GET /api/batches/{id}.")
+	c.register(fs, useDB|useRedis|useS3|useHTTP)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger().With("role", "serve")
+	s, err := open(ctx, &c, useDB|useRedis|useS3)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return serve(ctx, &c, s, log)
+}
+
+func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error {
+	a := &api.Server{Batches: s.db, Log: log, Checks: []api.Check{
+		{Name: "database", Ping: s.db.Ping},
+		{Name: "redis", Ping: s.queue.Ping},
+		{Name: "objects", Ping: s.objs.Ping},
+	}}
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	log.Info("serving HTTP", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("stop HTTP server: %w", err)
+	}
+	return nil
+}
+
+func runAll(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := newFlags("all", "[flags]", "Runs every role in one process: watch, worker and serve. The single-machine default.")
+	c.register(fs, useDB|useRedis|useS3|useDrop|useHTTP|useWorker)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := c.logger()
+	s, err := open(ctx, &c, useDB|useRedis|useS3)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return work(ctx, &c, s, log.With("role", "worker")) })
+	g.Go(func() error { return watch(ctx, &c, s, log.With("role", "watch")) })
+	g.Go(func() error { return serve(ctx, &c, s, log.With("role", "serve")) })
+	return g.Wait()
+}

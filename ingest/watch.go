@@ -1,0 +1,496 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"paperchart/split"
+	"paperchart/storage"
+)
+
+// Folder is one drop folder.
+type Folder struct {
+	Name string // shown as the batch's source; default: the folder's base name
+	Path string
+}
+
+// ParseFolder reads "NAME=PATH" or "PATH".
+func ParseFolder(s string) Folder {
+	if name, path, ok := strings.Cut(s, "="); ok && name != "" && !strings.ContainsAny(name, `/\`) {
+		return Folder{Name: name, Path: path}
+	}
+	return Folder{Name: filepath.Base(filepath.Clean(s)), Path: s}
+}
+
+// Config sets how the watcher behaves.
+type Config struct {
+	Folders []Folder
+	// StableFor is how long a file's size and modification time must stay
+	// unchanged before it is taken. Default 2 s.
+	StableFor time.Duration
+	// ScanEvery is the period of the scan. Default 2 s.
+	ScanEvery time.Duration
+	// Retention is how long processed files stay in processed/. 0 keeps
+	// them forever. Default 30 days.
+	Retention time.Duration
+	// Limits bound what a file may contain.
+	Limits split.Limits
+}
+
+func (c Config) withDefaults() Config {
+	if c.StableFor <= 0 {
+		c.StableFor = 2 * time.Second
+	}
+	if c.ScanEvery <= 0 {
+		c.ScanEvery = 2 * time.Second
+	}
+	if c.Retention < 0 {
+		c.Retention = 0
+	} else if c.Retention == 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	return c
+}
+
+// Store is what ingest needs of the database.
+type Store interface {
+	RecordBatch(ctx context.Context, nb storage.NewBatch) (storage.Batch, bool, error)
+	Batch(ctx context.Context, id int64) (storage.Batch, error)
+	MarkQueued(ctx context.Context, id int64, format string) (bool, error)
+	Reject(ctx context.Context, id int64, code, reason string) (bool, error)
+}
+
+// Originals is what ingest needs of the object store.
+type Originals interface {
+	PutOriginal(ctx context.Context, path, sha string) (string, error)
+}
+
+// Enqueuer queues a batch's split.
+type Enqueuer interface {
+	EnqueueSplit(ctx context.Context, batch int64) error
+}
+
+// Watcher ingests the files dropped in its folders.
+type Watcher struct {
+	cfg   Config
+	store Store
+	objs  Originals
+	queue Enqueuer
+	log   *slog.Logger
+	seen  map[string]observation // by path; touched only by the Run goroutine
+	now   func() time.Time
+}
+
+type observation struct {
+	size        int64
+	mtime       time.Time
+	stableSince time.Time
+}
+
+// New returns a watcher. It creates the folders' subfolders.
+func New(cfg Config, store Store, objs Originals, queue Enqueuer, log *slog.Logger) (*Watcher, error) {
+	cfg = cfg.withDefaults()
+	if len(cfg.Folders) == 0 {
+		return nil, errors.New("no drop folder configured")
+	}
+	for _, f := range cfg.Folders {
+		for _, sub := range []string{"", processingDir, processedDir, rejectedDir} {
+			if err := os.MkdirAll(filepath.Join(f.Path, sub), 0o750); err != nil {
+				return nil, fmt.Errorf("drop folder %s: %w", f.Name, err)
+			}
+		}
+	}
+	return &Watcher{cfg: cfg, store: store, objs: objs, queue: queue, log: log,
+		seen: map[string]observation{}, now: time.Now}, nil
+}
+
+const (
+	processingDir = ".processing"
+	processedDir  = "processed"
+	rejectedDir   = "rejected"
+)
+
+// Run watches until ctx is done. Files left in .processing by a previous
+// run are finished first.
+func (w *Watcher) Run(ctx context.Context) error {
+	events := make(chan struct{}, 1)
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		w.log.Warn("no filesystem events; scanning only", "err", err)
+	} else {
+		defer fsw.Close()
+		for _, f := range w.cfg.Folders {
+			if err := fsw.Add(f.Path); err != nil {
+				w.log.Warn("no filesystem events for folder; scanning only", "folder", f.Name, "err", err)
+			}
+		}
+		go func() {
+			for {
+				select {
+				case _, ok := <-fsw.Events:
+					if !ok {
+						return
+					}
+					select {
+					case events <- struct{}{}:
+					default:
+					}
+				case err, ok := <-fsw.Errors:
+					if !ok {
+						return
+					}
+					w.log.Warn("filesystem events", "err", err)
+				}
+			}
+		}()
+	}
+	w.log.Info("watching drop folders", "folders", len(w.cfg.Folders), "stable_for", w.cfg.StableFor)
+	tick := time.NewTicker(w.cfg.ScanEvery)
+	defer tick.Stop()
+	lastPrune := time.Time{}
+	for {
+		w.Scan(ctx)
+		if w.now().Sub(lastPrune) > time.Hour {
+			w.prune()
+			lastPrune = w.now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-events:
+			// A file changed: look again soon, but a file is only taken once
+			// stable, so there is no point scanning on every write.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(w.cfg.StableFor / 2):
+			}
+		}
+	}
+}
+
+// Scan looks at every folder once: it finishes claimed files and takes the
+// dropped files that are stable.
+func (w *Watcher) Scan(ctx context.Context) {
+	present := map[string]bool{}
+	for _, f := range w.cfg.Folders {
+		// Files claimed earlier and not finished (a crash, the database or
+		// object store down) are retried every scan until they succeed.
+		if claimed, err := os.ReadDir(filepath.Join(f.Path, processingDir)); err == nil {
+			for _, e := range claimed {
+				if ctx.Err() != nil {
+					return
+				}
+				if e.Type().IsRegular() {
+					w.finish(ctx, f, e.Name())
+				}
+			}
+		}
+		entries, err := os.ReadDir(f.Path)
+		if err != nil {
+			w.log.Error("read drop folder", "folder", f.Name, "err", err)
+			continue
+		}
+		for _, e := range entries {
+			if ctx.Err() != nil {
+				return
+			}
+			name := e.Name()
+			if !e.Type().IsRegular() || ignored(name) {
+				continue
+			}
+			path := filepath.Join(f.Path, name)
+			present[path] = true
+			if !w.stable(path) {
+				continue
+			}
+			delete(w.seen, path)
+			if err := os.Rename(path, filepath.Join(f.Path, processingDir, name)); err != nil {
+				if !errors.Is(err, fs.ErrNotExist) { // another watcher took it
+					w.log.Error("claim dropped file", "folder", f.Name, "err", err)
+				}
+				continue
+			}
+			w.finish(ctx, f, name)
+		}
+	}
+	for p := range w.seen {
+		if !present[p] {
+			delete(w.seen, p)
+		}
+	}
+}
+
+// ignored reports names that are never taken: hidden files, temporary files
+// of scanners and copy tools, and the reason files paperchart writes.
+func ignored(name string) bool {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(name, "."), strings.HasPrefix(name, "~"), strings.HasPrefix(name, "_tmp"):
+		return true
+	case lower == "thumbs.db", lower == "desktop.ini":
+		return true
+	}
+	for _, suf := range []string{".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", ".swp", ".lock", ".reason.txt", "~"} {
+		if strings.HasSuffix(lower, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// stable reports whether a file's size and mtime have not changed for
+// StableFor over at least two looks. A PDF must also end with %%EOF,
+// unless it has been unchanged for much longer (a truncated file is then
+// taken, and rejected with a reason, rather than left waiting forever).
+func (w *Watcher) stable(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	now := w.now()
+	o, ok := w.seen[path]
+	if !ok || o.size != st.Size() || !o.mtime.Equal(st.ModTime()) {
+		w.seen[path] = observation{size: st.Size(), mtime: st.ModTime(), stableSince: now}
+		return false
+	}
+	quiet := now.Sub(o.stableSince)
+	if quiet < w.cfg.StableFor {
+		return false
+	}
+	if strings.EqualFold(filepath.Ext(path), ".pdf") && quiet < 10*w.cfg.StableFor && !endsWithEOF(path) {
+		return false
+	}
+	return true
+}
+
+func endsWithEOF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	n := min(st.Size(), 2048)
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, st.Size()-n); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	return strings.Contains(string(buf), "%%EOF")
+}
+
+// finish ingests one claimed file. On any error the file stays in
+// .processing and is retried on the next scan: nothing is lost.
+func (w *Watcher) finish(ctx context.Context, f Folder, name string) {
+	path := filepath.Join(f.Path, processingDir, name)
+	res, err := w.ingest(ctx, f, path, name)
+	if err != nil {
+		w.log.Error("ingest failed; will retry", "folder", f.Name, "err", err)
+		return
+	}
+	log := w.log.With("folder", f.Name, "batch", res.batch.ID)
+	switch {
+	case res.rejected:
+		dst, err := w.moveRejected(f, path, name, res)
+		if err != nil {
+			log.Error("move rejected file", "err", err)
+			return
+		}
+		log.Warn("file rejected", "code", res.batch.ReasonCode, "to", filepath.Base(dst))
+	default:
+		if _, err := w.moveProcessed(f, path, name, res.batch.ID); err != nil {
+			log.Error("move processed file", "err", err)
+			return
+		}
+		if res.batch.State == storage.StateDuplicate {
+			log.Info("duplicate file, not processed again", "duplicate_of", *res.batch.DuplicateOf)
+		} else {
+			log.Info("batch queued", "format", res.format)
+		}
+	}
+}
+
+type result struct {
+	batch    storage.Batch
+	format   string
+	rejected bool
+	firstOf  *storage.Batch // for a duplicate: the first batch with these bytes
+}
+
+// ingest does the work in the order that loses nothing: checksum, store the
+// original (read back), record the batch, validate, queue. It is safe to
+// run again on the same file.
+func (w *Watcher) ingest(ctx context.Context, f Folder, path, name string) (result, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return result{}, fmt.Errorf("stat claimed file: %w", err)
+	}
+	sha, err := fileSHA256(path)
+	if err != nil {
+		return result{}, err
+	}
+	key, err := w.objs.PutOriginal(ctx, path, sha)
+	if err != nil {
+		return result{}, err
+	}
+	// The key names this drop of this file: a re-run after a crash finds
+	// the same batch; the same bytes dropped again later get a new key and
+	// are recorded as a duplicate.
+	ingestKey := fmt.Sprintf("%s/%s/%s/%d", f.Name, name, sha, st.ModTime().UnixNano())
+	b, _, err := w.store.RecordBatch(ctx, storage.NewBatch{
+		Source: f.Name, Name: name, IngestKey: ingestKey, SHA256: sha, Size: st.Size(), OriginalKey: key,
+	})
+	if err != nil {
+		return result{}, err
+	}
+	res := result{batch: b}
+	switch b.State {
+	case storage.StateDuplicate:
+		first, err := w.store.Batch(ctx, *b.DuplicateOf)
+		if err != nil {
+			return result{}, err
+		}
+		res.firstOf = &first
+		// A copy of a rejected file is as bad as the first: the clerk should
+		// see it among the rejected files.
+		res.rejected = first.State == storage.StateRejected
+		return res, nil
+	case storage.StateRejected:
+		res.rejected = true
+		return res, nil
+	case storage.StateReceived:
+	default:
+		return res, nil // queued before; only the move was left to do
+	}
+	info, err := split.Inspect(ctx, path, w.cfg.Limits)
+	if rej, ok := split.IsRejection(err); ok {
+		if _, err := w.store.Reject(ctx, b.ID, rej.Code, rej.Reason); err != nil {
+			return result{}, err
+		}
+		b.State, b.ReasonCode, b.Reason = storage.StateRejected, rej.Code, rej.Reason
+		res.batch, res.rejected = b, true
+		return res, nil
+	}
+	if err != nil {
+		return result{}, fmt.Errorf("inspect batch %d: %w", b.ID, err)
+	}
+	res.format = string(info.Format)
+	if err := w.queue.EnqueueSplit(ctx, b.ID); err != nil {
+		return result{}, err
+	}
+	if _, err := w.store.MarkQueued(ctx, b.ID, string(info.Format)); err != nil {
+		return result{}, err
+	}
+	return res, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("open claimed file: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("checksum claimed file: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// freeName returns a path in dir for name that does not exist yet, adding
+// the batch ID when name is taken.
+func freeName(dir, name string, batch int64) string {
+	p := filepath.Join(dir, name)
+	if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+		return p
+	}
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for i := 0; ; i++ {
+		cand := fmt.Sprintf("%s.batch%d%s", stem, batch, ext)
+		if i > 0 {
+			cand = fmt.Sprintf("%s.batch%d-%d%s", stem, batch, i, ext)
+		}
+		p = filepath.Join(dir, cand)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			return p
+		}
+	}
+}
+
+func (w *Watcher) moveProcessed(f Folder, path, name string, batch int64) (string, error) {
+	dir := filepath.Join(f.Path, processedDir, w.now().Format("2006-01-02"))
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("make processed folder: %w", err)
+	}
+	dst := freeName(dir, name, batch)
+	if err := os.Rename(path, dst); err != nil {
+		return "", fmt.Errorf("move to processed: %w", err)
+	}
+	return dst, nil
+}
+
+func (w *Watcher) moveRejected(f Folder, path, name string, res result) (string, error) {
+	dir := filepath.Join(f.Path, rejectedDir)
+	dst := freeName(dir, name, res.batch.ID)
+	reason := res.batch.Reason
+	if res.firstOf != nil {
+		reason = fmt.Sprintf("This file is identical to %q, batch %d, which was rejected: %s",
+			res.firstOf.Name, res.firstOf.ID, res.firstOf.Reason)
+	}
+	text := fmt.Sprintf("File:     %s\nBatch:    %d\nRejected: %s\n\nWhy: %s\n\n"+
+		"The original is kept here and in paperchart's storage. Fix the problem (usually: scan the paper again),\n"+
+		"then drop the new file into the drop folder. See `paperchart batches show %d` for details.\n",
+		name, res.batch.ID, w.now().Format(time.RFC1123), reason, res.batch.ID)
+	// The reason is written first: a clerk who sees the file sees why.
+	if err := os.WriteFile(dst+".reason.txt", []byte(text), 0o640); err != nil {
+		return "", fmt.Errorf("write reason file: %w", err)
+	}
+	if err := os.Rename(path, dst); err != nil {
+		return "", fmt.Errorf("move to rejected: %w", err)
+	}
+	return dst, nil
+}
+
+// prune deletes processed day folders older than Retention, judged by the
+// folder's date (a moved file keeps the modification time it was dropped
+// with). Their originals are in object storage: a file only reaches
+// processed/ after it is stored.
+func (w *Watcher) prune() {
+	if w.cfg.Retention <= 0 {
+		return
+	}
+	cutoff := w.now().Add(-w.cfg.Retention)
+	for _, f := range w.cfg.Folders {
+		root := filepath.Join(f.Path, processedDir)
+		days, err := os.ReadDir(root)
+		if err != nil {
+			continue
+		}
+		for _, d := range days {
+			day, err := time.ParseInLocation("2006-01-02", d.Name(), time.Local)
+			if !d.IsDir() || err != nil || !day.AddDate(0, 0, 1).Before(cutoff) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(root, d.Name())); err != nil {
+				w.log.Warn("prune processed files", "folder", f.Name, "day", d.Name(), "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,8 @@
+// Package storage owns what paperchart keeps: the state of every batch and
+// page in PostgreSQL (the source of truth), and the bytes — originals, page
+// images, OCR results, searchable PDFs — in S3-compatible object storage.
+//
+// DB wraps a pgx connection pool and the schema migrations embedded in this
+// package; Objects wraps a minio-go client and one bucket. Neither logs or
+// returns patient data in errors: callers get IDs and keys.
+package storage

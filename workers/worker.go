@@ -1,0 +1,462 @@
+package workers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"paperchart/assemble"
+	"paperchart/ocr"
+	"paperchart/split"
+	"paperchart/storage"
+)
+
+// Config sets how a worker runs.
+type Config struct {
+	Queue QueueConfig
+	// Concurrency is how many tasks run at once, each OCR task with its own
+	// Tesseract engine. Default: the number of CPU cores.
+	Concurrency int
+	// ShutdownTimeout is how long a stopping worker waits for running tasks;
+	// it must exceed the slowest page, or asynq re-queues a task while its
+	// handler still runs. Default 60 s.
+	ShutdownTimeout time.Duration
+	// WorkDir holds temporary files. Default: the system's.
+	WorkDir string
+	// DPI is the resolution pages without one are rendered at. Default 300.
+	DPI    int
+	Limits split.Limits
+	OCR    ocr.Options
+}
+
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = runtime.NumCPU()
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 60 * time.Second
+	}
+	if c.WorkDir == "" {
+		c.WorkDir = os.TempDir()
+	}
+	if c.DPI <= 0 {
+		c.DPI = 300
+	}
+	c.Queue = c.Queue.withDefaults()
+	return c
+}
+
+// Worker runs paperchart's tasks.
+type Worker struct {
+	db    *storage.DB
+	obj   *storage.Objects
+	queue *Queue
+	cfg   Config
+	log   *slog.Logger
+	pool  *ocr.Pool
+}
+
+// NewWorker prepares a worker with one Tesseract engine per concurrent task.
+func NewWorker(db *storage.DB, obj *storage.Objects, queue *Queue, cfg Config, log *slog.Logger) (*Worker, error) {
+	cfg = cfg.withDefaults()
+	pool, err := ocr.NewPool(cfg.Concurrency, cfg.OCR)
+	if err != nil {
+		return nil, fmt.Errorf("start %d OCR engines: %w", cfg.Concurrency, err)
+	}
+	return &Worker{db: db, obj: obj, queue: queue, cfg: cfg, log: log, pool: pool}, nil
+}
+
+// Close releases the OCR engines.
+func (w *Worker) Close() error { return w.pool.Close() }
+
+// Handler routes tasks to their stage.
+func (w *Worker) Handler() asynq.Handler {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeSplit, w.handleSplit)
+	mux.HandleFunc(TypeOCR, w.handleOCR)
+	mux.HandleFunc(TypeAssemble, w.handleAssemble)
+	return mux
+}
+
+// Run serves tasks until ctx is done, then shuts down gracefully: no new
+// task starts, running ones get ShutdownTimeout to finish.
+func (w *Worker) Run(ctx context.Context, redis asynq.RedisConnOpt) error {
+	q := w.cfg.Queue
+	srv := asynq.NewServer(redis, asynq.Config{
+		Concurrency: w.cfg.Concurrency,
+		// Finishing work already started comes first, so batches complete
+		// rather than all advancing slowly.
+		Queues: map[string]int{
+			q.Prefix + stageAssemble: 6,
+			q.Prefix + stageOCR:      3,
+			q.Prefix + stageSplit:    2,
+		},
+		RetryDelayFunc:  retryDelay,
+		ErrorHandler:    asynq.ErrorHandlerFunc(w.handleError),
+		ShutdownTimeout: w.cfg.ShutdownTimeout,
+		Logger:          asynqLogger{w.log},
+		LogLevel:        asynq.WarnLevel,
+	})
+	if err := srv.Start(w.Handler()); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	w.log.Info("worker started", "concurrency", w.cfg.Concurrency, "queues", q.Prefix+"{split,ocr,assemble}")
+	<-ctx.Done()
+	w.log.Info("worker stopping", "grace", w.cfg.ShutdownTimeout)
+	srv.Shutdown()
+	return nil
+}
+
+func decode(t *asynq.Task) (payload, error) {
+	var p payload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Batch <= 0 {
+		return p, fmt.Errorf("bad %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	return p, nil
+}
+
+// final reports whether this failure is the task's last: it will not be
+// retried.
+func final(ctx context.Context, err error) bool {
+	if errors.Is(err, asynq.SkipRetry) {
+		return true
+	}
+	n, ok1 := asynq.GetRetryCount(ctx)
+	max, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= max
+}
+
+// handleError runs after every failed attempt. On the last one it marks the
+// batch failed with a reason a person can read, so nothing fails silently.
+func (w *Worker) handleError(ctx context.Context, t *asynq.Task, err error) {
+	p, perr := decode(t)
+	if perr != nil {
+		w.log.Error("task with bad payload", "type", t.Type())
+		return
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	last := final(ctx, err)
+	w.log.Warn("task failed", "type", t.Type(), "batch", p.Batch, "page", p.Page, "attempt", retried+1, "final", last, "err", err)
+	if !last {
+		return
+	}
+	// The task's context may be past its deadline; the database write must
+	// still happen.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	reason := failureReason(t.Type(), retried, err)
+	var ferr error
+	switch t.Type() {
+	case TypeOCR:
+		ferr = w.db.FailPage(dctx, p.Batch, p.Page, reason)
+	default:
+		_, ferr = w.db.FailBatch(dctx, p.Batch, reason)
+	}
+	if ferr != nil {
+		w.log.Error("could not record failure; the reconciler will find the batch", "batch", p.Batch, "err", ferr)
+	}
+}
+
+func failureReason(typ string, retried int, err error) string {
+	var rej *split.Rejection
+	if errors.As(err, &rej) {
+		return rej.Reason
+	}
+	what := map[string]string{TypeSplit: "splitting the file into pages", TypeOCR: "reading the page (OCR)", TypeAssemble: "building the searchable PDF"}[typ]
+	if errors.Is(err, asynq.SkipRetry) {
+		return fmt.Sprintf("%s failed: %v", what, err)
+	}
+	return fmt.Sprintf("%s failed after %d attempts: %v", what, retried+1, err)
+}
+
+func (w *Worker) tempDir(prefix string) (string, func(), error) {
+	dir, err := os.MkdirTemp(w.cfg.WorkDir, prefix)
+	if err != nil {
+		return "", nil, fmt.Errorf("make work folder: %w", err)
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// handleSplit splits a batch's original into page sources, stores them,
+// records the pages and queues one OCR task per page.
+func (w *Worker) handleSplit(ctx context.Context, t *asynq.Task) error {
+	p, err := decode(t)
+	if err != nil {
+		return err
+	}
+	b, err := w.db.Batch(ctx, p.Batch)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("batch %d does not exist: %w", p.Batch, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	switch b.State {
+	case storage.StateReceived, storage.StateQueued, storage.StateSplitting:
+	case storage.StateOCR:
+		return w.enqueuePending(ctx, b.ID) // split done before; make sure its pages are queued
+	default:
+		return nil // finished, or past this stage: nothing to do
+	}
+	if _, err := w.db.StartSplit(ctx, b.ID); err != nil {
+		return err
+	}
+	start := time.Now()
+	dir, cleanup, err := w.tempDir(fmt.Sprintf("split-%d-", b.ID))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	orig := filepath.Join(dir, "original")
+	if err := w.obj.Download(ctx, b.OriginalKey, orig); err != nil {
+		return fmt.Errorf("batch %d: %w", b.ID, err)
+	}
+	info, err := split.Inspect(ctx, orig, w.cfg.Limits)
+	if err != nil {
+		return w.splitFailed(ctx, b.ID, err)
+	}
+	srcs, err := split.Split(ctx, orig, filepath.Join(dir, "pages"), w.cfg.Limits)
+	if err != nil {
+		return w.splitFailed(ctx, b.ID, err)
+	}
+	pages := make([]storage.NewPage, 0, len(srcs))
+	for _, s := range srcs {
+		key := fmt.Sprintf("%s%d/%04d.src%s", storage.PrefixPages, b.ID, s.No, filepath.Ext(s.Path))
+		if err := w.obj.PutFile(ctx, key, s.Path, "application/octet-stream"); err != nil {
+			return fmt.Errorf("batch %d page %d: %w", b.ID, s.No, err)
+		}
+		pages = append(pages, storage.NewPage{No: s.No, SourceKey: key, Kind: s.Kind, DPI: s.DPI, Rotate: s.Rotate})
+	}
+	if err := w.db.AddPages(ctx, b.ID, string(info.Format), pages); err != nil {
+		return err
+	}
+	w.log.Info("batch split", "batch", b.ID, "pages", len(pages), "ms", time.Since(start).Milliseconds())
+	return w.enqueuePending(ctx, b.ID)
+}
+
+// splitFailed turns a Rejection into a rejected batch (never retried) and
+// passes other errors on for retry.
+func (w *Worker) splitFailed(ctx context.Context, batch int64, err error) error {
+	var rej *split.Rejection
+	if !errors.As(err, &rej) {
+		return fmt.Errorf("batch %d: %w", batch, err)
+	}
+	if _, derr := w.db.Reject(ctx, batch, rej.Code, rej.Reason); derr != nil {
+		return derr
+	}
+	w.log.Warn("batch rejected by split", "batch", batch, "code", rej.Code)
+	return nil
+}
+
+func (w *Worker) enqueuePending(ctx context.Context, batch int64) error {
+	nos, err := w.db.PendingPages(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for _, no := range nos {
+		if err := w.queue.EnqueueOCR(ctx, batch, no); err != nil {
+			return err
+		}
+	}
+	if len(nos) == 0 {
+		joined, err := w.db.JoinIfDone(ctx, batch)
+		if err != nil {
+			return err
+		}
+		if joined {
+			return w.queue.EnqueueAssemble(ctx, batch)
+		}
+	}
+	return nil
+}
+
+// handleOCR renders one page, corrects its orientation and skew, OCRs it,
+// stores the normalised image and the result, and joins the batch when it
+// was the last page.
+func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
+	p, err := decode(t)
+	if err != nil {
+		return err
+	}
+	pg, err := w.db.Page(ctx, p.Batch, p.Page)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("page %d of batch %d does not exist: %w", p.Page, p.Batch, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	if pg.State == storage.PageDone {
+		return nil // a re-delivered task: the work is done
+	}
+	b, err := w.db.Batch(ctx, p.Batch)
+	if err != nil {
+		return err
+	}
+	if b.State != storage.StateOCR {
+		return nil // the batch failed or was rejected meanwhile; `batches retry` resumes it
+	}
+	dir, cleanup, err := w.tempDir(fmt.Sprintf("ocr-%d-%d-", p.Batch, p.Page))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	src := filepath.Join(dir, "page"+filepath.Ext(pg.SourceKey))
+	if err := w.obj.Download(ctx, pg.SourceKey, src); err != nil {
+		return fmt.Errorf("page %d of batch %d: %w", p.Page, p.Batch, err)
+	}
+	img, dpi, err := split.Render(ctx, split.PageSource{No: pg.No, Path: src, Kind: pg.SourceKind, DPI: pg.SourceDPI, Rotate: pg.SourceRotate}, w.cfg.DPI)
+	if err != nil {
+		if _, ok := split.IsRejection(err); ok {
+			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		}
+		return fmt.Errorf("render page %d of batch %d: %w", p.Page, p.Batch, err)
+	}
+	eng, err := w.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	res, norm, err := eng.Recognize(ctx, img, dpi)
+	w.pool.Release(eng)
+	if err != nil {
+		return fmt.Errorf("OCR page %d of batch %d: %w", p.Page, p.Batch, err)
+	}
+	imgKey, ocrKey, err := w.storePage(ctx, p.Batch, p.Page, norm, res)
+	if err != nil {
+		return err
+	}
+	joined, err := w.db.CompletePage(ctx, storage.PageResult{
+		BatchID: p.Batch, No: p.Page, ImageKey: imgKey, OCRKey: ocrKey, Text: res.Text, WordCount: len(res.Words),
+		MeanConf: res.MeanConfidence, Rotation: res.Rotation, Skew: res.Skew, Blank: res.Blank, OSDUsed: res.OSDUsed,
+		DPI: res.DPI, Width: res.Width, Height: res.Height, OCRMillis: int(res.Duration.Milliseconds()),
+	})
+	if err != nil {
+		return err
+	}
+	w.log.Debug("page done", "batch", p.Batch, "page", p.Page, "words", len(res.Words), "conf", int(res.MeanConfidence),
+		"rotation", res.Rotation, "ms", res.Duration.Milliseconds())
+	if joined {
+		return w.queue.EnqueueAssemble(ctx, p.Batch)
+	}
+	return nil
+}
+
+// pageImageKey and pageOCRKey are where a page's normalised image and OCR
+// result are kept.
+func pageImageKey(batch int64, page int) string {
+	return fmt.Sprintf("%s%d/%04d.jpg", storage.PrefixPages, batch, page)
+}
+
+func pageOCRKey(batch int64, page int) string {
+	return fmt.Sprintf("%s%d/%04d.ocr.json", storage.PrefixPages, batch, page)
+}
+
+func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image.Image, res ocr.Result) (string, string, error) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		return "", "", fmt.Errorf("encode page %d of batch %d: %w", page, batch, err)
+	}
+	imgKey := pageImageKey(batch, page)
+	if err := w.obj.Put(ctx, imgKey, buf.Bytes(), "image/jpeg"); err != nil {
+		return "", "", err
+	}
+	js, err := json.Marshal(res)
+	if err != nil {
+		return "", "", fmt.Errorf("encode OCR result of page %d of batch %d: %w", page, batch, err)
+	}
+	ocrKey := pageOCRKey(batch, page)
+	if err := w.obj.Put(ctx, ocrKey, js, "application/json"); err != nil {
+		return "", "", err
+	}
+	return imgKey, ocrKey, nil
+}
+
+// SearchableKey is where a batch's searchable PDF is kept.
+func SearchableKey(batch int64) string {
+	return fmt.Sprintf("%s%d.pdf", storage.PrefixSearchable, batch)
+}
+
+// handleAssemble builds the batch's searchable PDF from the stored page
+// images and OCR results, stores it, and finishes the batch.
+func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
+	p, err := decode(t)
+	if err != nil {
+		return err
+	}
+	b, err := w.db.Batch(ctx, p.Batch)
+	if err != nil {
+		return err
+	}
+	if b.State != storage.StateAssembling {
+		return nil
+	}
+	start := time.Now()
+	pages, err := w.db.Pages(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	in := make([]assemble.Page, 0, len(pages))
+	for _, pg := range pages {
+		img, err := w.obj.Get(ctx, pg.ImageKey)
+		if err != nil {
+			return fmt.Errorf("batch %d page %d: %w", b.ID, pg.No, err)
+		}
+		js, err := w.obj.Get(ctx, pg.OCRKey)
+		if err != nil {
+			return fmt.Errorf("batch %d page %d: %w", b.ID, pg.No, err)
+		}
+		var res ocr.Result
+		if err := json.Unmarshal(js, &res); err != nil {
+			return fmt.Errorf("batch %d page %d: decode OCR result: %w", b.ID, pg.No, err)
+		}
+		in = append(in, assemble.Page{Image: img, Width: pg.Width, Height: pg.Height, DPI: pg.DPI, Words: res.Words})
+	}
+	dir, cleanup, err := w.tempDir(fmt.Sprintf("assemble-%d-", b.ID))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	path := filepath.Join(dir, "searchable.pdf")
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("batch %d: %w", b.ID, err)
+	}
+	if err := assemble.SearchablePDF(ctx, f, in); err != nil {
+		f.Close()
+		return fmt.Errorf("batch %d: build searchable PDF: %w", b.ID, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("batch %d: %w", b.ID, err)
+	}
+	key := SearchableKey(b.ID)
+	if err := w.obj.PutFile(ctx, key, path, "application/pdf"); err != nil {
+		return err
+	}
+	if _, err := w.db.CompleteBatch(ctx, b.ID, key); err != nil {
+		return err
+	}
+	w.log.Info("batch done", "batch", b.ID, "pages", len(pages), "assemble_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+// asynqLogger sends asynq's own messages to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) {
+	a.l.Error(fmt.Sprint(args...), "component", "asynq", "fatal", true)
+	os.Exit(1)
+}
