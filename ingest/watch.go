@@ -271,18 +271,24 @@ func (w *Watcher) stable(path string) bool {
 	if quiet < w.cfg.StableFor {
 		return false
 	}
-	if strings.EqualFold(filepath.Ext(path), ".pdf") && quiet < 10*w.cfg.StableFor && !endsWithEOF(path) {
+	if quiet < 10*w.cfg.StableFor && incompletePDF(path) {
 		return false
 	}
 	return true
 }
 
-func endsWithEOF(path string) bool {
+// incompletePDF reports a file that starts like a PDF but does not end
+// like one yet: a scanner may pause mid-file longer than StableFor.
+func incompletePDF(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
+	head := make([]byte, 5)
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != "%PDF-" {
+		return false
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return false
@@ -292,7 +298,7 @@ func endsWithEOF(path string) bool {
 	if _, err := f.ReadAt(buf, st.Size()-n); err != nil && !errors.Is(err, io.EOF) {
 		return false
 	}
-	return strings.Contains(string(buf), "%%EOF")
+	return !strings.Contains(string(buf), "%%EOF")
 }
 
 // finish ingests one claimed file. On any error the file stays in

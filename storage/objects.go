@@ -250,6 +250,7 @@ type ObjectInfo struct {
 	RetainUntil  time.Time
 	RetentionSet bool
 	SHA256       string
+	VersionID    string
 }
 
 // Stat describes the object under key. ErrNotFound if there is none.
@@ -261,20 +262,24 @@ func (o *Objects) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 		}
 		return ObjectInfo{}, fmt.Errorf("stat %s: %w", key, err)
 	}
-	oi := ObjectInfo{Key: key, Size: info.Size, ContentType: info.ContentType, SHA256: info.UserMetadata["Sha256"]}
+	oi := ObjectInfo{Key: key, Size: info.Size, ContentType: info.ContentType, SHA256: info.UserMetadata["Sha256"], VersionID: info.VersionID}
 	if oi.SHA256 == "" {
 		oi.SHA256 = info.UserMetadata["sha256"]
 	}
-	if mode, until, err := o.c.GetObjectRetention(ctx, o.cfg.Bucket, key, ""); err == nil && mode != nil && until != nil {
-		oi.RetentionSet, oi.RetainUntil = true, *until
+	// Read retention from HEAD's headers: some servers (versitygw) answer
+	// GetObjectRetention with XML that minio-go cannot parse.
+	if info.Metadata.Get("X-Amz-Object-Lock-Mode") != "" {
+		if until, err := time.Parse(time.RFC3339, info.Metadata.Get("X-Amz-Object-Lock-Retain-Until-Date")); err == nil {
+			oi.RetentionSet, oi.RetainUntil = true, until
+		}
 	}
 	return oi, nil
 }
 
-// Remove deletes the object under key (not allowed for originals under
-// retention: the server refuses).
-func (o *Objects) Remove(ctx context.Context, key string) error {
-	if err := o.c.RemoveObject(ctx, o.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
+// Remove deletes the object under key, or one version of it when versionID
+// is set. The server refuses to delete a version under retention.
+func (o *Objects) Remove(ctx context.Context, key, versionID string) error {
+	if err := o.c.RemoveObject(ctx, o.cfg.Bucket, key, minio.RemoveObjectOptions{VersionID: versionID}); err != nil {
 		return fmt.Errorf("remove %s: %w", key, err)
 	}
 	return nil

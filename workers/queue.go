@@ -93,36 +93,41 @@ var stageTimeout = map[string]time.Duration{
 	stageAssemble: 20 * time.Minute,
 }
 
-func (q *Queue) enqueue(ctx context.Context, stage, typ, id string, p payload) error {
+// enqueue queues a task and reports whether it was queued now (false: a task
+// with its ID exists already).
+func (q *Queue) enqueue(ctx context.Context, stage, typ, id string, p payload) (bool, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("encode %s task: %w", typ, err)
+		return false, fmt.Errorf("encode %s task: %w", typ, err)
 	}
 	_, err = q.client.EnqueueContext(ctx, asynq.NewTask(typ, b),
 		asynq.Queue(q.queue(stage)), asynq.TaskID(id), asynq.MaxRetry(q.cfg.MaxRetry),
 		asynq.Timeout(stageTimeout[stage]), asynq.Retention(q.cfg.Retention))
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil // already queued, running or recently done: no double work
+		return false, nil // already queued, running or recently done: no double work
 	}
 	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", id, err)
+		return false, fmt.Errorf("enqueue %s: %w", id, err)
 	}
-	return nil
+	return true, nil
 }
 
 // EnqueueSplit queues the split of a batch. Queuing it twice is harmless.
 func (q *Queue) EnqueueSplit(ctx context.Context, batch int64) error {
-	return q.enqueue(ctx, stageSplit, TypeSplit, splitTaskID(batch), payload{Batch: batch})
+	_, err := q.enqueue(ctx, stageSplit, TypeSplit, splitTaskID(batch), payload{Batch: batch})
+	return err
 }
 
 // EnqueueOCR queues the OCR of one page.
 func (q *Queue) EnqueueOCR(ctx context.Context, batch int64, page int) error {
-	return q.enqueue(ctx, stageOCR, TypeOCR, ocrTaskID(batch, page), payload{Batch: batch, Page: page})
+	_, err := q.enqueue(ctx, stageOCR, TypeOCR, ocrTaskID(batch, page), payload{Batch: batch, Page: page})
+	return err
 }
 
 // EnqueueAssemble queues the assembly of a batch whose pages are all done.
 func (q *Queue) EnqueueAssemble(ctx context.Context, batch int64) error {
-	return q.enqueue(ctx, stageAssemble, TypeAssemble, assembleTaskID(batch), payload{Batch: batch})
+	_, err := q.enqueue(ctx, stageAssemble, TypeAssemble, assembleTaskID(batch), payload{Batch: batch})
+	return err
 }
 
 // taskStatus is what Redis knows of a task.
@@ -153,18 +158,21 @@ func (q *Queue) status(stage, id string) (taskStatus, string, error) {
 }
 
 // requeue puts a task back when Redis has none live for it: a finished or
-// archived copy is deleted first, since its ID would block the new one.
-func (q *Queue) requeue(ctx context.Context, stage, typ, id string, p payload) error {
+// archived copy is deleted first, since its ID would block the new one. It
+// reports whether it queued the task. (The inspector may call a live task
+// missing: asynq's client does not register a queue name again after the
+// queue was deleted. The enqueue then conflicts, and nothing is queued.)
+func (q *Queue) requeue(ctx context.Context, stage, typ, id string, p payload) (bool, error) {
 	st, _, err := q.status(stage, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st == taskLive {
-		return nil
+		return false, nil
 	}
 	if st != taskMissing {
 		if err := q.insp.DeleteTask(q.queue(stage), id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return fmt.Errorf("delete stale task %s: %w", id, err)
+			return false, fmt.Errorf("delete stale task %s: %w", id, err)
 		}
 	}
 	return q.enqueue(ctx, stage, typ, id, p)

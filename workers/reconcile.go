@@ -88,7 +88,8 @@ func (r *Reconciler) Batch(ctx context.Context, b storage.Batch) (int, error) {
 			_, err := r.DB.FailBatch(ctx, p.Batch, reason)
 			return 0, err
 		}
-		if err := q.requeue(ctx, stage, typ, id, p); err != nil {
+		queued, err := q.requeue(ctx, stage, typ, id, p)
+		if err != nil || !queued {
 			return 0, err
 		}
 		r.Log.Info("re-queued", "task", id, "batch_state", b.State)

@@ -226,7 +226,11 @@ func (w *Worker) handleSplit(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return w.splitFailed(ctx, b.ID, err)
 	}
-	srcs, err := split.Split(ctx, orig, filepath.Join(dir, "pages"), w.cfg.Limits)
+	pagesDir := filepath.Join(dir, "pages")
+	if err := os.Mkdir(pagesDir, 0o700); err != nil {
+		return fmt.Errorf("batch %d: %w", b.ID, err)
+	}
+	srcs, err := split.Split(ctx, orig, pagesDir, w.cfg.Limits)
 	if err != nil {
 		return w.splitFailed(ctx, b.ID, err)
 	}

@@ -53,6 +53,7 @@ type Pipeline struct {
 	Prefix  string
 
 	opt      Options
+	dbURL    string
 	root     string
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -102,6 +103,7 @@ func Start(ctx context.Context, opt Options) (_ *Pipeline, err error) {
 		defer cancel()
 		storage.DropDatabase(c, opt.DatabaseURL, p.Name)
 	})
+	p.dbURL = dbURL
 	if p.DB, err = storage.OpenDB(ctx, dbURL); err != nil {
 		return nil, err
 	}
@@ -149,6 +151,10 @@ func Start(ctx context.Context, opt Options) (_ *Pipeline, err error) {
 	}
 	return p, nil
 }
+
+// DBURL is the URL of the pipeline's database, for a worker started in
+// another process.
+func (p *Pipeline) DBURL() string { return p.dbURL }
 
 // QueueConfig is the queue configuration of this pipeline, for a worker
 // started elsewhere (another process) to serve it.
