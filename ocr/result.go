@@ -13,7 +13,7 @@ type Word struct {
 	Y1         int     `json:"y1"`
 	Block      int     `json:"block"`
 	Par        int     `json:"par"`
-	Line       int     `json:"line"`
+	Line       int     `json:"line"` // numbered from 1 within its paragraph; Par from 1 within its block
 }
 
 // Result is what OCR of one page produced. It is stored as JSON beside the
@@ -23,7 +23,7 @@ type Result struct {
 	Words          []Word        `json:"words"`
 	MeanConfidence float64       `json:"mean_conf"` // mean of word confidences, 0..100; 0 with no words
 	Rotation       int           `json:"rotation"`  // degrees clockwise applied before OCR: 0, 90, 180 or 270
-	Skew           float64       `json:"skew"`      // degrees of deskew applied before OCR
+	Skew           float64       `json:"skew"`      // degrees of deskew applied before OCR, clockwise positive like Rotation; 0 if under 0.3
 	Width          int           `json:"width"`     // of the normalised image, pixels
 	Height         int           `json:"height"`
 	DPI            int           `json:"dpi"`

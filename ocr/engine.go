@@ -1,0 +1,425 @@
+package ocr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/otiai10/gosseract/v2"
+)
+
+// Defaults for the zero fields of Options.
+const (
+	DefaultRecycleAfter     = 200
+	DefaultMinWords         = 3
+	DefaultConfidenceForOSD = 60
+	DefaultBlankInkShare    = 0.0002
+	DefaultMinOSDConfidence = 1.0
+)
+
+// minSkew is the smallest skew, in degrees, worth an interpolated rotation:
+// below it, lines drift by under 14 px across a 300-dpi Letter page and
+// Tesseract copes on its own.
+const minSkew = 0.3
+
+// osdMinDPI: orientation detection runs on a page halved while it stays at
+// or above this resolution.
+const osdMinDPI = 140
+
+// Options configures an Engine. The zero value is usable.
+type Options struct {
+	// Languages are Tesseract language codes; default ["eng"].
+	Languages []string
+	// RecycleAfter is how many recognition passes a gosseract client serves
+	// before it is closed and recreated (gosseract leaks every string
+	// Tesseract returns, and the result iterator; issue #124). Default
+	// DefaultRecycleAfter; negative disables recycling.
+	RecycleAfter int
+	// TessdataPrefix is the directory holding *.traineddata; empty uses
+	// Tesseract's default (or TESSDATA_PREFIX).
+	TessdataPrefix string
+	// MinWords: a page with ink but fewer recognised words than this is
+	// suspected to be rotated. Default DefaultMinWords.
+	MinWords int
+	// ConfidenceForOSD: a page whose mean word confidence is below this is
+	// suspected to be rotated. Default DefaultConfidenceForOSD (0..100).
+	ConfidenceForOSD float64
+	// BlankInkShare: a page whose share of ink cells (inside the margins,
+	// specks and noise removed) is below this is blank. Default
+	// DefaultBlankInkShare: about five characters of 10-pt text on Letter.
+	BlankInkShare float64
+	// MinOSDConfidence is the Tesseract orientation confidence needed to try
+	// a rotation. The rotated result is kept only if it reads better, so
+	// this can be low. Default DefaultMinOSDConfidence.
+	MinOSDConfidence float64
+}
+
+func (o Options) withDefaults() Options {
+	if len(o.Languages) == 0 {
+		o.Languages = []string{"eng"}
+	}
+	if o.RecycleAfter == 0 {
+		o.RecycleAfter = DefaultRecycleAfter
+	}
+	if o.MinWords == 0 {
+		o.MinWords = DefaultMinWords
+	}
+	if o.ConfidenceForOSD == 0 {
+		o.ConfidenceForOSD = DefaultConfidenceForOSD
+	}
+	if o.BlankInkShare == 0 {
+		o.BlankInkShare = DefaultBlankInkShare
+	}
+	if o.MinOSDConfidence == 0 {
+		o.MinOSDConfidence = DefaultMinOSDConfidence
+	}
+	return o
+}
+
+// ErrClosed is returned by an Engine or Pool used after Close.
+var ErrClosed = errors.New("ocr: closed")
+
+// initMu serialises gosseract's client initialisation process-wide. While
+// it initialises, gosseract points file descriptor 2 at /dev/null and then
+// restores it from a dup; two initialisations overlapping can restore the
+// /dev/null copy and silence stderr (and so the process's logs) for good.
+// File descriptor 2 belongs to the process, so this lock has to as well.
+var initMu sync.Mutex
+
+// Engine recognises pages with one Tesseract instance (one gosseract
+// Client, plus one orientation-detection instance created when first
+// needed). An Engine must be used by one goroutine at a time; give each
+// worker goroutine its own, or share them through a Pool. Its methods do
+// not lock.
+type Engine struct {
+	opt    Options
+	client *gosseract.Client
+	passes int // recognition passes served by client
+	osd    *osdDetector
+	buf    []byte // encoded page, reused between pages
+	closed bool
+}
+
+// NewEngine creates an Engine and initialises Tesseract (loads the language
+// data: about a tenth of a second), so that a bad configuration fails here
+// rather than on the first page.
+func NewEngine(opt Options) (*Engine, error) {
+	e := &Engine{opt: opt.withDefaults()}
+	if err := e.newClient(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close releases the Tesseract instances. It is safe to call twice.
+func (e *Engine) Close() error {
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	var err error
+	if e.client != nil {
+		if cerr := e.client.Close(); cerr != nil {
+			err = fmt.Errorf("ocr: close Tesseract client: %w", cerr)
+		}
+		e.client = nil
+	}
+	if e.osd != nil {
+		e.osd.close()
+		e.osd = nil
+	}
+	e.buf = nil
+	return err
+}
+
+// newClient replaces the gosseract client with a fresh, initialised one.
+func (e *Engine) newClient() error {
+	if e.client != nil {
+		if err := e.client.Close(); err != nil {
+			return fmt.Errorf("ocr: close Tesseract client for recycling: %w", err)
+		}
+		e.client = nil
+	}
+	c := gosseract.NewClient()
+	if err := c.SetLanguage(e.opt.Languages...); err != nil {
+		c.Close()
+		return fmt.Errorf("ocr: set languages %v: %w", e.opt.Languages, err)
+	}
+	if e.opt.TessdataPrefix != "" {
+		if err := c.SetTessdataPrefix(e.opt.TessdataPrefix); err != nil {
+			c.Close()
+			return fmt.Errorf("ocr: set tessdata prefix: %w", err)
+		}
+	}
+	// The API's default segmentation is a single block (psm 6); the
+	// tesseract command line uses 3, fully automatic. SetPageSegMode would
+	// be lost at initialisation (gosseract #167), variables are not.
+	c.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(gosseract.PSM_AUTO)))
+	// Tesseract's warnings would otherwise go to stderr, unstructured.
+	c.SetVariable(gosseract.DEBUG_FILE, os.DevNull)
+	c.SetVariable("user_defined_dpi", "300")
+	// gosseract initialises lazily, on the first recognition. Do it now,
+	// on a tiny white image, under initMu (see there).
+	if err := c.SetImageFromBytes(encodeBMP(nil, whitePixel, 300)); err != nil {
+		c.Close()
+		return fmt.Errorf("ocr: set warm-up image: %w", err)
+	}
+	initMu.Lock()
+	_, err := c.Text()
+	initMu.Unlock()
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("ocr: initialise Tesseract with languages %v: %w", e.opt.Languages, err)
+	}
+	e.client = c
+	e.passes = 0
+	return nil
+}
+
+var whitePixel = &image.Gray{Pix: []uint8{0xff, 0xff, 0xff, 0xff}, Stride: 2, Rect: image.Rect(0, 0, 2, 2)}
+
+// Recognize reads one page scanned at dpi. It returns the Result and the
+// normalised page (turned upright and deskewed, as *image.Gray) that the
+// word boxes refer to; store that image for viewing and PDF assembly. When
+// no rotation or deskew was needed the returned image may share memory with
+// img (a Gray, or the Y plane of a YCbCr).
+//
+// Steps: blank detection (no OCR for a blank page); skew estimation and a
+// check whether text lines run vertically (then orientation detection
+// first); deskew; one Tesseract pass yielding words, boxes, confidences and
+// the text; if that result looks wrong (too few words, low mean
+// confidence, words taller than wide), orientation detection, rotation and
+// a second pass, keeping the better of the two.
+//
+// ctx is checked before starting and between passes: a Tesseract pass
+// (seconds) cannot be interrupted, so cancellation takes effect only at
+// those points.
+func (e *Engine) Recognize(ctx context.Context, img image.Image, dpi int) (Result, image.Image, error) {
+	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return Result{}, nil, fmt.Errorf("ocr: recognize: %w", err)
+	}
+	if e.closed {
+		return Result{}, nil, fmt.Errorf("ocr: recognize: %w", ErrClosed)
+	}
+	if img == nil || img.Bounds().Empty() {
+		return Result{}, nil, errors.New("ocr: recognize: empty image")
+	}
+	if dpi <= 0 {
+		return Result{}, nil, fmt.Errorf("ocr: recognize: resolution must be positive, got %d dpi", dpi)
+	}
+	g := toGray(img)
+	a := analysePage(g, dpi)
+	res := Result{DPI: dpi, Words: []Word{}}
+	if a.inkShare < e.opt.BlankInkShare {
+		res.Blank = true
+		res.Width, res.Height = g.Rect.Dx(), g.Rect.Dy()
+		res.Duration = time.Since(start)
+		return res, g, nil
+	}
+
+	rotation := 0
+	if a.vertical {
+		res.OSDUsed = true
+		r, ok, err := e.detectOrientation(g, dpi)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		if ok {
+			rotation = r
+		}
+	}
+	page, skew := normalise(g, a, rotation, dpi)
+	words, err := e.recognizePass(page, dpi)
+	if err != nil {
+		return Result{}, nil, err
+	}
+
+	if !res.OSDUsed && e.looksWrong(words) {
+		if err := ctx.Err(); err != nil {
+			return Result{}, nil, fmt.Errorf("ocr: recognize after first pass: %w", err)
+		}
+		res.OSDUsed = true
+		r, ok, err := e.detectOrientation(page, dpi)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		if ok && r != 0 {
+			if err := ctx.Err(); err != nil {
+				return Result{}, nil, fmt.Errorf("ocr: recognize before rotated pass: %w", err)
+			}
+			rot2 := (rotation + r) % 360
+			page2, skew2 := normalise(g, analysis{}, rot2, dpi)
+			words2, err := e.recognizePass(page2, dpi)
+			if err != nil {
+				return Result{}, nil, err
+			}
+			if readScore(words2) > readScore(words) {
+				rotation, page, skew, words = rot2, page2, skew2, words2
+			}
+		}
+	}
+
+	res.Words = words
+	res.Text = pageText(words)
+	res.MeanConfidence = meanConfidence(words)
+	res.Rotation = rotation
+	res.Skew = skew
+	res.Width, res.Height = page.Rect.Dx(), page.Rect.Dy()
+	res.Duration = time.Since(start)
+	return res, page, nil
+}
+
+// normalise turns g clockwise by rotation and removes skew above minSkew.
+// a must be the analysis of g when rotation is 0; otherwise the rotated
+// page is analysed afresh. It returns the page and the deskew applied.
+func normalise(g *image.Gray, a analysis, rotation, dpi int) (*image.Gray, float64) {
+	page := g
+	if rotation != 0 {
+		page = rotate90s(g, rotation)
+		a = analysePage(page, dpi)
+	}
+	if math.Abs(a.skew) <= minSkew {
+		return page, 0
+	}
+	return rotateSmall(page, a.skew), a.skew
+}
+
+// detectOrientation runs Tesseract's orientation detection on page. ok is
+// false when it found too little text or was not confident enough.
+func (e *Engine) detectOrientation(page *image.Gray, dpi int) (rotation int, ok bool, err error) {
+	if e.osd == nil {
+		d, err := newOSDDetector(e.opt.TessdataPrefix)
+		if err != nil {
+			return 0, false, err
+		}
+		e.osd = d
+	}
+	// Detection reads shapes of characters, not their details: at half of
+	// 300 dpi it is about 40% faster and as sure.
+	if dpi >= 2*osdMinDPI {
+		page, dpi = halve(page), dpi/2
+	}
+	r, conf, buf, err := e.osd.detect(page, dpi, e.buf)
+	e.buf = buf
+	if errors.Is(err, errNoOrientation) {
+		return 0, false, nil // too little text to tell: not a failure of the page
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return r, conf >= e.opt.MinOSDConfidence, nil
+}
+
+// recognizePass runs one Tesseract recognition of page and returns its
+// words. GetBoundingBoxesVerbose is the one gosseract call that yields, in
+// a single recognition, each word's text, box, confidence and its block,
+// paragraph and line numbers (Text, HOCRText and GetBoundingBoxes each run
+// recognition again), so the page text is built from the words.
+func (e *Engine) recognizePass(page *image.Gray, dpi int) ([]Word, error) {
+	if e.opt.RecycleAfter > 0 && e.passes >= e.opt.RecycleAfter {
+		if err := e.newClient(); err != nil {
+			return nil, err
+		}
+	}
+	e.buf = encodeBMP(e.buf, page, dpi)
+	if err := e.client.SetVariable("user_defined_dpi", strconv.Itoa(dpi)); err != nil {
+		return nil, fmt.Errorf("ocr: set resolution: %w", err)
+	}
+	if err := e.client.SetImageFromBytes(e.buf); err != nil {
+		return nil, fmt.Errorf("ocr: hand page to Tesseract: %w", err)
+	}
+	boxes, err := e.client.GetBoundingBoxesVerbose()
+	e.passes++
+	if err != nil {
+		return nil, fmt.Errorf("ocr: recognise page: %w", err)
+	}
+	words := make([]Word, 0, len(boxes))
+	for _, b := range boxes {
+		text := strings.TrimSpace(b.Word)
+		if text == "" {
+			continue
+		}
+		words = append(words, Word{
+			Text: text, Confidence: b.Confidence,
+			X0: b.Box.Min.X, Y0: b.Box.Min.Y, X1: b.Box.Max.X, Y1: b.Box.Max.Y,
+			Block: b.BlockNum, Par: b.ParNum, Line: b.LineNum,
+		})
+	}
+	return words, nil
+}
+
+// looksWrong tells whether a first pass suggests the page is not upright:
+// too few words, low mean confidence, or mostly words taller than wide
+// (Tesseract reading turned lines as vertical text).
+func (e *Engine) looksWrong(words []Word) bool {
+	if len(words) < e.opt.MinWords {
+		return true
+	}
+	if meanConfidence(words) < e.opt.ConfidenceForOSD {
+		return true
+	}
+	long, tall := 0, 0
+	for _, w := range words {
+		if utf8.RuneCountInString(w.Text) >= 3 {
+			long++
+			if w.Y1-w.Y0 > w.X1-w.X0 {
+				tall++
+			}
+		}
+	}
+	return long > 0 && 2*tall > long
+}
+
+// readScore measures how well a pass read: confidently recognised
+// characters, weighted by confidence.
+func readScore(words []Word) float64 {
+	var s float64
+	for _, w := range words {
+		if w.Confidence >= 50 {
+			s += w.Confidence / 100 * float64(utf8.RuneCountInString(w.Text))
+		}
+	}
+	return s
+}
+
+func meanConfidence(words []Word) float64 {
+	if len(words) == 0 {
+		return 0
+	}
+	var s float64
+	for _, w := range words {
+		s += w.Confidence
+	}
+	return s / float64(len(words))
+}
+
+// pageText lays the words out as text: words of a line joined by spaces,
+// lines by a newline, paragraphs and blocks by a blank line, in
+// Tesseract's reading order.
+func pageText(words []Word) string {
+	var sb strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			p := words[i-1]
+			switch {
+			case w.Block != p.Block || w.Par != p.Par:
+				sb.WriteString("\n\n")
+			case w.Line != p.Line:
+				sb.WriteByte('\n')
+			default:
+				sb.WriteByte(' ')
+			}
+		}
+		sb.WriteString(w.Text)
+	}
+	return sb.String()
+}

@@ -1,0 +1,179 @@
+package ocr
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+)
+
+// toGray returns img as an *image.Gray with its origin at (0, 0). A Gray
+// image already at the origin is returned as is (no copy), and the Y plane
+// of a YCbCr image (what JPEG decodes to) is shared, not copied; the
+// caller must not modify the result.
+func toGray(img image.Image) *image.Gray {
+	b := img.Bounds()
+	switch src := img.(type) {
+	case *image.Gray:
+		if b.Min == (image.Point{}) {
+			return src
+		}
+		return &image.Gray{Pix: src.Pix[src.PixOffset(b.Min.X, b.Min.Y):], Stride: src.Stride, Rect: image.Rect(0, 0, b.Dx(), b.Dy())}
+	case *image.YCbCr:
+		// Y is the luma: exactly the grey value JPEG encoders started from.
+		off := src.YOffset(b.Min.X, b.Min.Y)
+		return &image.Gray{Pix: src.Y[off:], Stride: src.YStride, Rect: image.Rect(0, 0, b.Dx(), b.Dy())}
+	}
+	dst := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	w, h := b.Dx(), b.Dy()
+	switch src := img.(type) {
+	case *image.RGBA:
+		for y := 0; y < h; y++ {
+			s := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			d := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+			for x := range d {
+				d[x] = luma(s[4*x], s[4*x+1], s[4*x+2])
+			}
+		}
+	case *image.NRGBA:
+		// Scans are opaque; alpha is ignored.
+		for y := 0; y < h; y++ {
+			s := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			d := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+			for x := range d {
+				d[x] = luma(s[4*x], s[4*x+1], s[4*x+2])
+			}
+		}
+	case *image.Gray16:
+		for y := 0; y < h; y++ {
+			s := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			d := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+			for x := range d {
+				d[x] = s[2*x] // high byte
+			}
+		}
+	case *image.Paletted:
+		var lut [256]uint8
+		for i, c := range src.Palette {
+			lut[i] = color.GrayModel.Convert(c).(color.Gray).Y
+		}
+		for y := 0; y < h; y++ {
+			s := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			d := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+			for x := range d {
+				d[x] = lut[s[x]]
+			}
+		}
+	default:
+		draw.Draw(dst, dst.Rect, img, b.Min, draw.Src)
+	}
+	return dst
+}
+
+// luma is the ITU-R BT.601 weighting that color.GrayModel uses, in integers.
+func luma(r, g, b uint8) uint8 {
+	return uint8((19595*uint32(r) + 38470*uint32(g) + 7471*uint32(b) + 1<<15) >> 16)
+}
+
+// rotate90s rotates g clockwise by deg, which must be 0, 90, 180 or 270.
+// For 0 it returns g itself. The copy is exact (no interpolation).
+func rotate90s(g *image.Gray, deg int) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	switch deg {
+	case 90, 270:
+		dst := image.NewGray(image.Rect(0, 0, h, w))
+		// Walk the source in square tiles so that both the reads and the
+		// column-wise writes stay in cache.
+		const tile = 64
+		for y0 := 0; y0 < h; y0 += tile {
+			y1 := min(y0+tile, h)
+			for x0 := 0; x0 < w; x0 += tile {
+				x1 := min(x0+tile, w)
+				for y := y0; y < y1; y++ {
+					row := g.Pix[y*g.Stride:]
+					if deg == 90 {
+						// (x, y) -> (h-1-y, x)
+						dx := h - 1 - y
+						for x := x0; x < x1; x++ {
+							dst.Pix[x*dst.Stride+dx] = row[x]
+						}
+					} else {
+						// (x, y) -> (y, w-1-x)
+						for x := x0; x < x1; x++ {
+							dst.Pix[(w-1-x)*dst.Stride+y] = row[x]
+						}
+					}
+				}
+			}
+		}
+		return dst
+	case 180:
+		dst := image.NewGray(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			s := g.Pix[y*g.Stride : y*g.Stride+w]
+			d := dst.Pix[(h-1-y)*dst.Stride : (h-1-y)*dst.Stride+w]
+			for x, v := range s {
+				d[w-1-x] = v
+			}
+		}
+		return dst
+	default:
+		return g
+	}
+}
+
+// rotateSmall rotates g clockwise by deg degrees (small angles, for
+// deskew) about its centre with bilinear interpolation, keeping the size;
+// uncovered corners become white. Fixed-point arithmetic keeps it at a few
+// tens of milliseconds for a 300-dpi Letter page.
+func rotateSmall(g *image.Gray, deg float64) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	rad := deg * math.Pi / 180
+	sin, cos := math.Sin(rad), math.Cos(rad)
+	cx, cy := float64(w-1)/2, float64(h-1)/2
+	const shift = 16
+	const one = 1 << shift
+	fcos, fsin := int64(math.Round(cos*one)), int64(math.Round(sin*one))
+	maxX, maxY := int64(w-1)<<shift, int64(h-1)<<shift
+	for y := 0; y < h; y++ {
+		dy := float64(y) - cy
+		// Source of output (x, y) for a clockwise rotation of the content:
+		// sx = cx + dx*cos + dy*sin, sy = cy - dx*sin + dy*cos.
+		sx := int64(math.Round((cx - cx*cos + dy*sin) * one))
+		sy := int64(math.Round((cy + cx*sin + dy*cos) * one))
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+		for x := range d {
+			if sx < 0 || sy < 0 || sx >= maxX || sy >= maxY {
+				d[x] = 0xff
+			} else {
+				ix, iy := int(sx>>shift), int(sy>>shift)
+				fx, fy := uint32(sx>>8)&0xff, uint32(sy>>8)&0xff
+				o := iy*g.Stride + ix
+				p00, p01 := uint32(g.Pix[o]), uint32(g.Pix[o+1])
+				p10, p11 := uint32(g.Pix[o+g.Stride]), uint32(g.Pix[o+g.Stride+1])
+				top := p00*(256-fx) + p01*fx
+				bot := p10*(256-fx) + p11*fx
+				d[x] = uint8((top*(256-fy) + bot*fy + 1<<15) >> 16)
+			}
+			sx += fcos
+			sy -= fsin
+		}
+	}
+	return dst
+}
+
+// halve shrinks g to half its width and height, averaging 2×2 blocks.
+func halve(g *image.Gray) *image.Gray {
+	w, h := g.Rect.Dx()/2, g.Rect.Dy()/2
+	dst := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		r0 := g.Pix[2*y*g.Stride : 2*y*g.Stride+2*w]
+		r1 := g.Pix[(2*y+1)*g.Stride : (2*y+1)*g.Stride+2*w]
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+w]
+		for x := range d {
+			d[x] = uint8((uint32(r0[2*x]) + uint32(r0[2*x+1]) + uint32(r1[2*x]) + uint32(r1[2*x+1]) + 2) >> 2)
+		}
+	}
+	return dst
+}
