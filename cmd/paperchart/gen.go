@@ -29,7 +29,8 @@ Flags:
   --out FILE          file to write (required); its extension (.pdf, .tif,
                       .tiff, .jpg, .jpeg, .png) gives the format
   --format F          pdf, tiff, jpeg or png, overriding the extension
-  --pages N           number of pages (default 10; jpeg and png hold 1)
+  --pages N           number of pages (default 10; 1 for jpeg and png,
+                      which hold one page)
   --seed S            random seed, an unsigned integer (default 1)
   --dpi D             resolution; 0 means 300 with --clean, else one of 200,
                       240 or 300 drawn from the seed (default 0)
@@ -38,8 +39,8 @@ Flags:
   --bilevel P         share of pages stored black and white, 0..1 (default 0.3)
   --rotate-prob P     probability a page is rotated 90, 180 or 270 degrees,
                       0..1 (default 0.05)
-  --blank-prob P      probability of a blank sheet before a page, 0..1
-                      (default 0.05)
+  --blank-prob P      probability that a page is a blank sheet (noise
+                      only), 0..1 (default 0.05)
   --truth FILE        also write the ground truth (text, rotation, skew, ...
                       per page) as JSON to FILE; default: none
 
@@ -72,10 +73,15 @@ func runGen(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if *pages < 1 {
+		return fmt.Errorf("--pages must be at least 1, not %d", *pages)
+	}
 	if *out == "" {
 		fs.Usage()
 		return errors.New("--out is required")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	opt := def
 	opt.Pages, opt.Seed, opt.DPI, opt.Clean = *pages, *seed, *dpi, *clean
 	opt.Bilevel, opt.RotateProb, opt.BlankProb = *bilevel, *rotate, *blank
@@ -93,6 +99,9 @@ func runGen(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w (use --format)", err)
 		}
 		opt.Format = f
+	}
+	if (opt.Format == scangen.FormatJPEG || opt.Format == scangen.FormatPNG) && !set["pages"] {
+		opt.Pages = 1 // a single image; --pages defaults to 1 here
 	}
 	if *truth != "" && abs(*truth) == abs(*out) {
 		return errors.New("--truth and --out name the same file")

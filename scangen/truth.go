@@ -1,0 +1,40 @@
+package scangen
+
+// Truth is the ground truth of a generated batch. Its JSON field names are
+// stable.
+type Truth struct {
+	Format Format      `json:"format"`
+	Seed   uint64      `json:"seed"`
+	Pages  []PageTruth `json:"pages"`
+}
+
+// PageTruth describes one generated page.
+//
+// Geometry: the renderer draws the page upright; a skewed page is then
+// turned counter-clockwise by Skew degrees (negative: clockwise), and a
+// page fed sideways or upside down is then turned counter-clockwise by
+// Rotation degrees. So to restore the page: turn the stored image
+// clockwise by Rotation degrees (this makes it upright, as the ocr
+// package's Result.Rotation means), then clockwise by Skew degrees.
+type PageTruth struct {
+	Number int    `json:"number"` // 1-based position in the file
+	Text   string `json:"text"`   // the lines drawn, top to bottom, joined with "\n"; "" for a blank page
+	// Rotation is 0, 90, 180 or 270: degrees clockwise that make the
+	// stored image upright.
+	Rotation int     `json:"rotation"`
+	Skew     float64 `json:"skew_deg"` // counter-clockwise tilt of the text lines once upright, degrees
+	Blank    bool    `json:"blank"`    // a blank sheet: paper and noise only
+	DPI      int     `json:"dpi"`
+	Bilevel  bool    `json:"bilevel"` // stored black and white (1 bit), else 8-bit grey
+	Width    int     `json:"width"`   // of the stored image, pixels
+	Height   int     `json:"height"`
+	Font     string  `json:"font,omitempty"` // body text font, for example "Go Regular"
+	Layout   string  `json:"layout"`         // one of the Layout constants
+	// The document the page belongs to; zero values on blank pages.
+	Title         string `json:"title,omitempty"`          // document type, for example "PROGRESS NOTE"; printed on every page except on letters
+	Document      int    `json:"document,omitempty"`       // 1-based document number in the batch
+	DocumentPage  int    `json:"document_page,omitempty"`  // 1-based page within the document ("Page 2 of 3")
+	DocumentPages int    `json:"document_pages,omitempty"` // pages in the document
+	Patient       string `json:"patient,omitempty"`        // fictional, "SURNAME, GIVEN"
+	MRN           string `json:"mrn,omitempty"`            // fictional 8-digit medical record number
+}
