@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
 	"paperchart/internal/testenv"
 	"paperchart/scangen"
@@ -114,6 +116,23 @@ func genBatch(t *testing.T, f scangen.Format, pages int) []byte {
 	return buf.Bytes()
 }
 
+// encryptedPDF returns pdf locked with a user password, as a PDF saved
+// "with a password" would be.
+func encryptedPDF(t *testing.T, pdf []byte) []byte {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
+	os.WriteFile(in, pdf, 0o600)
+	model.ConfigPath = "disable"
+	if err := api.EncryptFile(in, out, model.NewAESConfiguration("user-secret", "owner-secret", 256)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestIngest(t *testing.T) {
 	ctx := context.Background()
 	pdf := genBatch(t, scangen.FormatPDF, 2)
@@ -137,6 +156,7 @@ func TestIngest(t *testing.T) {
 		{"corrupt.pdf", []byte("%PDF-1.4\n" + strings.Repeat("garbage ", 200) + "\n%%EOF\n"), storage.StateRejected, "", ""},
 		{"word.pdf", append([]byte("PK\x03\x04"), bytes.Repeat([]byte{0}, 200)...), storage.StateRejected, "unsupported", ""},
 		{"bomb.png", bombPNG(), storage.StateRejected, "", ""},
+		{"locked.pdf", encryptedPDF(t, pdf), storage.StateRejected, "encrypted", "password"},
 	}
 	r := newRig(t)
 	for _, tc := range tests {

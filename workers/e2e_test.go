@@ -205,6 +205,10 @@ func TestRealisticTIFFBatch(t *testing.T) {
 		if pt.Rotation != 0 {
 			rotated++
 		}
+		// Both say how far the upright page had to be turned clockwise.
+		if d := pg.Skew - pt.Skew; d > 0.4 || d < -0.4 {
+			t.Errorf("page %d: deskewed %.2f degrees, truth %.2f", i+1, pg.Skew, pt.Skew)
+		}
 		text, _ := p.DB.PageText(context.Background(), b.ID, i+1)
 		if cer := scangen.CER(pt.Text, text); cer > 0.10 {
 			t.Errorf("page %d (rotation %d, skew %.1f, bilevel %v): CER %.1f%%", i+1, pt.Rotation, pt.Skew, pt.Bilevel, cer*100)
