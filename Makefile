@@ -1,0 +1,55 @@
+# paperchart — thin wrapper; the logic lives in deploy/*.sh.
+#
+#   make setup   install packages, start Redis/PostgreSQL/versitygw if needed, write var/paperchart.env
+#   make run     setup, build, start `paperchart all` and push a demo batch through it
+#   make stop    stop what `make run` started     make stop-all: also the services setup.sh started
+#   make test    setup, go vet, go test -race (with var/paperchart.env)
+#   make bench   setup, build, bin/paperchart bench
+#
+# Each recipe line runs in its own shell: lines that need the environment
+# source var/paperchart.env themselves, in the same line.
+
+# Tesseract reads OMP_THREAD_LIMIT when the library loads: it must be in the
+# environment before any process (test binaries included) starts.
+export OMP_THREAD_LIMIT := 1
+# Go lives in /usr/local/go on our machines (harmless if it is already on PATH).
+export PATH := $(PATH):/usr/local/go/bin
+
+ENV := . ./var/paperchart.env
+GO_TEST_FLAGS ?= -race -count=1 -timeout 25m
+
+.PHONY: all setup build run stop stop-all test vet bench fmt clean
+
+all: build
+
+setup:
+	bash deploy/setup.sh
+
+build:
+	go build -o bin/paperchart ./cmd/paperchart
+
+run: setup
+	bash deploy/run.sh
+
+stop:
+	bash deploy/stop.sh
+
+stop-all:
+	bash deploy/stop.sh --all
+
+vet:
+	go vet ./...
+
+test: setup
+	$(ENV) && go vet ./... && go test $(GO_TEST_FLAGS) ./...
+
+bench: setup build
+	$(ENV) && bin/paperchart bench
+
+fmt:
+	go fmt ./...
+
+# Removes build output only. Service data in var/ (S3 objects, Redis AOF, drop
+# folder, logs) is never touched here.
+clean:
+	rm -rf bin/
