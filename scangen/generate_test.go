@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -498,31 +497,22 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestGenerateSpeed logs the time and size of the default 20-page batch;
-// it fails only when far beyond the few seconds it should take.
-func TestGenerateSpeed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
+// BenchmarkGenerate measures a realistic 20-page 300-dpi batch (run with
+// go test -bench Generate ./scangen/).
+func BenchmarkGenerate(b *testing.B) {
 	for _, format := range []Format{FormatPDF, FormatTIFF} {
-		opt := DefaultOptions()
-		opt.Pages, opt.Seed, opt.Format, opt.DPI = 20, 1, format, 300
-		var buf bytes.Buffer
-		start := time.Now()
-		tr, err := Generate(context.Background(), &buf, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := time.Since(start)
-		bilevel := 0
-		for _, p := range tr.Pages {
-			if p.Bilevel {
-				bilevel++
+		b.Run(string(format), func(b *testing.B) {
+			opt := DefaultOptions()
+			opt.Pages, opt.Seed, opt.Format, opt.DPI = 20, 1, format, 300
+			var size int
+			for b.Loop() {
+				var buf bytes.Buffer
+				if _, err := Generate(context.Background(), &buf, opt); err != nil {
+					b.Fatal(err)
+				}
+				size = buf.Len()
 			}
-		}
-		t.Logf("%s: 20 pages at 300 dpi (%d bilevel) in %v, %.1f MB", format, bilevel, d.Round(time.Millisecond), float64(buf.Len())/1e6)
-		if d > 30*time.Second {
-			t.Errorf("took %v", d)
-		}
+			b.ReportMetric(float64(size)/1e6, "MB")
+		})
 	}
 }

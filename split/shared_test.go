@@ -113,11 +113,9 @@ func TestSharedFiles(t *testing.T) {
 	})
 }
 
-// TestSplitSpeed measures Split on 20-page scanned PDFs (letter, 300 dpi).
-func TestSplitSpeed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
+// BenchmarkSplit measures Split of a 20-page scanned PDF (letter, 300 dpi)
+// and Render of its pages: go test -bench Split ./split/.
+func BenchmarkSplit(b *testing.B) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
@@ -125,21 +123,26 @@ func TestSplitSpeed(t *testing.T) {
 	}{{"jpeg", jpegBytes}, {"png", pngBytes}} {
 		var imgs [][]byte
 		for i := 0; i < 20; i++ {
-			imgs = append(imgs, tc.enc(t, pageImage(2550, 3300, i)))
+			imgs = append(imgs, tc.enc(b, pageImage(2550, 3300, i)))
 		}
-		path := writeTemp(t, "scan.pdf", scannedPDF(t, imgs...))
-		t0 := time.Now()
-		pages, err := Split(ctx, path, t.TempDir(), Limits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		el := time.Since(t0)
-		t0 = time.Now()
-		for _, p := range pages[:5] {
-			if _, _, err := Render(ctx, p, 300); err != nil {
-				t.Fatal(err)
+		path := writeTemp(b, "scan.pdf", scannedPDF(b, imgs...))
+		b.Run(tc.name+"/split20", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Split(ctx, path, b.TempDir(), Limits{}); err != nil {
+					b.Fatal(err)
+				}
 			}
+		})
+		pages, err := Split(ctx, path, b.TempDir(), Limits{})
+		if err != nil {
+			b.Fatal(err)
 		}
-		t.Logf("%s: split 20 pages (%s) in %v (%.1f ms/page); render %.0f ms/page", tc.name, pages[0].Kind+filepath.Ext(pages[0].Path), el.Round(time.Millisecond), float64(el.Milliseconds())/20, float64(time.Since(t0).Milliseconds())/5)
+		b.Run(tc.name+"/render", func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := Render(ctx, pages[0], 300); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

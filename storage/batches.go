@@ -183,23 +183,27 @@ func (db *DB) ListBatches(ctx context.Context, f BatchFilter) ([]Batch, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+batchColumns+` FROM batches b
+	return db.queryBatches(ctx, "list batches", `SELECT `+batchColumns+` FROM batches b
 		WHERE ($1 = '' OR b.state = $1) AND ($2 = '' OR b.source = $2) AND b.created_at >= $3
 		ORDER BY b.id DESC LIMIT $4`, f.State, f.Source, f.Since, f.Limit)
+}
+
+func (db *DB) queryBatches(ctx context.Context, what, sql string, args ...any) ([]Batch, error) {
+	rows, err := db.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list batches: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Batch
 	for rows.Next() {
 		b, err := scanBatch(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list batches: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list batches: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
@@ -207,21 +211,8 @@ func (db *DB) ListBatches(ctx context.Context, f BatchFilter) ([]Batch, error) {
 // UnfinishedBatches lists batches with work left whose state has not
 // changed since before the given time: the reconciler's candidates.
 func (db *DB) UnfinishedBatches(ctx context.Context, notUpdatedSince time.Time) ([]Batch, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+batchColumns+` FROM batches b
+	return db.queryBatches(ctx, "list unfinished batches", `SELECT `+batchColumns+` FROM batches b
 		WHERE b.state = ANY($1) AND b.updated_at < $2 ORDER BY b.id`, unfinishedStates, notUpdatedSince)
-	if err != nil {
-		return nil, fmt.Errorf("list unfinished batches: %w", err)
-	}
-	defer rows.Close()
-	var out []Batch
-	for rows.Next() {
-		b, err := scanBatch(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list unfinished batches: %w", err)
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
 }
 
 // transition moves a batch to state `to` if it is in one of `from`, records
