@@ -139,7 +139,7 @@ print_pointers() {
   info "drop PDFs into:    $(drop_paths | paste -sd ' ')"
   info "list batches:      bin/paperchart batches"
   info "one batch:         bin/paperchart batches show ID"
-  info "web:               http://$PAPERCHART_HTTP_ADDR/"
+  info "batch API:         http://$PAPERCHART_HTTP_ADDR/api/batches"
   info "log:               $APP_LOG"
   info "environment:       . var/paperchart.env"
   info "stop it:           make stop   (make stop-all also stops the services setup.sh started)"

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"image"
 	"image/color"
 	"image/draw"
@@ -66,8 +67,37 @@ func pdfRenderDPI(wPt, hPt float64, dpi int, maxPixels int64) int {
 	return max(1, int(math.Sqrt(float64(maxPixels)/sqIn)))
 }
 
+// pdfPageSize reads the size in points of the first page of the PDF at path.
+func pdfPageSize(path string, lim Limits) (w, h float64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = reject(CodeCorrupt, "The PDF page cannot be read; scan the paper again.", fmt.Errorf("pdfcpu panic: %v", r))
+		}
+	}()
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("split: page size: %w", err)
+	}
+	defer f.Close()
+	dims, err := api.PageDims(f, pdfcpuConfig(lim))
+	if err != nil || len(dims) == 0 {
+		return 0, 0, reject(CodeCorrupt, "The PDF page cannot be read; scan the paper again.", err)
+	}
+	return dims[0].Width, dims[0].Height, nil
+}
+
 func renderPDF(ctx context.Context, src PageSource, dpi int, lim Limits) (image.Image, int, error) {
-	r := pdfRenderDPI(src.Width, src.Height, dpi, lim.MaxRenderPixels)
+	w, h := src.Width, src.Height
+	if w <= 0 || h <= 0 {
+		// A caller that did not keep the size: read it from the page, or
+		// pdftoppm would draw a huge page at full resolution and exceed the
+		// pixel cap.
+		var err error
+		if w, h, err = pdfPageSize(src.Path, lim); err != nil {
+			return nil, 0, err
+		}
+	}
+	r := pdfRenderDPI(w, h, dpi, lim.MaxRenderPixels)
 	tmp, err := os.MkdirTemp(filepath.Dir(src.Path), ".render-*")
 	if err != nil {
 		return nil, 0, fmt.Errorf("split: render page %d: temp dir: %w", src.No, err)

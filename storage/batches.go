@@ -271,6 +271,8 @@ type NewPage struct {
 	Kind      string
 	DPI       float64
 	Rotate    int
+	// Width and Height: pixels of an image source, points of a PDF one.
+	Width, Height float64
 }
 
 // AddPages records the pages of a split batch and moves it to ocr. Pages
@@ -279,9 +281,10 @@ type NewPage struct {
 func (db *DB) AddPages(ctx context.Context, id int64, format string, pages []NewPage) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		for _, p := range pages {
-			_, err := tx.Exec(ctx, `INSERT INTO pages (batch_id, page_no, source_key, source_kind, source_dpi, source_rotate)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (batch_id, page_no) DO NOTHING`,
-				id, p.No, p.SourceKey, p.Kind, p.DPI, p.Rotate)
+			_, err := tx.Exec(ctx, `INSERT INTO pages (batch_id, page_no, source_key, source_kind, source_dpi, source_rotate,
+				source_width, source_height)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (batch_id, page_no) DO NOTHING`,
+				id, p.No, p.SourceKey, p.Kind, p.DPI, p.Rotate, p.Width, p.Height)
 			if err != nil {
 				return err
 			}
@@ -311,6 +314,8 @@ type Page struct {
 	SourceKind   string    `json:"source_kind"`
 	SourceDPI    float64   `json:"source_dpi"`
 	SourceRotate int       `json:"source_rotate"`
+	SourceWidth  float64   `json:"source_width"`
+	SourceHeight float64   `json:"source_height"`
 	ImageKey     string    `json:"image_key,omitempty"`
 	OCRKey       string    `json:"ocr_key,omitempty"`
 	WordCount    int       `json:"words"`
@@ -327,18 +332,19 @@ type Page struct {
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 
-const pageColumns = `batch_id, page_no, state, source_key, source_kind, source_dpi, source_rotate, image_key, ocr_key,
+const pageColumns = `batch_id, page_no, state, source_key, source_kind, source_dpi, source_rotate, source_width, source_height, image_key, ocr_key,
 	word_count, mean_conf, rotation, skew, blank, osd_used, dpi, width, height, ocr_ms, error, updated_at`
 
 func scanPage(row pgx.Row) (Page, error) {
 	var p Page
-	var dpi, conf, skew float32
-	err := row.Scan(&p.BatchID, &p.No, &p.State, &p.SourceKey, &p.SourceKind, &dpi, &p.SourceRotate, &p.ImageKey, &p.OCRKey,
+	var dpi, conf, skew, sw, sh float32
+	err := row.Scan(&p.BatchID, &p.No, &p.State, &p.SourceKey, &p.SourceKind, &dpi, &p.SourceRotate, &sw, &sh, &p.ImageKey, &p.OCRKey,
 		&p.WordCount, &conf, &p.Rotation, &skew, &p.Blank, &p.OSDUsed, &p.DPI, &p.Width, &p.Height, &p.OCRMillis, &p.Error, &p.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNotFound
 	}
 	p.SourceDPI, p.MeanConf, p.Skew = float64(dpi), float64(conf), float64(skew)
+	p.SourceWidth, p.SourceHeight = float64(sw), float64(sh)
 	return p, err
 }
 

@@ -361,4 +361,41 @@ func TestExhaustedRetriesFailBatch(t *testing.T) {
 	if b := wait(t, p, "good.png", 2*time.Minute); b.State != storage.StateDone {
 		t.Fatalf("good batch after a failure: %s %s", b.State, b.Reason)
 	}
+
+	// The cause is fixed and a person retries: the task that gave up is
+	// queued again, and the batch completes.
+	testenv.Must(t, p.Objects.Put(ctx, "pages/missing.png", data, "image/png"), "restore the page source")
+	_, err := p.DB.RetryBatch(ctx, b.ID)
+	testenv.Must(t, err, "retry")
+	b, err = p.DB.Batch(ctx, b.ID)
+	testenv.Must(t, err, "batch")
+	r := &workers.Reconciler{DB: p.DB, Queue: p.Queue, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if n, err := r.Resume(ctx, b); err != nil || n != 1 {
+		t.Fatalf("resume queued %d tasks: %v", n, err)
+	}
+	if b := wait(t, p, "gone.png", 2*time.Minute); b.State != storage.StateDone {
+		t.Fatalf("after retry: %s %s", b.State, b.Reason)
+	}
+}
+
+// TestBornDigitalHugePage drops a PDF with no scanned image, on a 30 x 30
+// inch page: it is rasterized with pdftoppm at a resolution capped to fit
+// the pixel limit, and OCR'd.
+func TestBornDigitalHugePage(t *testing.T) {
+	p := startPipeline(t, harness.Options{})
+	lines := []string{"DISCHARGE SUMMARY", "The patient was admitted for observation", "and discharged home in stable condition."}
+	testenv.Must(t, p.DropBytes(scangen.BornDigitalPDF(2160, 2160, 60, lines...), "poster.pdf"), "drop")
+	b := wait(t, p, "poster.pdf", 3*time.Minute)
+	if b.State != storage.StateDone {
+		t.Fatalf("batch %s: %s", b.State, b.Reason)
+	}
+	pages, err := p.DB.Pages(context.Background(), b.ID)
+	testenv.Must(t, err, "pages")
+	if pages[0].SourceKind != "pdf" || pages[0].DPI >= 300 || pages[0].DPI < 72 {
+		t.Errorf("page source %s rendered at %d dpi; want a pdf page rendered below 300 dpi", pages[0].SourceKind, pages[0].DPI)
+	}
+	text, _ := p.DB.PageText(context.Background(), b.ID, 1)
+	if cer := scangen.CER(strings.Join(lines, "\n"), text); cer > 0.05 {
+		t.Errorf("text of the born-digital page: CER %.1f%%", cer*100)
+	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"paperchart/storage"
 )
@@ -69,8 +72,19 @@ func (r *Reconciler) Once(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// Batch makes sure one unfinished batch has its next task in Redis.
+// Batch makes sure one unfinished batch has its next task in Redis. A task
+// that gave up (archived) fails the batch.
 func (r *Reconciler) Batch(ctx context.Context, b storage.Batch) (int, error) {
+	return r.reconcile(ctx, b, false)
+}
+
+// Resume is Batch for a batch a person asked to retry: tasks that gave up
+// are queued again rather than failing the batch again.
+func (r *Reconciler) Resume(ctx context.Context, b storage.Batch) (int, error) {
+	return r.reconcile(ctx, b, true)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, b storage.Batch, resume bool) (int, error) {
 	q := r.Queue
 	one := func(stage, typ, id string, p payload) (int, error) {
 		st, lastErr, err := q.status(stage, id)
@@ -81,7 +95,10 @@ func (r *Reconciler) Batch(ctx context.Context, b storage.Batch) (int, error) {
 		case taskLive:
 			return 0, nil
 		case taskArchived:
-			reason := fmt.Sprintf("gave up after %d attempts: %s", q.cfg.MaxRetry+1, lastErr)
+			if resume {
+				break
+			}
+			reason := "gave up: " + strings.TrimSuffix(lastErr, ": "+asynq.SkipRetry.Error())
 			if stage == stageOCR {
 				return 0, r.DB.FailPage(ctx, p.Batch, p.Page, reason)
 			}

@@ -240,7 +240,7 @@ func (w *Worker) handleSplit(ctx context.Context, t *asynq.Task) error {
 		if err := w.obj.PutFile(ctx, key, s.Path, "application/octet-stream"); err != nil {
 			return fmt.Errorf("batch %d page %d: %w", b.ID, s.No, err)
 		}
-		pages = append(pages, storage.NewPage{No: s.No, SourceKey: key, Kind: s.Kind, DPI: s.DPI, Rotate: s.Rotate})
+		pages = append(pages, storage.NewPage{No: s.No, SourceKey: key, Kind: s.Kind, DPI: s.DPI, Rotate: s.Rotate, Width: s.Width, Height: s.Height})
 	}
 	if err := w.db.AddPages(ctx, b.ID, string(info.Format), pages); err != nil {
 		return err
@@ -319,7 +319,7 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 	if err := w.obj.Download(ctx, pg.SourceKey, src); err != nil {
 		return fmt.Errorf("page %d of batch %d: %w", p.Page, p.Batch, err)
 	}
-	img, dpi, err := split.Render(ctx, split.PageSource{No: pg.No, Path: src, Kind: pg.SourceKind, DPI: pg.SourceDPI, Rotate: pg.SourceRotate}, w.cfg.DPI)
+	img, dpi, err := split.Render(ctx, PageSource(pg, src, w.cfg.Limits), w.cfg.DPI)
 	if err != nil {
 		if _, ok := split.IsRejection(err); ok {
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -353,6 +353,13 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 		return w.queue.EnqueueAssemble(ctx, p.Batch)
 	}
 	return nil
+}
+
+// PageSource rebuilds the split stage's description of a page from its
+// stored row, with the page's source downloaded to path.
+func PageSource(pg storage.Page, path string, lim split.Limits) split.PageSource {
+	return split.PageSource{No: pg.No, Path: path, Kind: pg.SourceKind, DPI: pg.SourceDPI, Rotate: pg.SourceRotate,
+		Width: pg.SourceWidth, Height: pg.SourceHeight, Limits: lim}
 }
 
 // pageImageKey and pageOCRKey are where a page's normalised image and OCR

@@ -202,7 +202,7 @@ func batchesRetry(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	r := &workers.Reconciler{DB: db, Queue: q, Log: c.logger()}
-	n, err := r.Batch(ctx, b)
+	n, err := r.Resume(ctx, b)
 	if err != nil {
 		return err
 	}

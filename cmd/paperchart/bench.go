@@ -16,6 +16,7 @@ import (
 	"paperchart/scangen"
 	"paperchart/split"
 	"paperchart/storage"
+	"paperchart/workers"
 )
 
 // benchResult is what `paperchart bench --json` prints.
@@ -147,7 +148,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := p.Objects.Download(ctx, pg.SourceKey, src); err != nil {
 			return err
 		}
-		img, dpi, err := split.Render(ctx, split.PageSource{No: pg.No, Path: src, Kind: pg.SourceKind, DPI: pg.SourceDPI, Rotate: pg.SourceRotate}, 300)
+		img, dpi, err := split.Render(ctx, workers.PageSource(pg, src, split.Limits{}), 300)
 		if err != nil {
 			return fmt.Errorf("render page %d for the CLI: %w", pg.No, err)
 		}
