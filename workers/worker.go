@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"paperchart/assemble"
+	"paperchart/internal/fastjpeg"
 	"paperchart/ocr"
 	"paperchart/split"
 	"paperchart/storage"
@@ -102,11 +103,14 @@ func (w *Worker) Run(ctx context.Context, redis asynq.RedisConnOpt) error {
 			q.Prefix + stageOCR:      3,
 			q.Prefix + stageSplit:    2,
 		},
-		RetryDelayFunc:  retryDelay,
-		ErrorHandler:    asynq.ErrorHandlerFunc(w.handleError),
-		ShutdownTimeout: w.cfg.ShutdownTimeout,
-		Logger:          asynqLogger{w.log},
-		LogLevel:        asynq.WarnLevel,
+		// asynq sleeps this long when every queue is empty; its 1 s default
+		// delays the first pages after a split and every assembly.
+		TaskCheckInterval: 100 * time.Millisecond,
+		RetryDelayFunc:    retryDelay,
+		ErrorHandler:      asynq.ErrorHandlerFunc(w.handleError),
+		ShutdownTimeout:   w.cfg.ShutdownTimeout,
+		Logger:            asynqLogger{w.log},
+		LogLevel:          asynq.WarnLevel,
 	})
 	if err := srv.Start(w.Handler()); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -315,6 +319,7 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	defer cleanup()
+	t0 := time.Now()
 	src := filepath.Join(dir, "page"+filepath.Ext(pg.SourceKey))
 	if err := w.obj.Download(ctx, pg.SourceKey, src); err != nil {
 		return fmt.Errorf("page %d of batch %d: %w", p.Page, p.Batch, err)
@@ -326,19 +331,23 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 		}
 		return fmt.Errorf("render page %d of batch %d: %w", p.Page, p.Batch, err)
 	}
+	t1 := time.Now()
 	eng, err := w.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
+	t2 := time.Now()
 	res, norm, err := eng.Recognize(ctx, img, dpi)
 	w.pool.Release(eng)
 	if err != nil {
 		return fmt.Errorf("OCR page %d of batch %d: %w", p.Page, p.Batch, err)
 	}
+	t3 := time.Now()
 	imgKey, ocrKey, err := w.storePage(ctx, p.Batch, p.Page, norm, res)
 	if err != nil {
 		return err
 	}
+	t4 := time.Now()
 	joined, err := w.db.CompletePage(ctx, storage.PageResult{
 		BatchID: p.Batch, No: p.Page, ImageKey: imgKey, OCRKey: ocrKey, Text: res.Text, WordCount: len(res.Words),
 		MeanConf: res.MeanConfidence, Rotation: res.Rotation, Skew: res.Skew, Blank: res.Blank, OSDUsed: res.OSDUsed,
@@ -348,7 +357,8 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	w.log.Debug("page done", "batch", p.Batch, "page", p.Page, "words", len(res.Words), "conf", int(res.MeanConfidence),
-		"rotation", res.Rotation, "ms", res.Duration.Milliseconds())
+		"rotation", res.Rotation, "fetch_render_ms", t1.Sub(t0).Milliseconds(), "wait_engine_ms", t2.Sub(t1).Milliseconds(),
+		"ocr_ms", t3.Sub(t2).Milliseconds(), "store_ms", t4.Sub(t3).Milliseconds(), "record_ms", time.Since(t4).Milliseconds())
 	if joined {
 		return w.queue.EnqueueAssemble(ctx, p.Batch)
 	}
@@ -372,13 +382,26 @@ func pageOCRKey(batch int64, page int) string {
 	return fmt.Sprintf("%s%d/%04d.ocr.json", storage.PrefixPages, batch, page)
 }
 
-func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image.Image, res ocr.Result) (string, string, error) {
+// pageJPEGQuality keeps scanned text crisp for people and for the
+// searchable PDF while a 300-dpi page stays a few hundred kilobytes.
+const pageJPEGQuality = 80
+
+func encodePage(img image.Image, dpi int) ([]byte, error) {
+	if g, ok := img.(*image.Gray); ok {
+		return fastjpeg.Encode(g, pageJPEGQuality, dpi)
+	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+	err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: pageJPEGQuality})
+	return buf.Bytes(), err
+}
+
+func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image.Image, res ocr.Result) (string, string, error) {
+	data, err := encodePage(img, res.DPI)
+	if err != nil {
 		return "", "", fmt.Errorf("encode page %d of batch %d: %w", page, batch, err)
 	}
 	imgKey := pageImageKey(batch, page)
-	if err := w.obj.Put(ctx, imgKey, buf.Bytes(), "image/jpeg"); err != nil {
+	if err := w.obj.Put(ctx, imgKey, data, "image/jpeg"); err != nil {
 		return "", "", err
 	}
 	js, err := json.Marshal(res)
