@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func startPipeline(t *testing.T, opt harness.Options) *harness.Pipeline {
 	if opt.Concurrency == 0 {
 		opt.Concurrency = 2
 	}
-	if testing.Verbose() {
+	if opt.Log == nil && testing.Verbose() {
 		opt.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -170,13 +171,32 @@ func TestTwentyPageBatch(t *testing.T) {
 	}
 }
 
+// lockedBuffer collects log output from many goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // TestRealisticTIFFBatch runs a degraded multi-page TIFF: skew, noise,
 // bilevel pages, a page fed upside down, a blank sheet.
 func TestRealisticTIFFBatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("OCRs pages")
 	}
-	p := startPipeline(t, harness.Options{})
+	var logs lockedBuffer
+	p := startPipeline(t, harness.Options{Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	opt := scangen.DefaultOptions()
 	opt.Pages, opt.Seed, opt.Format, opt.RotateProb, opt.BlankProb = 5, 3, scangen.FormatTIFF, 0.4, 0.2
 	data, truth := generate(t, opt)
@@ -215,6 +235,24 @@ func TestRealisticTIFFBatch(t *testing.T) {
 		}
 	}
 	t.Logf("%d pages, %d rotated, %d blank", len(truth.Pages), rotated, blank)
+	// Patient data never reaches the logs, even at debug level.
+	all := logs.String()
+	if !strings.Contains(all, "page done") {
+		t.Fatal("no debug log captured; the check below would prove nothing")
+	}
+	for _, pt := range truth.Pages {
+		secrets := []string{pt.Patient, pt.MRN}
+		for _, line := range strings.Split(pt.Text, "\n") {
+			if len(line) > 12 {
+				secrets = append(secrets, line)
+			}
+		}
+		for _, s := range secrets {
+			if s != "" && strings.Contains(all, s) {
+				t.Errorf("the log contains patient data from page %d: %q", pt.Number, s)
+			}
+		}
+	}
 	if rotated == 0 || blank == 0 {
 		t.Fatalf("the generated batch should have a rotated and a blank page (seed changed?): %d rotated, %d blank", rotated, blank)
 	}
