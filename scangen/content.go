@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
 )
 
 // This file owns page content: which text goes on a page and how it is
@@ -34,6 +35,8 @@ const (
 	LayoutTwoColumn = "two-column-header" // facility block left, patient block right
 	LayoutTable     = "table"             // lab report with a table of results
 	LayoutLetter    = "letter"            // letterhead, date, addressee, salutation, prose
+	LayoutForm      = "form"              // letterhead, title, labelled fields and numbered paragraphs
+	LayoutCard      = "card"              // an insurance card copied front and back on a page
 	LayoutBlank     = "blank"             // no content: a blank sheet
 )
 
@@ -76,7 +79,8 @@ type block struct {
 // pageContent is everything the renderer needs to draw one page.
 type pageContent struct {
 	layout   string
-	title    string // document type, as printed
+	title    string // document title, as printed on its first page
+	docType  string // document type code
 	blank    bool
 	document int // 1-based document number in the batch; 0 for a blank page
 	docPage  int // 1-based page number within the document
@@ -89,20 +93,15 @@ type pageContent struct {
 	footer   string  // centred at the bottom margin
 }
 
-type patient struct {
-	surname, given, mrn, dob string
-	female                   bool
-}
-
-func (p patient) name() string { return p.surname + ", " + p.given }
-
 // document is one multi-page record: every page shares its patient, type,
 // layout and fonts.
 type document struct {
 	number    int
-	title     string
+	kind      *docKind
+	title     string // as printed on page 1; "" when the document has none
 	layout    string
 	patient   patient
+	ids       ids // how this document prints the patient's identifiers
 	facility  facility
 	clinician string
 	date      date
@@ -110,6 +109,13 @@ type document struct {
 	bodyFont  fontID
 	bodySize  float64
 	sections  []string
+	footer    int  // 0: "Page i of n"; 1: "Page i"; 2: none
+	running   bool // continuation pages repeat the patient and title on top
+	variant   int  // type-specific variant (letter purpose, ...)
+	// Per-document clinical facts reused across sections.
+	diagnosis, procedure string
+	specimen             struct{ site, gross, micro, diagnosis string }
+	exam                 struct{ exam, technique string }
 }
 
 type date struct{ y, m, d int }
@@ -121,69 +127,77 @@ var monthNames = []string{"January", "February", "March", "April", "May", "June"
 
 func (d date) long() string { return fmt.Sprintf("%s %d, %d", monthNames[d.m-1], d.d, d.y) }
 
+func (d date) plusDays(n int) date {
+	t := time.Date(d.y, time.Month(d.m), d.d, 12, 0, 0, 0, time.UTC).AddDate(0, 0, n)
+	return date{t.Year(), int(t.Month()), t.Day()}
+}
+
+func (d date) minusDays(n int) date { return d.plusDays(-n) }
+
 func randDate(r *rand.Rand, fromYear, toYear int) date {
 	return date{fromYear + r.IntN(toYear-fromYear+1), 1 + r.IntN(12), 1 + r.IntN(28)}
 }
 
 func pick[T any](r *rand.Rand, list []T) T { return list[r.IntN(len(list))] }
 
-// titles are the document types with the layout each may use.
-var titles = []struct {
-	title   string
-	layouts []string
-}{
-	{"PROGRESS NOTE", []string{LayoutSingle, LayoutTwoColumn}},
-	{"DISCHARGE SUMMARY", []string{LayoutSingle, LayoutTwoColumn}},
-	{"CONSULTATION", []string{LayoutSingle, LayoutTwoColumn, LayoutLetter}},
-	{"HISTORY AND PHYSICAL", []string{LayoutSingle, LayoutTwoColumn}},
-	{"OPERATIVE REPORT", []string{LayoutSingle, LayoutTwoColumn}},
-	{"RADIOLOGY REPORT", []string{LayoutSingle, LayoutTwoColumn}},
-	{"EMERGENCY DEPARTMENT NOTE", []string{LayoutSingle}},
-	{"LAB REPORT", []string{LayoutTable}},
-	{"REFERRAL LETTER", []string{LayoutLetter}},
-}
-
 // bodyFonts are the fonts a document's prose may be set in.
 var bodyFonts = []fontID{fontRegular, fontMedium, fontMono}
 
-// newDocument draws a document of at most maxPages pages.
-func newDocument(r *rand.Rand, number, maxPages int) *document {
-	t := pick(r, titles)
-	female := r.IntN(2) == 0
-	given := pick(r, maleNames)
-	if female {
-		given = pick(r, femaleNames)
-	}
+// contentPlanner draws the documents of a batch from its own random stream,
+// so that the scanning effects drawn for each page do not depend on how
+// much randomness the content used.
+type contentPlanner struct {
+	r    *rand.Rand
+	pool *patientPool
+}
+
+func newContentPlanner(opt *Options) *contentPlanner {
+	r := rand.New(rand.NewPCG(opt.Seed, 0xc0_47e4_7d0c))
+	return &contentPlanner{r: r, pool: newPatientPool(r, opt.Patients)}
+}
+
+// document draws the next document of the batch, of at most maxPages pages.
+func (cp *contentPlanner) document(number, maxPages int) *document {
+	return newDocument(cp.r, pickKind(cp.r), number, maxPages, cp.pool.next(cp.r))
+}
+
+// newDocument draws a document of kind k for patient p.
+func newDocument(r *rand.Rand, k *docKind, number, maxPages int, p patient) *document {
 	d := &document{
-		number: number,
-		title:  t.title,
-		layout: pick(r, t.layouts),
-		patient: patient{
-			surname: pick(r, surnames),
-			given:   given,
-			mrn:     fmt.Sprintf("%08d", r.IntN(100000000)),
-			dob:     randDate(r, 1930, 2010).String(),
-			female:  female,
-		},
+		number:    number,
+		kind:      k,
+		layout:    pick(r, k.layouts),
+		patient:   p,
+		ids:       newIDs(r, p),
 		facility:  pick(r, facilities),
 		clinician: pick(r, clinicians),
 		date:      randDate(r, 2015, 2025),
 		bodyFont:  pick(r, bodyFonts),
 		bodySize:  float64(10 + r.IntN(3)), // 10, 11 or 12 pt
+		footer:    []int{0, 0, 0, 0, 1, 2, 2}[r.IntN(7)],
+		running:   r.IntN(5) != 0,
+		variant:   r.IntN(1 << 20),
+		diagnosis: pick(r, diagnoses),
+		procedure: pick(r, procedures),
+		specimen:  specimens[r.IntN(len(specimens))],
+		exam:      imagingExams[r.IntN(len(imagingExams))],
+	}
+	d.title = pick(r, k.titles)
+	if strings.Contains(d.title, "%s") {
+		if k.code == TypeImagingReport {
+			d.title = d.exam.exam
+		} else {
+			d.title = fmt.Sprintf(d.title, strings.ToUpper(pick(r, specialties)))
+		}
 	}
 	// Mostly short documents, as in a real batch.
-	pages := 1 + r.IntN(3)
-	if r.IntN(5) == 0 {
-		pages += r.IntN(3)
+	pages := k.minPages + r.IntN(k.maxPages-k.minPages+1)
+	if pages > 2 && r.IntN(2) == 0 {
+		pages = 1 + r.IntN(2)
 	}
-	if d.layout == LayoutTable || d.layout == LayoutLetter {
-		pages = min(pages, 2)
-	}
-	d.pages = min(pages, maxPages)
-	if s, ok := sectionsByTitle[d.title]; ok {
-		d.sections = s
-	} else {
-		d.sections = sectionsByTitle["CONSULTATION"]
+	d.pages = max(1, min(pages, maxPages))
+	if len(k.sections) > 0 {
+		d.sections = pick(r, k.sections)
 	}
 	return d
 }
@@ -193,57 +207,104 @@ func (d *document) pageContent(r *rand.Rand, i int) pageContent {
 	pc := pageContent{
 		layout:   d.layout,
 		title:    d.title,
+		docType:  d.kind.code,
 		document: d.number,
 		docPage:  i,
 		docPages: d.pages,
 		patient:  d.patient,
 		bodyFont: d.bodyFont,
 		bodySize: d.bodySize,
-		footer:   fmt.Sprintf("Page %d of %d", i, d.pages),
+	}
+	switch d.footer {
+	case 0:
+		pc.footer = fmt.Sprintf("Page %d of %d", i, d.pages)
+	case 1:
+		if d.pages > 1 {
+			pc.footer = fmt.Sprintf("Page %d", i)
+		}
 	}
 	if i > 1 {
-		pc.blocks = append(pc.blocks,
-			block{kind: blockLines, font: d.bodyFont, size: 9, lines: []string{
-				fmt.Sprintf("%s  MRN: %s  %s  (continued)", d.patient.name(), d.patient.mrn, d.title)}},
-			block{kind: blockRule},
-			block{kind: blockGap, gap: 0.2})
+		if d.running {
+			line := d.ids.nameOnly + "  " + d.ids.mrn
+			if d.title != "" {
+				line += "  " + d.title + " (continued)"
+			}
+			pc.blocks = append(pc.blocks,
+				block{kind: blockLines, font: d.bodyFont, size: 9, lines: []string{line}},
+				block{kind: blockRule},
+				block{kind: blockGap, gap: 0.2})
+		}
 	} else {
 		pc.blocks = append(pc.blocks, d.header(r)...)
 	}
-	switch d.layout {
-	case LayoutTable:
-		pc.blocks = append(pc.blocks, d.labBody(r)...)
-	case LayoutLetter:
-		if i == 1 {
-			pc.blocks = append(pc.blocks, d.letterOpening(r)...)
-		}
-		for _, n := range paraSizes(r, 12+r.IntN(16)) {
-			pc.blocks = append(pc.blocks, d.para(r, "", n), block{kind: blockGap, gap: 0.12})
-		}
-	default:
-		// Spread the document's sections over its pages; pages past the
-		// last section continue with untitled prose.
-		perPage := max(1, (len(d.sections)+d.pages-1)/d.pages)
-		from, to := (i-1)*perPage, min(i*perPage, len(d.sections))
-		secs := d.sections[min(from, to):to]
-		if len(secs) == 0 {
-			secs = []string{"HOSPITAL COURSE", "ADDITIONAL NOTES"}
-		}
-		// Between about half a page and more than a page holds: the
-		// renderer cuts what does not fit.
-		per := (20 + r.IntN(30) + len(secs) - 1) / len(secs)
-		for _, s := range secs {
-			pc.blocks = append(pc.blocks,
-				block{kind: blockLines, font: d.boldFont(), lines: []string{s + ":"}, keepWithNext: true})
-			for _, n := range paraSizes(r, per) {
-				pc.blocks = append(pc.blocks, d.para(r, s, n), block{kind: blockGap, gap: 0.12})
-			}
-		}
+	if d.kind.body != nil {
+		pc.blocks = append(pc.blocks, d.kind.body(d, r, i)...)
+	} else {
+		pc.blocks = append(pc.blocks, d.proseBody(r, i)...)
 	}
 	if i == d.pages {
-		pc.tail = d.signature(r)
+		if d.kind.sign != nil {
+			pc.tail = d.kind.sign(d, r)
+		} else {
+			pc.tail = d.signature(r)
+		}
 	}
 	return pc
+}
+
+// proseBody spreads the document's sections over its pages; pages past the
+// last section continue with untitled prose.
+func (d *document) proseBody(r *rand.Rand, i int) []block {
+	var out []block
+	// Units are prose sections with the one-line fields before them, so
+	// that fields never fill a page alone.
+	var units [][]string
+	var cur []string
+	for _, s := range d.sections {
+		cur = append(cur, s)
+		if !strings.HasSuffix(s, "=") {
+			units = append(units, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		units = append(units, cur)
+	}
+	perPage := max(1, (len(units)+d.pages-1)/d.pages)
+	from, to := (i-1)*perPage, min(i*perPage, len(units))
+	var secs []string
+	for _, u := range units[min(from, to):to] {
+		secs = append(secs, u...)
+	}
+	if len(secs) == 0 {
+		secs = []string{"ADDITIONAL NOTES"}
+	}
+	prose := 0
+	for _, s := range secs {
+		if !strings.HasSuffix(s, "=") {
+			prose++
+		}
+	}
+	// Between about half a page and more than a page holds: the renderer
+	// cuts what does not fit.
+	per := (20 + r.IntN(30) + max(prose, 1) - 1) / max(prose, 1)
+	for _, s := range secs {
+		if name, ok := strings.CutSuffix(s, "="); ok {
+			out = append(out, block{kind: blockLines, font: d.bodyFont, lines: []string{name + ": " + d.field(r, name)}})
+			continue
+		}
+		out = append(out, block{kind: blockGap, gap: 0.08},
+			block{kind: blockLines, font: d.boldFont(), lines: []string{s + ":"}, keepWithNext: true})
+		n := per
+		if s == "IMPRESSION" || s == "FINAL DIAGNOSIS" ||
+			strings.HasPrefix(s, "REASON") || s == "CHIEF COMPLAINT" || s == "INDICATION" {
+			n = min(n, 1+r.IntN(3))
+		}
+		for _, k := range paraSizes(r, n) {
+			out = append(out, d.para(r, s, k), block{kind: blockGap, gap: 0.12})
+		}
+	}
+	return out
 }
 
 // boldFont is the bold face matching the body font, for headings.
@@ -254,14 +315,29 @@ func (d *document) boldFont() fontID {
 	return fontBold
 }
 
-func (d *document) patientLine() string {
-	return fmt.Sprintf("Patient: %s  MRN: %s  DOB: %s", d.patient.name(), d.patient.mrn, d.patient.dob)
-}
-
 // header is the top of a document's first page, by layout.
 func (d *document) header(r *rand.Rand) []block {
 	f := d.facility
 	var out []block
+	titleBlock := func(a align) []block {
+		if d.title == "" {
+			return nil
+		}
+		return []block{
+			{kind: blockLines, font: fontBold, size: 13, align: a, lines: []string{d.title}},
+			{kind: blockGap, gap: 0.15},
+		}
+	}
+	meta := func() []block {
+		if d.kind.meta == nil {
+			return nil
+		}
+		return []block{{kind: blockLines, font: d.bodyFont, lines: d.kind.meta(d, r)}, {kind: blockGap, gap: 0.15}}
+	}
+	service := "Date of Service: " + d.date.String()
+	if r.IntN(3) == 0 {
+		service = pick(r, []string{"Visit Date: ", "DOS: ", "Date: "}) + d.date.String()
+	}
 	switch d.layout {
 	case LayoutTwoColumn:
 		out = append(out,
@@ -271,21 +347,15 @@ func (d *document) header(r *rand.Rand) []block {
 					{kind: blockLines, font: fontBold, lines: []string{f.name}},
 					{kind: blockLines, font: fontRegular, lines: []string{f.street, f.city, "Tel " + f.phone}},
 				},
-				right: []block{{kind: blockLines, font: d.bodyFont, lines: []string{
-					"Patient: " + d.patient.name(),
-					"MRN: " + d.patient.mrn,
-					"DOB: " + d.patient.dob,
-					"Date of Service: " + d.date.String(),
-				}}},
+				right: []block{{kind: blockLines, font: d.bodyFont, lines: []string{d.ids.name, d.ids.mrn, d.ids.dob, service}}},
 			},
 			block{kind: blockGap, gap: 0.1},
 			block{kind: blockRule},
 			block{kind: blockGap, gap: 0.2},
-			block{kind: blockLines, font: fontBold, size: 13, lines: []string{d.title}},
-			block{kind: blockGap, gap: 0.15},
-			block{kind: blockLines, font: d.bodyFont, lines: []string{"Provider: " + d.clinician}},
-			block{kind: blockGap, gap: 0.15},
 		)
+		out = append(out, titleBlock(alignLeft)...)
+		out = append(out, meta()...)
+		out = append(out, block{kind: blockLines, font: d.bodyFont, lines: []string{"Provider: " + d.clinician}}, block{kind: blockGap, gap: 0.15})
 	case LayoutLetter:
 		out = append(out,
 			block{kind: blockLines, font: fontBold, size: 14, align: alignCenter, lines: []string{f.name}},
@@ -295,7 +365,25 @@ func (d *document) header(r *rand.Rand) []block {
 			block{kind: blockRule},
 			block{kind: blockGap, gap: 0.4},
 		)
+	case LayoutForm, LayoutCard:
+		out = append(out,
+			block{kind: blockLines, font: fontBold, size: 12, align: alignCenter, lines: []string{f.name}},
+			block{kind: blockLines, font: fontRegular, size: 10, align: alignCenter, lines: []string{f.street + ", " + f.city + "  Tel " + f.phone}},
+			block{kind: blockGap, gap: 0.1},
+			block{kind: blockRule},
+			block{kind: blockGap, gap: 0.25},
+		)
+		out = append(out, titleBlock(alignCenter)...)
 	default:
+		var pl []string
+		switch r.IntN(3) {
+		case 0:
+			pl = []string{d.ids.name + "  " + d.ids.mrn + "  " + d.ids.dob}
+		case 1:
+			pl = []string{d.ids.name, d.ids.mrn + "  " + d.ids.dob}
+		default:
+			pl = []string{d.ids.name, d.ids.mrn, d.ids.dob}
+		}
 		out = append(out,
 			block{kind: blockLines, font: fontBold, size: 14, align: alignCenter, lines: []string{f.name}},
 			block{kind: blockLines, font: fontRegular, size: 10, align: alignCenter, lines: []string{
@@ -303,77 +391,34 @@ func (d *document) header(r *rand.Rand) []block {
 			block{kind: blockGap, gap: 0.1},
 			block{kind: blockRule},
 			block{kind: blockGap, gap: 0.2},
-			block{kind: blockLines, font: d.bodyFont, lines: []string{
-				d.patientLine(),
-				fmt.Sprintf("Date of Service: %s  Provider: %s", d.date, d.clinician),
-			}},
+			block{kind: blockLines, font: d.bodyFont, lines: append(pl, fmt.Sprintf("%s  Provider: %s", service, d.clinician))},
 			block{kind: blockGap, gap: 0.25},
-			block{kind: blockLines, font: fontBold, size: 13, align: alignCenter, lines: []string{d.title}},
-			block{kind: blockGap, gap: 0.2},
 		)
+		out = append(out, titleBlock(alignCenter)...)
+		out = append(out, meta()...)
 	}
 	return out
-}
-
-func (d *document) letterOpening(r *rand.Rand) []block {
-	to := pick(r, clinicians)
-	other := pick(r, facilities)
-	surname := strings.Fields(strings.Split(to, ",")[0])
-	return []block{
-		{kind: blockLines, font: d.bodyFont, lines: []string{d.date.long()}},
-		{kind: blockGap, gap: 0.3},
-		{kind: blockLines, font: d.bodyFont, lines: []string{to, titleCase(other.name), other.street, other.city}},
-		{kind: blockGap, gap: 0.3},
-		{kind: blockLines, font: d.boldFont(), lines: []string{"Re: " + d.patientLine()}},
-		{kind: blockGap, gap: 0.2},
-		{kind: blockLines, font: d.bodyFont, lines: []string{"Dear Dr. " + surname[len(surname)-1] + ","}},
-		{kind: blockGap, gap: 0.1},
-	}
 }
 
 func (d *document) signature(r *rand.Rand) []block {
 	if d.layout == LayoutLetter {
 		return []block{
 			{kind: blockGap, gap: 0.2},
-			{kind: blockLines, font: d.bodyFont, lines: []string{"Sincerely,"}},
+			{kind: blockLines, font: d.bodyFont, lines: []string{pick(r, []string{"Sincerely,", "Respectfully,", "With kind regards,"})}},
 			{kind: blockGap, gap: 0.4},
 			{kind: blockLines, font: d.bodyFont, lines: []string{d.clinician, titleCase(d.facility.name)}},
 		}
 	}
-	return []block{
-		{kind: blockGap, gap: 0.25},
-		{kind: blockLines, font: fontItalic, lines: []string{fmt.Sprintf(
-			"Electronically signed by %s on %s at %02d:%02d", d.clinician, d.date, 7+r.IntN(12), r.IntN(60))}},
-	}
-}
-
-// labBody is a lab report: specimen line, table of results, comment.
-func (d *document) labBody(r *rand.Rand) []block {
-	rows := [][]string{{"Test", "Result", "Flag", "Units", "Reference Range"}}
-	for _, k := range r.Perm(len(labTests))[:8+r.IntN(8)] {
-		t := labTests[k]
-		span := t.high - t.low
-		v := t.low + span*(r.Float64()*1.4-0.2)
-		flag := ""
-		switch {
-		case v < t.low:
-			flag = "LOW"
-		case v > t.high:
-			flag = "HIGH"
-		}
-		rows = append(rows, []string{t.name, fmt.Sprintf("%.*f", t.decimals, max(v, 0)), flag, t.units,
-			fmt.Sprintf("%.*f-%.*f", t.decimals, t.low, t.decimals, t.high)})
+	line := fmt.Sprintf("Electronically signed by %s on %s at %02d:%02d", d.clinician, d.date, 7+r.IntN(12), r.IntN(60))
+	switch r.IntN(4) {
+	case 0:
+		line = fmt.Sprintf("Dictated by %s  D: %s  T: %s", d.clinician, d.date, d.date.plusDays(1))
+	case 1:
+		line = "Signed: " + d.clinician + "  " + d.date.String()
 	}
 	return []block{
-		{kind: blockLines, font: d.bodyFont, lines: []string{
-			fmt.Sprintf("Panel: %s", pick(r, labPanels)),
-			fmt.Sprintf("Specimen: Blood  Collected: %s %02d:%02d", d.date, 6+r.IntN(4), r.IntN(60)),
-		}},
-		{kind: blockGap, gap: 0.2},
-		{kind: blockTable, rows: rows},
 		{kind: blockGap, gap: 0.25},
-		{kind: blockLines, font: d.boldFont(), lines: []string{"COMMENTS:"}, keepWithNext: true},
-		d.para(r, "COMMENTS", 1+r.IntN(3)),
+		{kind: blockLines, font: fontItalic, lines: []string{line}},
 	}
 }
 
@@ -408,6 +453,9 @@ func (d *document) para(r *rand.Rand, section string, n int) block {
 }
 
 func (d *document) sentence(r *rand.Rand, section string) string {
+	if s := d.typedSentence(r, section); s != "" {
+		return s
+	}
 	he, his := "He", "his"
 	if d.patient.female {
 		he, his = "She", "her"
@@ -489,4 +537,16 @@ func titleCase(s string) string {
 		words[i] = capitalize(w)
 	}
 	return strings.Join(words, " ")
+}
+
+// fillTruth records the document a page belongs to.
+func (pc *pageContent) fillTruth(t *PageTruth) {
+	t.Title = pc.title
+	t.Type = pc.docType
+	t.Document = pc.document
+	t.DocumentPage = pc.docPage
+	t.DocumentPages = pc.docPages
+	t.Patient = pc.patient.name()
+	t.MRN = pc.patient.mrn
+	t.BirthDate = pc.patient.birth.iso()
 }

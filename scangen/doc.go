@@ -4,13 +4,21 @@
 //
 // It owns four separate stages, one file each:
 //
-//   - content (content.go, words.go): what text goes on a page. Batches are
-//     made of documents (progress notes, discharge summaries, lab reports,
-//     letters, ...) of one to five pages for one fictional patient, each
-//     with a facility header, a patient block, a title, sections of
-//     clinical prose built from phrase lists, sometimes a table of lab
-//     values, and a "Page i of n" footer. Layouts: single-column,
-//     two-column-header, table, letter.
+//   - content (content.go, doctypes.go, patients.go, words.go, docwords.go):
+//     what text goes on a page. Batches are made of documents of the
+//     fourteen types of DocumentTypes (the classify package's codes:
+//     discharge summaries, progress notes, lab and pathology reports,
+//     consent forms, insurance cards, letters, fax covers, ...) of one to
+//     four pages, for patients of Options.Patients or a few fictional ones,
+//     several per batch. Each has a facility letterhead, a patient block
+//     whose name, MRN and birth date formats vary per document (with
+//     occasional typos), usually a title (some have none), sections typical
+//     of its type, tables (lab values, medications), a signature, and on
+//     some a "Page i of n" footer; continuation pages carry no title and
+//     sometimes no running header. Layouts: single-column,
+//     two-column-header, table, letter, form, card. Corpus and NoisyCorpus
+//     (corpus.go) give the same documents as text without rendering, with
+//     simulated OCR errors, for training and evaluating classifiers.
 //   - rendering (render.go): lays the content out on a US Letter page with
 //     0.75 in margins at the page's DPI, in the Go fonts (10 to 12 pt body),
 //     black on white, into an *image.Gray, and records the lines it drew.

@@ -66,6 +66,11 @@ type Options struct {
 	BilevelFlate bool // store bilevel pages as Flate-compressed 1-bit rows instead of CCITT G4 (PDF, TIFF)
 	TIFFRaw      bool // store grey TIFF pages uncompressed instead of with Deflate
 
+	// Patients are the people the batch's documents belong to, for example
+	// drawn from the patient index; empty means a few fictional ones drawn
+	// from the seed. A batch mixes several of them.
+	Patients []Patient
+
 	// Workers is how many pages are rendered at once; 0 means GOMAXPROCS
 	// (at most 4). Output does not depend on it.
 	Workers int
@@ -156,6 +161,7 @@ func plan(opt *Options) []plannedPage {
 		}
 	}
 	pages := make([]plannedPage, opt.Pages)
+	cp := newContentPlanner(opt)
 	var doc *document
 	docPage, docs := 0, 0
 	for i := range pages {
@@ -165,12 +171,12 @@ func plan(opt *Options) []plannedPage {
 		} else {
 			if doc == nil || docPage == doc.pages {
 				docs++
-				doc = newDocument(r, docs, left)
+				doc = cp.document(docs, left)
 				docPage = 0
 			}
 			docPage++
 			left--
-			p.content = doc.pageContent(r, docPage)
+			p.content = doc.pageContent(cp.r, docPage)
 		}
 		p.effects = drawEffects(r, opt)
 		pages[i] = p
@@ -212,12 +218,7 @@ func renderPage(p *plannedPage, seed uint64) (*pageImage, PageTruth, error) {
 	}
 	if !p.content.blank {
 		t.Font = p.content.bodyFont.String()
-		t.Title = p.content.title
-		t.Document = p.content.document
-		t.DocumentPage = p.content.docPage
-		t.DocumentPages = p.content.docPages
-		t.Patient = p.content.patient.name()
-		t.MRN = p.content.patient.mrn
+		p.content.fillTruth(&t)
 	}
 	return &pageImage{img: img, dpi: p.dpi, bilevel: e.bilevel}, t, nil
 }

@@ -80,8 +80,8 @@ func TestPDF(t *testing.T) {
 		// encodings pdfimages must report, by page
 		bilevelEnc string
 	}{
-		{"g4", mixedOptions(FormatPDF, 1), "ccitt"},
-		{"flate fallback", func() Options { o := mixedOptions(FormatPDF, 1); o.BilevelFlate = true; return o }(), "image"},
+		{"g4", mixedOptions(FormatPDF, 3), "ccitt"},
+		{"flate fallback", func() Options { o := mixedOptions(FormatPDF, 3); o.BilevelFlate = true; return o }(), "image"},
 		{"clean 300 dpi", Options{Pages: 2, Seed: 5, Format: FormatPDF, Clean: true, Bilevel: 0.5}, "ccitt"},
 	}
 	for _, tt := range tests {
@@ -352,16 +352,18 @@ func TestTruthJSON(t *testing.T) {
 	}
 }
 
-// TestContent checks, over many planned batches, that every layout shows
-// up and that the truth carries what the page shows.
+// TestContent checks, over many planned batches, that every layout and
+// document type shows up and that the truth carries what the page shows.
 func TestContent(t *testing.T) {
 	t.Parallel()
-	layouts := map[string]int{}
+	layouts, types := map[string]int{}, map[string]int{}
 	footer := regexp.MustCompile(`Page (\d+) of (\d+)$`)
-	for seed := range uint64(12) {
+	var firstPages, withMRN int
+	for seed := range uint64(24) {
 		opt := Options{Pages: 12, Seed: seed, Format: FormatPDF, DPI: 100, BlankProb: 0.1}
 		opt.normalize()
 		pages := plan(&opt)
+		patients := map[string]bool{}
 		for i := range pages {
 			_, tr, err := renderPage(&pages[i], seed)
 			if err != nil {
@@ -369,19 +371,27 @@ func TestContent(t *testing.T) {
 			}
 			layouts[tr.Layout]++
 			if tr.Blank {
-				if tr.Text != "" || tr.Document != 0 {
+				if tr.Text != "" || tr.Document != 0 || tr.Type != "" {
 					t.Errorf("blank page with content: %+v", tr)
 				}
 				continue
 			}
-			m := footer.FindStringSubmatch(tr.Text)
-			if m == nil || atoi(m[1]) != tr.DocumentPage || atoi(m[2]) != tr.DocumentPages {
+			types[tr.Type]++
+			patients[tr.MRN] = true
+			if kindByCode(tr.Type) == nil {
+				t.Errorf("seed %d page %d: unknown type %q", seed, i+1, tr.Type)
+			}
+			// The footer, when the document prints one, matches the truth.
+			if m := footer.FindStringSubmatch(tr.Text); m != nil && (atoi(m[1]) != tr.DocumentPage || atoi(m[2]) != tr.DocumentPages) {
 				t.Errorf("seed %d page %d: footer does not match truth %d/%d:\n%s", seed, i+1, tr.DocumentPage, tr.DocumentPages, tr.Text)
 			}
-			if !strings.Contains(tr.Text, tr.MRN) {
-				t.Errorf("seed %d page %d: MRN %s not on the page", seed, i+1, tr.MRN)
+			if tr.DocumentPage == 1 {
+				firstPages++
+				if strings.Contains(tr.Text, strings.TrimLeft(tr.MRN, "0")) {
+					withMRN++
+				}
 			}
-			if tr.DocumentPage == 1 && tr.Layout != LayoutTable && len(tr.Text) < 800 {
+			if tr.DocumentPage == 1 && (tr.Layout == LayoutSingle || tr.Layout == LayoutTwoColumn) && len(tr.Text) < 800 {
 				t.Errorf("seed %d page %d (%s %d/%d): only %d characters", seed, i+1, tr.Layout, tr.DocumentPage, tr.DocumentPages, len(tr.Text))
 			}
 		}
@@ -394,12 +404,23 @@ func TestContent(t *testing.T) {
 			t.Errorf("seed %d: batch ends on page %d of %d", seed, last.docPage, last.docPages)
 		}
 	}
-	for _, l := range []string{LayoutSingle, LayoutTwoColumn, LayoutTable, LayoutLetter, LayoutBlank} {
+	// First pages print the MRN, except for letters and fax covers that
+	// name the patient only, and the occasional typo.
+	if withMRN < firstPages*8/10 {
+		t.Errorf("only %d of %d first pages show their MRN", withMRN, firstPages)
+	}
+	for _, l := range []string{LayoutSingle, LayoutTwoColumn, LayoutTable, LayoutLetter, LayoutForm, LayoutCard, LayoutBlank} {
 		if layouts[l] == 0 {
 			t.Errorf("layout %s never generated: %v", l, layouts)
 		}
 	}
+	for _, ty := range DocumentTypes() {
+		if types[ty] == 0 {
+			t.Errorf("type %s never generated: %v", ty, types)
+		}
+	}
 	t.Logf("layouts: %v", layouts)
+	t.Logf("types: %v", types)
 }
 
 func TestOptionsErrors(t *testing.T) {

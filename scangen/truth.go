@@ -31,10 +31,12 @@ type PageTruth struct {
 	Font     string  `json:"font,omitempty"` // body text font, for example "Go Regular"
 	Layout   string  `json:"layout"`         // one of the Layout constants
 	// The document the page belongs to; zero values on blank pages.
-	Title         string `json:"title,omitempty"`          // document type, for example "PROGRESS NOTE"; printed on every page except on letters
+	Title         string `json:"title,omitempty"`          // the document's title as printed on its first page, for example "PROGRESS NOTE"; "" when it has none
+	Type          string `json:"type,omitempty"`           // document type code, one of DocumentTypes (the classify package's codes), for example "progress-note"
 	Document      int    `json:"document,omitempty"`       // 1-based document number in the batch
 	DocumentPage  int    `json:"document_page,omitempty"`  // 1-based page within the document ("Page 2 of 3")
 	DocumentPages int    `json:"document_pages,omitempty"` // pages in the document
 	Patient       string `json:"patient,omitempty"`        // fictional, "SURNAME, GIVEN"
-	MRN           string `json:"mrn,omitempty"`            // fictional 8-digit medical record number
+	MRN           string `json:"mrn,omitempty"`            // the patient's medical record number (Patient.MRN; as printed it may vary or carry a typo)
+	BirthDate     string `json:"birth_date,omitempty"`     // the patient's birth date, YYYY-MM-DD
 }

@@ -112,17 +112,6 @@ var historyItems = []string{
 	"hernia repair", "cataract surgery of the left eye", "no prior surgeries",
 }
 
-// Sections by document title; the generator picks some of them, in order.
-var sectionsByTitle = map[string][]string{
-	"PROGRESS NOTE":             {"SUBJECTIVE", "OBJECTIVE", "ASSESSMENT", "PLAN"},
-	"DISCHARGE SUMMARY":         {"REASON FOR ADMISSION", "HOSPITAL COURSE", "DISCHARGE DIAGNOSES", "DISCHARGE MEDICATIONS", "FOLLOW-UP"},
-	"CONSULTATION":              {"REASON FOR CONSULTATION", "HISTORY OF PRESENT ILLNESS", "PAST MEDICAL HISTORY", "PHYSICAL EXAMINATION", "IMPRESSION", "RECOMMENDATIONS"},
-	"HISTORY AND PHYSICAL":      {"CHIEF COMPLAINT", "HISTORY OF PRESENT ILLNESS", "PAST SURGICAL HISTORY", "MEDICATIONS", "PHYSICAL EXAMINATION", "ASSESSMENT AND PLAN"},
-	"OPERATIVE REPORT":          {"PREOPERATIVE DIAGNOSIS", "POSTOPERATIVE DIAGNOSIS", "PROCEDURE", "ANESTHESIA", "FINDINGS", "DESCRIPTION OF PROCEDURE"},
-	"RADIOLOGY REPORT":          {"EXAMINATION", "CLINICAL HISTORY", "TECHNIQUE", "FINDINGS", "IMPRESSION"},
-	"EMERGENCY DEPARTMENT NOTE": {"CHIEF COMPLAINT", "HISTORY OF PRESENT ILLNESS", "PHYSICAL EXAMINATION", "EMERGENCY DEPARTMENT COURSE", "DISPOSITION"},
-}
-
 // labTests are (name, units, low, high, decimals) for the lab table.
 var labTests = []struct {
 	name, units string
@@ -153,4 +142,14 @@ var labTests = []struct {
 
 var labPanels = []string{
 	"BASIC METABOLIC PANEL", "COMPREHENSIVE METABOLIC PANEL", "COMPLETE BLOOD COUNT", "LIPID PANEL",
+}
+
+var streets = []string{
+	"Maple Avenue", "Birch Lane", "Willow Court", "Station Road", "Elm Street", "Lakeview Drive",
+	"Hawthorn Way", "Mill Pond Road", "Juniper Street", "Sycamore Terrace", "Ridge Road", "Old Orchard Lane",
+}
+
+var towns = []string{
+	"Millbrook, OH 44013", "Fairhaven, PA 17022", "Northfield, MN 55102", "Cedar Hollow, VT 05602",
+	"Port Elgin, MI 49023", "Greenvale, OR 97302", "Stillwater, NC 27511", "Granite Falls, CO 80402",
 }

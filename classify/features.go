@@ -1,0 +1,147 @@
+package classify
+
+import (
+	"math"
+	"strings"
+)
+
+// featureSpec is the feature settings a model was trained with. The code
+// below implements exactly one spec per featureVersion; a model whose spec
+// differs is refused.
+type featureSpec struct {
+	Version   int    `json:"version"`
+	Buckets   int    `json:"buckets"`    // hash buckets, a power of two
+	Words     string `json:"words"`      // "unigrams+bigrams"
+	Head      int    `json:"head_lines"` // first lines featured in their own namespace
+	CharMin   int    `json:"char_min"`
+	CharMax   int    `json:"char_max"`
+	TF        string `json:"tf"`        // "log": 1+ln(count)
+	Normalise string `json:"normalise"` // "lower,digits=0,l2"
+	Hash      string `json:"hash"`      // "fnv1a-64"
+}
+
+const featureVersion = 1
+
+func newSpec(buckets int) featureSpec {
+	return featureSpec{Version: featureVersion, Buckets: buckets, Words: "unigrams+bigrams", Head: 15,
+		CharMin: 3, CharMax: 5, TF: "log", Normalise: "lower,digits=0,l2", Hash: "fnv1a-64"}
+}
+
+// sparse is a feature vector: bucket indices and values.
+type sparse struct {
+	idx []uint32
+	val []float32
+}
+
+// featurizer turns text into sparse vectors; it keeps scratch space and is
+// used by one goroutine.
+type featurizer struct {
+	spec    featureSpec
+	mask    uint64
+	counts  []float32
+	touched []uint32
+}
+
+func newFeaturizer(spec featureSpec) *featurizer {
+	return &featurizer{spec: spec, mask: uint64(spec.Buckets - 1), counts: make([]float32, spec.Buckets)}
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func (f *featurizer) add(h uint64) {
+	b := uint32((h ^ h>>29) & f.mask)
+	if f.counts[b] == 0 {
+		f.touched = append(f.touched, b)
+	}
+	f.counts[b]++
+}
+
+func hashBytes(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+// normalise lower-cases, folds digits to 0 and turns everything but
+// letters, digits, & and / into single spaces.
+func normalise(text string) string {
+	var b strings.Builder
+	b.Grow(len(text) + 2)
+	b.WriteByte(' ')
+	space := true
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c == '&', c == '/':
+		case c >= '0' && c <= '9':
+			c = '0'
+		default:
+			if !space {
+				b.WriteByte(' ')
+				space = true
+			}
+			continue
+		}
+		b.WriteByte(c)
+		space = false
+	}
+	if !space {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// words adds unigram and bigram features of the normalised text s in
+// namespace ns.
+func (f *featurizer) words(s string, ns byte) {
+	prev := uint64(0)
+	for _, w := range strings.Fields(s) {
+		h := hashBytes(fnvOffset^uint64(ns), w)
+		f.add(h)
+		if prev != 0 {
+			f.add(hashBytes((prev^uint64(ns)<<8)*fnvPrime, w) ^ 0x9e3779b97f4a7c15)
+		}
+		prev = h
+	}
+}
+
+// vector returns the features of text.
+func (f *featurizer) vector(text string) sparse {
+	norm := normalise(text)
+	f.words(norm, 'w')
+	// The first lines, where the title and header are.
+	lines := strings.SplitN(text, "\n", f.spec.Head+1)
+	if len(lines) > f.spec.Head {
+		lines = lines[:f.spec.Head]
+	}
+	f.words(normalise(strings.Join(lines, "\n")), 'h')
+	for n := f.spec.CharMin; n <= f.spec.CharMax; n++ {
+		base := fnvOffset ^ uint64(n)<<16
+		for i := 0; i+n <= len(norm); i++ {
+			f.add(hashBytes(base, norm[i:i+n]))
+		}
+	}
+	v := sparse{idx: make([]uint32, len(f.touched)), val: make([]float32, len(f.touched))}
+	var sum float64
+	for i, b := range f.touched {
+		x := 1 + math.Log(float64(f.counts[b]))
+		v.idx[i], v.val[i] = b, float32(x)
+		sum += x * x
+		f.counts[b] = 0
+	}
+	f.touched = f.touched[:0]
+	if sum > 0 {
+		inv := float32(1 / math.Sqrt(sum))
+		for i := range v.val {
+			v.val[i] *= inv
+		}
+	}
+	return v
+}
