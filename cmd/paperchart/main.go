@@ -24,14 +24,16 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"all":     {"run every role in one process: watch, worker, serve (the single-machine default)", runAll},
-		"watch":   {"watch the drop folders and ingest what is dropped", runWatch},
-		"worker":  {"process queued work: split, OCR, assemble (run one per machine)", runWorker},
-		"serve":   {"serve the HTTP API", runServe},
-		"migrate": {"create or update the database schema and the bucket", runMigrate},
-		"batches": {"list batches, show one, or retry a failed one", runBatches},
-		"gen":     {"generate a synthetic scanned batch (tests, demo, benchmarks)", runGen},
-		"bench":   {"measure pages per minute of the pipeline against the tesseract CLI", runBench},
+		"all":      {"run every role in one process: watch, worker, serve (the single-machine default)", runAll},
+		"watch":    {"watch the drop folders and ingest what is dropped", runWatch},
+		"worker":   {"process queued work: split, OCR, assemble (run one per machine)", runWorker},
+		"serve":    {"serve the HTTP API", runServe},
+		"migrate":  {"create or update the database schema and the bucket", runMigrate},
+		"batches":  {"list batches, show one, or retry a failed one", runBatches},
+		"gen":      {"generate a synthetic scanned batch (tests, demo, benchmarks)", runGen},
+		"bench":    {"measure pages per minute of the pipeline against the tesseract CLI", runBench},
+		"classify": {"train the document type classifier, or classify a text file", runClassify},
+		"patients": {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
 	}
 }
 
