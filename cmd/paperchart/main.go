@@ -24,16 +24,17 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"all":      {"run every role in one process: watch, worker, serve (the single-machine default)", runAll},
-		"watch":    {"watch the drop folders and ingest what is dropped", runWatch},
-		"worker":   {"process queued work: split, OCR, assemble (run one per machine)", runWorker},
-		"serve":    {"serve the HTTP API", runServe},
-		"migrate":  {"create or update the database schema and the bucket", runMigrate},
-		"batches":  {"list batches, show one, or retry a failed one", runBatches},
-		"gen":      {"generate a synthetic scanned batch (tests, demo, benchmarks)", runGen},
-		"bench":    {"measure pages per minute of the pipeline against the tesseract CLI", runBench},
-		"classify": {"train the document type classifier, or classify a text file", runClassify},
-		"patients": {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
+		"all":        {"run every role in one process: watch, worker, serve (the single-machine default)", runAll},
+		"watch":      {"watch the drop folders and ingest what is dropped", runWatch},
+		"worker":     {"process queued work: split, OCR, assemble (run one per machine)", runWorker},
+		"serve":      {"serve the HTTP API", runServe},
+		"migrate":    {"create or update the database schema and the bucket", runMigrate},
+		"batches":    {"list batches, show one, or retry a failed one", runBatches},
+		"gen":        {"generate a synthetic scanned batch (tests, demo, benchmarks)", runGen},
+		"bench":      {"measure pages per minute of the pipeline against the tesseract CLI", runBench},
+		"classify":   {"train the document type classifier, or classify a text file", runClassify},
+		"coversheet": {"print a cover sheet (for a patient) or a separator sheet", runCoversheet},
+		"patients":   {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
 	}
 }
 
@@ -46,7 +47,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintf(w, "\nRun `paperchart COMMAND --help` for a command's flags. Every flag can also be set by the\nPAPERCHART_* environment variable named in its help. Defaults point at services on loopback.\n")
 }
