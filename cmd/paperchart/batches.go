@@ -90,7 +90,11 @@ func note(b storage.Batch) string {
 	return ""
 }
 
-func batchID(fs interface{ Args() []string }) (int64, error) {
+// parseBatchID parses the flags and the one batch ID among args.
+func parseBatchID(fs *flag.FlagSet, args []string) (int64, error) {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		return 0, err
+	}
 	if len(fs.Args()) != 1 {
 		return 0, errors.New("give one batch ID")
 	}
@@ -106,10 +110,7 @@ func batchesShow(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("batches show", "ID [flags]", "Shows one batch: its state, the reason if it failed or was rejected, every page's\nOCR figures, and the batch's history.")
 	c.register(fs, useDB)
 	asJSON := fs.Bool("json", false, "print JSON for scripts")
-	if err := fs.Parse(reorder(fs, args)); err != nil {
-		return err
-	}
-	id, err := batchID(fs)
+	id, err := parseBatchID(fs, args)
 	if err != nil {
 		return err
 	}
@@ -179,10 +180,7 @@ func batchesRetry(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	fs := newFlags("batches retry", "ID [flags]", "Puts a failed batch back to work from the stage it failed in; pages already OCR'd\nare kept. Use it after fixing what made it fail (a service down, a full disk).")
 	c.register(fs, useDB|useRedis)
-	if err := fs.Parse(reorder(fs, args)); err != nil {
-		return err
-	}
-	id, err := batchID(fs)
+	id, err := parseBatchID(fs, args)
 	if err != nil {
 		return err
 	}
