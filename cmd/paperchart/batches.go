@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"paperchart/api"
 	"paperchart/storage"
 	"paperchart/workers"
 )
@@ -135,11 +136,8 @@ func batchesShow(ctx context.Context, args []string, stdout io.Writer) error {
 		if pages == nil {
 			pages = []storage.Page{}
 		}
-		return writeJSON(stdout, struct {
-			storage.Batch
-			PageList []storage.Page  `json:"page_list"`
-			Events   []storage.Event `json:"events"`
-		}{b, pages, events})
+		// The same shape as GET /api/batches/{id}.
+		return writeJSON(stdout, api.BatchDetail{Batch: b, PageList: pages, Events: events})
 	}
 	fmt.Fprintf(stdout, "Batch %d: %s\n", b.ID, b.State)
 	fmt.Fprintf(stdout, "  file      %s (from %s, %d bytes, %s)\n", b.Name, b.Source, b.Size, b.Format)
