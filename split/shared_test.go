@@ -71,7 +71,7 @@ func TestSharedFiles(t *testing.T) {
 				t.Fatalf("Inspect: %d pages, want %d", info.Pages, want.pages)
 			}
 			t0 := time.Now()
-			pages, err := Split(ctx, f, t.TempDir(), Limits{})
+			_, pages, err := Split(ctx, f, t.TempDir(), Limits{})
 			if err != nil {
 				t.Fatalf("Split: %v", err)
 			}
@@ -128,12 +128,12 @@ func BenchmarkSplit(b *testing.B) {
 		path := writeTemp(b, "scan.pdf", scannedPDF(b, imgs...))
 		b.Run(tc.name+"/split20", func(b *testing.B) {
 			for b.Loop() {
-				if _, err := Split(ctx, path, b.TempDir(), Limits{}); err != nil {
+				if _, _, err := Split(ctx, path, b.TempDir(), Limits{}); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		pages, err := Split(ctx, path, b.TempDir(), Limits{})
+		_, pages, err := Split(ctx, path, b.TempDir(), Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}

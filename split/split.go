@@ -191,20 +191,23 @@ func Inspect(ctx context.Context, path string, lim Limits) (Info, error) {
 }
 
 // Split writes every page of the file at path into outDir (which must exist;
-// the caller owns it and removes it) and returns the pages in order. It does
-// everything Inspect does, reading the input once. Rejections and errors are
+// the caller owns it and removes it) and returns what Inspect would, with the
+// pages in order. It does everything Inspect does, reading the input once. Rejections and errors are
 // as for Inspect.
-func Split(ctx context.Context, path, outDir string, lim Limits) ([]PageSource, error) {
+func Split(ctx context.Context, path, outDir string, lim Limits) (Info, []PageSource, error) {
 	if outDir == "" {
-		return nil, errors.New("split: empty output directory")
+		return Info{}, nil, errors.New("split: empty output directory")
 	}
 	if st, err := os.Stat(outDir); err != nil {
-		return nil, fmt.Errorf("split: output directory: %w", err)
+		return Info{}, nil, fmt.Errorf("split: output directory: %w", err)
 	} else if !st.IsDir() {
-		return nil, fmt.Errorf("split: output %s is not a directory", outDir)
+		return Info{}, nil, fmt.Errorf("split: output %s is not a directory", outDir)
 	}
-	pages, _, err := run(ctx, path, outDir, lim.withDefaults())
-	return pages, err
+	pages, format, err := run(ctx, path, outDir, lim.withDefaults())
+	if err != nil {
+		return Info{}, nil, err
+	}
+	return Info{Format: format, Pages: len(pages)}, pages, nil
 }
 
 // run does Inspect's work, and Split's when outDir is not empty.

@@ -111,7 +111,7 @@ func TestInspect(t *testing.T) {
 					t.Errorf("got %+v, want %s with %d pages", info, tc.format, tc.pages)
 				}
 				// Split must then succeed and every page must render.
-				pages, err := Split(ctx, path, t.TempDir(), tc.lim)
+				_, pages, err := Split(ctx, path, t.TempDir(), tc.lim)
 				if err != nil {
 					t.Fatalf("Inspect accepted but Split failed: %v", err)
 				}
@@ -153,7 +153,7 @@ func TestInspectIOErrors(t *testing.T) {
 	if _, err := Inspect(cctx, path, Limits{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: got %v", err)
 	}
-	if _, err := Split(ctx, path, filepath.Join(t.TempDir(), "nope"), Limits{}); err == nil {
+	if _, _, err := Split(ctx, path, filepath.Join(t.TempDir(), "nope"), Limits{}); err == nil {
 		t.Error("missing outDir: want an error")
 	}
 }
@@ -164,7 +164,7 @@ func TestSplitScannedPDF(t *testing.T) {
 	a, b := pageImage(850, 1100, 1), pageImage(850, 1100, 2)
 	pdf := scannedPDF(t, jpegBytes(t, a), pngBytes(t, b))
 	path := writeTemp(t, "scan.pdf", pdf)
-	pages, err := Split(ctx, path, t.TempDir(), Limits{})
+	_, pages, err := Split(ctx, path, t.TempDir(), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestSplitRotatedPDFPage(t *testing.T) {
 	if err := api.RotateFile(in, out, 90, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	pages, err := Split(ctx, out, t.TempDir(), Limits{})
+	_, pages, err := Split(ctx, out, t.TempDir(), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestSplitTIFF(t *testing.T) {
 			if b, err := execCommand("tiffcp", args...); err != nil {
 				t.Fatalf("tiffcp: %v %s", err, b)
 			}
-			pages, err := Split(ctx, out, t.TempDir(), Limits{})
+			_, pages, err := Split(ctx, out, t.TempDir(), Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -226,15 +226,11 @@ func (w *Worker) handleSplit(ctx context.Context, t *asynq.Task) error {
 	if err := w.obj.Download(ctx, b.OriginalKey, orig); err != nil {
 		return fmt.Errorf("batch %d: %w", b.ID, err)
 	}
-	info, err := split.Inspect(ctx, orig, w.cfg.Limits)
-	if err != nil {
-		return w.splitFailed(ctx, b.ID, err)
-	}
 	pagesDir := filepath.Join(dir, "pages")
 	if err := os.Mkdir(pagesDir, 0o700); err != nil {
 		return fmt.Errorf("batch %d: %w", b.ID, err)
 	}
-	srcs, err := split.Split(ctx, orig, pagesDir, w.cfg.Limits)
+	info, srcs, err := split.Split(ctx, orig, pagesDir, w.cfg.Limits)
 	if err != nil {
 		return w.splitFailed(ctx, b.ID, err)
 	}
