@@ -31,6 +31,12 @@ type Server struct {
 	Batches Batches
 	Checks  []Check
 	Log     *slog.Logger
+	// The review queue and documents; without Documents those routes are
+	// not served.
+	Documents Documents
+	Patients  Patients
+	Filer     Filer
+	Objects   Objects
 }
 
 // Handler returns the routes.
@@ -39,6 +45,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /api/batches", s.listBatches)
 	mux.HandleFunc("GET /api/batches/{id}", s.showBatch)
+	s.reviewRoutes(mux)
 	return mux
 }
 

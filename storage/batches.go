@@ -11,14 +11,16 @@ import (
 )
 
 // Batch states. A batch moves received → queued → splitting → ocr →
-// assembling → done; it may end failed or rejected instead, and a file
-// whose bytes were seen before is recorded as duplicate and not processed.
+// assembling → filing → done; it may end failed or rejected instead, and a
+// file whose bytes were seen before is recorded as duplicate and not
+// processed.
 const (
 	StateReceived   = "received"
 	StateQueued     = "queued"
 	StateSplitting  = "splitting"
 	StateOCR        = "ocr"
 	StateAssembling = "assembling"
+	StateFiling     = "filing"
 	StateDone       = "done"
 	StateFailed     = "failed"
 	StateRejected   = "rejected"
@@ -26,7 +28,7 @@ const (
 )
 
 // Unfinished lists the states in which a batch still has work to do.
-var unfinishedStates = []string{StateReceived, StateQueued, StateSplitting, StateOCR, StateAssembling}
+var unfinishedStates = []string{StateReceived, StateQueued, StateSplitting, StateOCR, StateAssembling, StateFiling}
 
 // Page states.
 const (
@@ -328,18 +330,20 @@ type Page struct {
 	Width        int       `json:"width"`
 	Height       int       `json:"height"`
 	OCRMillis    int       `json:"ocr_ms"`
+	Kind         string    `json:"kind"`               // PageKindPage, PageKindCover or PageKindSeparator
+	Barcodes     []Barcode `json:"-"`    // patient data (a cover sheet's or a label's MRN): not in batch status
 	Error        string    `json:"error,omitempty"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 const pageColumns = `batch_id, page_no, state, source_key, source_kind, source_dpi, source_rotate, source_width, source_height, image_key, ocr_key,
-	word_count, mean_conf, rotation, skew, blank, osd_used, dpi, width, height, ocr_ms, error, updated_at`
+	word_count, mean_conf, rotation, skew, blank, osd_used, dpi, width, height, ocr_ms, kind, barcodes, error, updated_at`
 
 func scanPage(row pgx.Row) (Page, error) {
 	var p Page
 	var dpi, conf, skew, sw, sh float32
 	err := row.Scan(&p.BatchID, &p.No, &p.State, &p.SourceKey, &p.SourceKind, &dpi, &p.SourceRotate, &sw, &sh, &p.ImageKey, &p.OCRKey,
-		&p.WordCount, &conf, &p.Rotation, &skew, &p.Blank, &p.OSDUsed, &p.DPI, &p.Width, &p.Height, &p.OCRMillis, &p.Error, &p.UpdatedAt)
+		&p.WordCount, &conf, &p.Rotation, &skew, &p.Blank, &p.OSDUsed, &p.DPI, &p.Width, &p.Height, &p.OCRMillis, &p.Kind, &p.Barcodes, &p.Error, &p.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, ErrNotFound
 	}
@@ -406,20 +410,44 @@ type PageResult struct {
 	Width     int
 	Height    int
 	OCRMillis int
+	Kind      string    // PageKindPage when empty
+	Barcodes  []Barcode // every barcode read on the page
+}
+
+// Page kinds: an ordinary page, or a sheet that is not a page of any
+// document.
+const (
+	PageKindPage      = "page"
+	PageKindCover     = "cover"
+	PageKindSeparator = "separator"
+)
+
+// Barcode is one barcode read on a page.
+type Barcode struct {
+	Format string `json:"format"`
+	Text   string `json:"text"`
 }
 
 // CompletePage records a page's OCR result. It reports true exactly once
 // per batch: for the call that finds every page done and moves the batch to
 // assembling (the join).
 func (db *DB) CompletePage(ctx context.Context, r PageResult) (bool, error) {
+	kind := r.Kind
+	if kind == "" {
+		kind = PageKindPage
+	}
+	barcodes := r.Barcodes
+	if barcodes == nil {
+		barcodes = []Barcode{}
+	}
 	joined := false
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE pages SET state = 'done', image_key = $3, ocr_key = $4, text = $5, word_count = $6,
 			mean_conf = $7, rotation = $8, skew = $9, blank = $10, osd_used = $11, dpi = $12, width = $13, height = $14,
-			ocr_ms = $15, error = '', updated_at = now()
+			ocr_ms = $15, kind = $16, barcodes = $17, error = '', updated_at = now()
 			WHERE batch_id = $1 AND page_no = $2 AND state <> 'done'`,
 			r.BatchID, r.No, r.ImageKey, r.OCRKey, r.Text, r.WordCount, r.MeanConf, r.Rotation, r.Skew, r.Blank, r.OSDUsed,
-			r.DPI, r.Width, r.Height, r.OCRMillis)
+			r.DPI, r.Width, r.Height, r.OCRMillis, kind, barcodes)
 		if err != nil {
 			return err
 		}
@@ -487,9 +515,10 @@ func (db *DB) FailBatch(ctx context.Context, id int64, reason string) (bool, err
 	return db.transition(ctx, id, unfinishedStates, StateFailed, "failed", reason, `, reason = $4`, reason)
 }
 
-// CompleteBatch records the searchable PDF and finishes the batch.
-func (db *DB) CompleteBatch(ctx context.Context, id int64, searchableKey string) (bool, error) {
-	return db.transition(ctx, id, []string{StateAssembling}, StateDone, "done", "", `, searchable_key = $4`, searchableKey)
+// Assembled records the batch's searchable PDF and moves the batch on to
+// filing.
+func (db *DB) Assembled(ctx context.Context, id int64, searchableKey string) (bool, error) {
+	return db.transition(ctx, id, []string{StateAssembling}, StateFiling, "assembled", "", `, searchable_key = $4`, searchableKey)
 }
 
 // RetryBatch puts a failed batch back to work: failed pages become pending
@@ -498,9 +527,9 @@ func (db *DB) CompleteBatch(ctx context.Context, id int64, searchableKey string)
 func (db *DB) RetryBatch(ctx context.Context, id int64) (string, error) {
 	var state string
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		var cur string
+		var cur, searchable string
 		var pages int
-		if err := tx.QueryRow(ctx, `SELECT state, page_count FROM batches WHERE id = $1 FOR UPDATE`, id).Scan(&cur, &pages); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT state, page_count, searchable_key FROM batches WHERE id = $1 FOR UPDATE`, id).Scan(&cur, &pages, &searchable); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return ErrNotFound
 			}
@@ -521,6 +550,8 @@ func (db *DB) RetryBatch(ctx context.Context, id int64) (string, error) {
 			state = StateQueued
 		case pending > 0:
 			state = StateOCR
+		case searchable != "":
+			state = StateFiling
 		default:
 			state = StateAssembling
 		}
@@ -576,4 +607,27 @@ func (db *DB) PendingPages(ctx context.Context, batchID int64) ([]int, error) {
 		return nil, fmt.Errorf("read pending pages of batch %d: %w", batchID, err)
 	}
 	return nos, nil
+}
+
+// PageTexts returns the OCR text of every page of a batch, by page number.
+// It is patient data: callers must not log it.
+func (db *DB) PageTexts(ctx context.Context, batchID int64) (map[int]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT page_no, text FROM pages WHERE batch_id = $1`, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("read text of batch %d: %w", batchID, err)
+	}
+	defer rows.Close()
+	out := map[int]string{}
+	for rows.Next() {
+		var no int
+		var text string
+		if err := rows.Scan(&no, &text); err != nil {
+			return nil, fmt.Errorf("read text of batch %d: %w", batchID, err)
+		}
+		out[no] = text
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read text of batch %d: %w", batchID, err)
+	}
+	return out, nil
 }

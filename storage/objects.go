@@ -23,6 +23,7 @@ const (
 	PrefixOriginals  = "originals/"
 	PrefixPages      = "pages/"
 	PrefixSearchable = "searchable/"
+	PrefixDocuments  = "documents/"
 )
 
 // ObjectsConfig says where the object store is.
@@ -120,6 +121,28 @@ func (o *Objects) RemoveBucket(ctx context.Context) error {
 
 // OriginalKey is where the original with the given SHA-256 is kept.
 func OriginalKey(sha string) string { return PrefixOriginals + sha }
+
+// ReviewDocumentKey is where a document waiting for review is kept: under
+// its batch.
+func ReviewDocumentKey(batchID int64, seq int) string {
+	return fmt.Sprintf("%sbatches/%d/%d.pdf", PrefixDocuments, batchID, seq)
+}
+
+// PatientDocumentKey is where a filed document is kept: under its patient
+// (as filed; a later merge re-points the row, not the object).
+func PatientDocumentKey(patientID, batchID int64, seq int) string {
+	return fmt.Sprintf("%spatients/%d/%d-%d.pdf", PrefixDocuments, patientID, batchID, seq)
+}
+
+// Copy copies the object at src to dst within the bucket.
+func (o *Objects) Copy(ctx context.Context, dst, src string) error {
+	_, err := o.c.CopyObject(ctx, minio.CopyDestOptions{Bucket: o.cfg.Bucket, Object: dst},
+		minio.CopySrcOptions{Bucket: o.cfg.Bucket, Object: src})
+	if err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	return nil
+}
 
 // PutOriginal stores a dropped file's bytes under its SHA-256, reads them
 // back to prove they are stored, and only then returns. Storing the same

@@ -154,10 +154,10 @@ func TestPageLifecycleJoinsOnce(t *testing.T) {
 	if b.State != storage.StateAssembling || b.PagesDone != n {
 		t.Fatalf("batch %s with %d done, want assembling with %d", b.State, b.PagesDone, n)
 	}
-	if ok, err := db.CompleteBatch(ctx, b.ID, "searchable/x.pdf"); err != nil || !ok {
+	if ok, err := db.Assembled(ctx, b.ID, "searchable/x.pdf"); err != nil || !ok {
 		t.Fatalf("complete: %v %v", ok, err)
 	}
-	if ok, _ := db.CompleteBatch(ctx, b.ID, "searchable/x.pdf"); ok {
+	if ok, _ := db.Assembled(ctx, b.ID, "searchable/x.pdf"); ok {
 		t.Fatal("a done batch completed twice")
 	}
 	evs, err := db.Events(ctx, b.ID)

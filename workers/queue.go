@@ -16,6 +16,7 @@ const (
 	TypeSplit    = "batch:split"
 	TypeOCR      = "page:ocr"
 	TypeAssemble = "batch:assemble"
+	TypeFile     = "batch:file"
 )
 
 // Stage names double as queue names (with QueueConfig.Prefix in front).
@@ -23,6 +24,7 @@ const (
 	stageSplit    = "split"
 	stageOCR      = "ocr"
 	stageAssemble = "assemble"
+	stageFile     = "file"
 )
 
 // QueueConfig names the queues and sets how tasks retry.
@@ -84,6 +86,7 @@ type payload struct {
 func splitTaskID(batch int64) string         { return fmt.Sprintf("split-%d", batch) }
 func ocrTaskID(batch int64, page int) string { return fmt.Sprintf("ocr-%d-%d", batch, page) }
 func assembleTaskID(batch int64) string      { return fmt.Sprintf("assemble-%d", batch) }
+func fileTaskID(batch int64) string          { return fmt.Sprintf("file-%d", batch) }
 
 // timeouts per stage: a page's OCR takes seconds; a 500-page split or
 // assembly, minutes.
@@ -91,6 +94,7 @@ var stageTimeout = map[string]time.Duration{
 	stageSplit:    15 * time.Minute,
 	stageOCR:      5 * time.Minute,
 	stageAssemble: 20 * time.Minute,
+	stageFile:     20 * time.Minute,
 }
 
 // enqueue queues a task and reports whether it was queued now (false: a task
@@ -127,6 +131,13 @@ func (q *Queue) EnqueueOCR(ctx context.Context, batch int64, page int) error {
 // EnqueueAssemble queues the assembly of a batch whose pages are all done.
 func (q *Queue) EnqueueAssemble(ctx context.Context, batch int64) error {
 	_, err := q.enqueue(ctx, stageAssemble, TypeAssemble, assembleTaskID(batch), payload{Batch: batch})
+	return err
+}
+
+// EnqueueFile queues a batch's filing: separation into documents,
+// classification, patient matching, filing.
+func (q *Queue) EnqueueFile(ctx context.Context, batch int64) error {
+	_, err := q.enqueue(ctx, stageFile, TypeFile, fileTaskID(batch), payload{Batch: batch})
 	return err
 }
 
@@ -192,7 +203,7 @@ func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
 // from Redis. For tests and benchmarks that used queues of their own.
 func (q *Queue) DeleteQueues() error {
 	var errs []error
-	for _, s := range []string{stageSplit, stageOCR, stageAssemble} {
+	for _, s := range []string{stageSplit, stageOCR, stageAssemble, stageFile} {
 		err := q.insp.DeleteQueue(q.queue(s), true)
 		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 			errs = append(errs, fmt.Errorf("delete queue %s: %w", q.queue(s), err))

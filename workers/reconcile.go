@@ -138,6 +138,8 @@ func (r *Reconciler) reconcile(ctx context.Context, b storage.Batch, resume bool
 		return total, nil
 	case storage.StateAssembling:
 		return one(stageAssemble, TypeAssemble, assembleTaskID(b.ID), payload{Batch: b.ID})
+	case storage.StateFiling:
+		return one(stageFile, TypeFile, fileTaskID(b.ID), payload{Batch: b.ID})
 	}
 	return 0, nil
 }

@@ -177,13 +177,13 @@ func benchRound(ctx context.Context, p *harness.Pipeline, c *config, pages int, 
 	prev := b.CreatedAt
 	for _, e := range evs {
 		switch e.Event {
-		case "split", "ocr done", "done":
+		case "split", "ocr done", "assembled", "done":
 			res.StageSeconds["to "+e.Event] = e.At.Sub(prev).Seconds()
 			prev = e.At
 		}
 	}
-	progress("stages: ingest to split %.2f s, split to all pages OCR'd %.2f s, to batch done %.2f s",
-		res.StageSeconds["to split"], res.StageSeconds["to ocr done"], res.StageSeconds["to done"])
+	progress("stages: ingest to split %.2f s, split to all pages OCR'd %.2f s, to searchable PDF %.2f s, to documents filed %.2f s",
+		res.StageSeconds["to split"], res.StageSeconds["to ocr done"], res.StageSeconds["to assembled"], res.StageSeconds["to done"])
 	stored, err := p.DB.Pages(ctx, b.ID)
 	if err != nil {
 		return benchResult{}, err

@@ -14,7 +14,11 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"paperchart/extract"
+	"paperchart/filing"
 	"paperchart/ingest"
+	"paperchart/patients"
+	"paperchart/sheets"
 	"paperchart/storage"
 	"paperchart/workers"
 )
@@ -46,6 +50,12 @@ type config struct {
 	Concurrency int
 	WorkDir     string
 	MaxRetry    int
+
+	Authority  string
+	Separator  string
+	MRNPattern string
+	MRNWidth   int
+	NoBarcodes bool
 
 	LogLevel  string
 	LogFormat string
@@ -87,6 +97,7 @@ const (
 	useDrop
 	useHTTP
 	useWorker
+	useFiling
 )
 
 func (c *config) register(fs *flag.FlagSet, groups int) {
@@ -129,7 +140,28 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 		fs.IntVar(&c.Concurrency, "concurrency", envInt("PAPERCHART_CONCURRENCY", runtime.NumCPU()),
 			"tasks run at once, each with its own Tesseract engine (PAPERCHART_CONCURRENCY; default: CPU cores)")
 		fs.StringVar(&c.WorkDir, "work-dir", env("PAPERCHART_WORK_DIR", os.TempDir()), "folder for temporary files (PAPERCHART_WORK_DIR)")
+		fs.BoolVar(&c.NoBarcodes, "no-barcodes", envBool("PAPERCHART_NO_BARCODES", false),
+			"do not read barcodes: no cover or separator sheets, no patient labels (PAPERCHART_NO_BARCODES)")
 	}
+	if groups&useFiling != 0 {
+		fs.StringVar(&c.Authority, "authority", env("PAPERCHART_AUTHORITY", patients.DefaultAuthority),
+			"assigning authority of the MRNs printed on documents (PAPERCHART_AUTHORITY)")
+		fs.StringVar(&c.Separator, "separator", env("PAPERCHART_SEPARATOR", sheets.DefaultSeparator),
+			"barcode value of separator sheets (PAPERCHART_SEPARATOR)")
+		fs.StringVar(&c.MRNPattern, "mrn-pattern", env("PAPERCHART_MRN_PATTERN", ""),
+			"regular expression of the facility's MRNs after an MRN label; group 1, if any, is the MRN\n(PAPERCHART_MRN_PATTERN; default: 6 to 10 digits)")
+		fs.IntVar(&c.MRNWidth, "mrn-width", envInt("PAPERCHART_MRN_WIDTH", 8),
+			"all-digit MRNs printed shorter are padded with zeros to this width; 0: never (PAPERCHART_MRN_WIDTH)")
+	}
+}
+
+// filingConfig is the filing stage's configuration from the flags.
+func (c *config) filingConfig() filing.Config {
+	xc := extract.Config{MRNWidth: c.MRNWidth}
+	if c.MRNPattern != "" {
+		xc.MRNPatterns = []string{c.MRNPattern}
+	}
+	return filing.Config{Authority: c.Authority, Separator: c.Separator, Extract: &xc, WorkDir: c.WorkDir}
 }
 
 func (c *config) logger() *slog.Logger {
@@ -194,5 +226,7 @@ func (c *config) workerConfig() workers.Config {
 		Queue:       workers.QueueConfig{Prefix: c.QueuePrefix, MaxRetry: c.MaxRetry},
 		Concurrency: c.Concurrency,
 		WorkDir:     c.WorkDir,
+		Filing:      c.filingConfig(),
+		NoBarcodes:  c.NoBarcodes,
 	}
 }

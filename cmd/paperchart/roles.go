@@ -13,7 +13,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"paperchart/api"
+	"paperchart/filing"
 	"paperchart/ingest"
+	"paperchart/patients"
 	"paperchart/storage"
 	"paperchart/workers"
 )
@@ -136,8 +138,8 @@ func watch(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, OCRs each page (one Tesseract engine per\nconcurrent task), and assembles each batch's searchable PDF. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds.\nRun one per machine; they share the work through Redis.")
-	c.register(fs, useDB|useRedis|useS3|useWorker)
+	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, reads each page (barcodes, then\nOCR with one Tesseract engine per concurrent task), assembles each batch's searchable PDF,\nand files its documents (separation, type, patient) or puts them in the review queue. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds.\nRun one per machine; they share the work through Redis.")
+	c.register(fs, useDB|useRedis|useS3|useWorker|useFiling)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,8 +169,8 @@ func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
 
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("serve", "[flags]", "Serves the HTTP API: GET /healthz, GET /api/batches, GET /api/batches/{id}.")
-	c.register(fs, useDB|useRedis|useS3|useHTTP)
+	fs := newFlags("serve", "[flags]", "Serves the HTTP API: health, batches, and the review queue (see README.md, HTTP API).")
+	c.register(fs, useDB|useRedis|useS3|useHTTP|useFiling)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -182,11 +184,15 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error {
+	filer, err := filing.New(s.db, s.objs, c.filingConfig(), log)
+	if err != nil {
+		return err
+	}
 	a := &api.Server{Batches: s.db, Log: log, Checks: []api.Check{
 		{Name: "database", Ping: s.db.Ping},
 		{Name: "redis", Ping: s.queue.Ping},
 		{Name: "objects", Ping: s.objs.Ping},
-	}}
+	}, Documents: s.db, Patients: patients.New(s.db.Pool(), patients.Options{Log: log}), Filer: filer, Objects: s.objs}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
@@ -211,7 +217,7 @@ func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 func runAll(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	fs := newFlags("all", "[flags]", "Runs every role in one process: watch, worker and serve. The single-machine default.")
-	c.register(fs, useDB|useRedis|useS3|useDrop|useHTTP|useWorker)
+	c.register(fs, useDB|useRedis|useS3|useDrop|useHTTP|useWorker|useFiling)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

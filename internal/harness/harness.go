@@ -20,6 +20,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"paperchart/filing"
 	"paperchart/ingest"
 	"paperchart/split"
 	"paperchart/storage"
@@ -36,6 +37,7 @@ type Options struct {
 	StableFor   time.Duration // default 300 ms
 	ScanEvery   time.Duration // default 200 ms
 	Limits      split.Limits
+	Filing      filing.Config // the filing stage's settings (Separator, MRN patterns)
 	Log         *slog.Logger
 	// NoWorker starts only the watcher; StartWorker adds a worker later.
 	NoWorker bool
@@ -171,7 +173,7 @@ func (p *Pipeline) StartWorker() error {
 		return errors.New("a worker is running already")
 	}
 	w, err := workers.NewWorker(p.DB, p.Objects, p.Queue, workers.Config{
-		Queue: p.QueueConfig(), Concurrency: p.opt.Concurrency, WorkDir: p.root, Limits: p.opt.Limits,
+		Queue: p.QueueConfig(), Concurrency: p.opt.Concurrency, WorkDir: p.root, Limits: p.opt.Limits, Filing: p.opt.Filing,
 	}, p.opt.Log.With("role", "worker"))
 	if err != nil {
 		return err

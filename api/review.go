@@ -1,0 +1,510 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"paperchart/classify"
+	"paperchart/filing"
+	"paperchart/patients"
+	"paperchart/sheets"
+	"paperchart/storage"
+)
+
+// Documents is what the review API reads and changes of documents.
+type Documents interface {
+	ReviewQueue(ctx context.Context, f storage.ReviewFilter) ([]storage.Document, error)
+	ReviewCount(ctx context.Context) (int, error)
+	Document(ctx context.Context, id int64) (storage.Document, error)
+	DocumentEvents(ctx context.Context, id int64) ([]storage.DocumentEvent, error)
+	RecordDocumentEvent(ctx context.Context, id int64, actor, event, detail string) error
+	PatientDocuments(ctx context.Context, patientID int64) ([]storage.Document, error)
+	Discard(ctx context.Context, id int64, actor, reason string) error
+}
+
+// Patients is what the review API reads of the patient index.
+type Patients interface {
+	ByID(ctx context.Context, id int64) (patients.Patient, error)
+	ByMRN(ctx context.Context, authority, mrn string) (patients.Patient, error)
+	Candidates(ctx context.Context, q patients.Query, limit int) ([]patients.Patient, error)
+}
+
+// Filer files a reviewed document.
+type Filer interface {
+	FileReviewed(ctx context.Context, id int64, r filing.ReviewDecision) (storage.Document, error)
+}
+
+// Objects opens stored documents.
+type Objects interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
+}
+
+// userHeader names the person acting. Sign-in (the review UI) will set it;
+// until then a caller names itself, and "api" stands for an unnamed one.
+const userHeader = "X-Paperchart-User"
+
+func actor(r *http.Request) string {
+	if u := strings.TrimSpace(r.Header.Get(userHeader)); u != "" && len(u) <= 100 {
+		return u
+	}
+	return "api"
+}
+
+func (s *Server) reviewRoutes(mux *http.ServeMux) {
+	if s.Documents == nil {
+		return
+	}
+	mux.HandleFunc("GET /api/review", s.listReview)
+	mux.HandleFunc("GET /api/documents/{id}", s.showDocument)
+	mux.HandleFunc("GET /api/documents/{id}/pdf", s.documentPDF)
+	mux.HandleFunc("POST /api/documents/{id}/file", s.fileDocument)
+	mux.HandleFunc("POST /api/documents/{id}/discard", s.discardDocument)
+	mux.HandleFunc("GET /api/patients/search", s.searchPatients)
+	mux.HandleFunc("GET /api/patients/{id}/documents", s.patientDocuments)
+	mux.HandleFunc("GET /api/coversheet", s.coversheet)
+	mux.HandleFunc("GET /api/types", s.listTypes)
+}
+
+// PatientSummary is how a patient is shown to a technician.
+type PatientSummary struct {
+	ID        int64  `json:"id"`
+	Authority string `json:"assigning_authority"`
+	MRN       string `json:"mrn"`
+	Family    string `json:"family"`
+	Given     string `json:"given"`
+	BirthDate string `json:"birth_date,omitempty"`
+	Sex       string `json:"sex,omitempty"`
+	Active    bool   `json:"active"`
+}
+
+func summary(p patients.Patient) PatientSummary {
+	ps := PatientSummary{ID: p.ID, Authority: p.Authority, MRN: p.MRN, Family: p.Family, Given: p.Given, Sex: p.Sex, Active: p.Active}
+	if !p.BirthDate.IsZero() {
+		ps.BirthDate = p.BirthDate.String()
+	}
+	return ps
+}
+
+// ReviewCandidate is a proposed patient with how well it matched.
+type ReviewCandidate struct {
+	filing.Candidate
+	Patient *PatientSummary `json:"patient,omitempty"`
+}
+
+// ReviewItem is one document of the review queue.
+type ReviewItem struct {
+	ID             int64            `json:"id"`
+	BatchID        int64            `json:"batch_id"`
+	Seq            int              `json:"seq"`
+	PageCount      int              `json:"page_count"`
+	Type           string           `json:"type_suggested"`
+	TypeName       string           `json:"type_name,omitempty"`
+	TypeConfidence float64          `json:"type_confidence"`
+	SplitReview    bool             `json:"split_review"`
+	TypeReview     bool             `json:"type_review"`
+	PatientReview  bool             `json:"patient_review"`
+	Reasons        []string         `json:"review_reasons"`
+	BestCandidate  *ReviewCandidate `json:"best_candidate,omitempty"`
+	CreatedAt      time.Time        `json:"created_at"`
+}
+
+// ReviewList is the review queue, a page of it at a time.
+type ReviewList struct {
+	Count     int          `json:"count"` // documents waiting in all
+	Documents []ReviewItem `json:"documents"`
+	// Next is the after= value of the next page; 0 at the end.
+	Next int64 `json:"next,omitempty"`
+}
+
+func (s *Server) listReview(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := storage.ReviewFilter{Limit: 50}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 500")
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "after must be a document id")
+			return
+		}
+		f.AfterID = n
+	}
+	ctx := r.Context()
+	docs, err := s.Documents.ReviewQueue(ctx, f)
+	if err != nil {
+		s.internal(w, "read review queue", err)
+		return
+	}
+	out := ReviewList{Documents: make([]ReviewItem, 0, len(docs))}
+	if out.Count, err = s.Documents.ReviewCount(ctx); err != nil {
+		s.internal(w, "count review queue", err)
+		return
+	}
+	for _, d := range docs {
+		item := ReviewItem{ID: d.ID, BatchID: d.BatchID, Seq: d.Seq, PageCount: len(d.Pages), Type: d.TypeSuggested,
+			TypeConfidence: d.TypeConfidence, SplitReview: d.SplitReview, TypeReview: d.TypeReview,
+			PatientReview: d.PatientReview, Reasons: d.ReviewReasons, CreatedAt: d.CreatedAt}
+		if t, ok := classify.Lookup(d.TypeSuggested); ok {
+			item.TypeName = t.Name
+		}
+		cands, err := s.candidates(ctx, d, 1)
+		if err != nil {
+			s.internal(w, "read candidates", err)
+			return
+		}
+		if len(cands) > 0 {
+			item.BestCandidate = &cands[0]
+		}
+		out.Documents = append(out.Documents, item)
+	}
+	if len(docs) == f.Limit {
+		out.Next = docs[len(docs)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// candidates decodes a document's stored candidates, at most limit (0: all),
+// with each patient as the index has it now.
+func (s *Server) candidates(ctx context.Context, d storage.Document, limit int) ([]ReviewCandidate, error) {
+	var cs []filing.Candidate
+	if len(d.Candidates) > 0 {
+		if err := json.Unmarshal(d.Candidates, &cs); err != nil {
+			return nil, fmt.Errorf("decode candidates of document %d: %w", d.ID, err)
+		}
+	}
+	if limit > 0 && len(cs) > limit {
+		cs = cs[:limit]
+	}
+	out := make([]ReviewCandidate, len(cs))
+	for i, c := range cs {
+		out[i] = ReviewCandidate{Candidate: c}
+		if s.Patients == nil {
+			continue
+		}
+		p, err := s.Patients.ByID(ctx, c.PatientID)
+		if errors.Is(err, patients.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		ps := summary(p)
+		out[i].Patient = &ps
+	}
+	return out, nil
+}
+
+// DocumentDetail is everything a technician needs to decide a document.
+type DocumentDetail struct {
+	storage.Document
+	TypeName   string                  `json:"type_name,omitempty"`
+	Patient    *PatientSummary         `json:"patient,omitempty"`
+	Candidates []ReviewCandidate       `json:"candidates"`
+	PDF        string                  `json:"pdf"`
+	Events     []storage.DocumentEvent `json:"events"`
+}
+
+func parseID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, what+" id must be a positive whole number")
+		return 0, false
+	}
+	return id, true
+}
+
+// document reads one document and answers 404 or 500 itself.
+func (s *Server) document(w http.ResponseWriter, r *http.Request) (storage.Document, bool) {
+	id, ok := parseID(w, r, "document")
+	if !ok {
+		return storage.Document{}, false
+	}
+	d, err := s.Documents.Document(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no such document")
+		return d, false
+	}
+	if err != nil {
+		s.internal(w, "read document", err)
+		return d, false
+	}
+	return d, true
+}
+
+func (s *Server) showDocument(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.document(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	// Every read of a patient's document is recorded, before it is served.
+	if err := s.Documents.RecordDocumentEvent(ctx, d.ID, actor(r), "viewed", ""); err != nil {
+		s.internal(w, "audit document read", err)
+		return
+	}
+	out := DocumentDetail{Document: d, PDF: fmt.Sprintf("/api/documents/%d/pdf", d.ID)}
+	if t, ok := classify.Lookup(d.Type); ok {
+		out.TypeName = t.Name
+	} else if t, ok := classify.Lookup(d.TypeSuggested); ok {
+		out.TypeName = t.Name
+	}
+	var err error
+	if out.Candidates, err = s.candidates(ctx, d, 0); err != nil {
+		s.internal(w, "read candidates", err)
+		return
+	}
+	if d.PatientID != nil && s.Patients != nil {
+		if p, err := s.Patients.ByID(ctx, *d.PatientID); err == nil {
+			ps := summary(p)
+			out.Patient = &ps
+		}
+	}
+	if out.Events, err = s.Documents.DocumentEvents(ctx, d.ID); err != nil {
+		s.internal(w, "read document history", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) documentPDF(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.document(w, r)
+	if !ok {
+		return
+	}
+	if s.Objects == nil {
+		writeError(w, http.StatusServiceUnavailable, "document storage is not configured")
+		return
+	}
+	ctx := r.Context()
+	if err := s.Documents.RecordDocumentEvent(ctx, d.ID, actor(r), "downloaded", ""); err != nil {
+		s.internal(w, "audit document read", err)
+		return
+	}
+	rc, size, err := s.Objects.Open(ctx, d.ObjectKey)
+	if err != nil {
+		s.internal(w, "open document PDF", err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="document-%d.pdf"`, d.ID))
+	if _, err := io.Copy(w, rc); err != nil {
+		s.Log.Warn("send document PDF", "document", d.ID, "err", err)
+	}
+}
+
+// FileRequest is the body of POST /api/documents/{id}/file.
+type FileRequest struct {
+	PatientID int64  `json:"patient_id"`
+	Type      string `json:"type"`
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "the request body must be a JSON object with the documented fields")
+		return false
+	}
+	return true
+}
+
+func (s *Server) fileDocument(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseID(w, r, "document")
+	if !ok {
+		return
+	}
+	if s.Filer == nil {
+		writeError(w, http.StatusServiceUnavailable, "filing is not configured on this server")
+		return
+	}
+	var req FileRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.PatientID < 1 {
+		writeError(w, http.StatusBadRequest, "patient_id is required")
+		return
+	}
+	if _, ok := classify.Lookup(req.Type); !ok {
+		writeError(w, http.StatusBadRequest, "type must be one of the codes GET /api/types lists")
+		return
+	}
+	d, err := s.Filer.FileReviewed(r.Context(), id, filing.ReviewDecision{Actor: actor(r), PatientID: req.PatientID, Type: req.Type})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such document")
+	case errors.Is(err, storage.ErrNotInReview):
+		writeError(w, http.StatusConflict, "the document is no longer waiting for review")
+	case errors.Is(err, patients.ErrNotFound):
+		writeError(w, http.StatusUnprocessableEntity, "no such patient")
+	case errors.Is(err, filing.ErrInactivePatient):
+		writeError(w, http.StatusUnprocessableEntity, "that patient record is inactive")
+	case err != nil:
+		s.internal(w, "file document", err)
+	default:
+		writeJSON(w, http.StatusOK, d)
+	}
+}
+
+// DiscardRequest is the body of POST /api/documents/{id}/discard.
+type DiscardRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) discardDocument(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseID(w, r, "document")
+	if !ok {
+		return
+	}
+	var req DiscardRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 500 {
+		writeError(w, http.StatusBadRequest, "a reason (up to 500 characters) is required")
+		return
+	}
+	err := s.Documents.Discard(r.Context(), id, actor(r), req.Reason)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such document")
+	case errors.Is(err, storage.ErrNotInReview):
+		writeError(w, http.StatusConflict, "the document is no longer waiting for review")
+	case err != nil:
+		s.internal(w, "discard document", err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": storage.DocDiscarded})
+	}
+}
+
+// searchPatients lets a technician look for the right patient by MRN, name
+// or birth date: GET /api/patients/search?mrn=&family=&given=&birth_date=.
+func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request) {
+	if s.Patients == nil {
+		writeError(w, http.StatusServiceUnavailable, "the patient index is not configured on this server")
+		return
+	}
+	v := r.URL.Query()
+	q := patients.Query{MRN: v.Get("mrn"), Family: v.Get("family"), Given: v.Get("given"), Authority: v.Get("authority")}
+	if bd := v.Get("birth_date"); bd != "" {
+		d, err := patients.ParseDate(bd)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "birth_date must be a date such as 1958-03-14")
+			return
+		}
+		q.BirthDate = d
+	}
+	found, err := s.Patients.Candidates(r.Context(), q, 20)
+	if errors.Is(err, patients.ErrEmptyQuery) {
+		writeError(w, http.StatusBadRequest, "give an mrn, a name or a birth_date")
+		return
+	}
+	if err != nil {
+		s.internal(w, "search patients", err)
+		return
+	}
+	out := make([]PatientSummary, len(found))
+	for i, p := range found {
+		out[i] = summary(p)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) patientDocuments(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseID(w, r, "patient")
+	if !ok {
+		return
+	}
+	docs, err := s.Documents.PatientDocuments(r.Context(), id)
+	if err != nil {
+		s.internal(w, "read patient documents", err)
+		return
+	}
+	if docs == nil {
+		docs = []storage.Document{}
+	}
+	writeJSON(w, http.StatusOK, docs)
+}
+
+// TypeInfo is one document type as the API lists it.
+type TypeInfo struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	LOINC string `json:"loinc"`
+}
+
+func (s *Server) listTypes(w http.ResponseWriter, r *http.Request) {
+	ts := classify.Types()
+	out := make([]TypeInfo, len(ts))
+	for i, t := range ts {
+		out[i] = TypeInfo{Code: t.Code, Name: t.Name, LOINC: t.LOINC}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// coversheet prints a cover sheet PDF for a patient of the index:
+// GET /api/coversheet?mrn=M[&authority=A][&type=T].
+func (s *Server) coversheet(w http.ResponseWriter, r *http.Request) {
+	if s.Patients == nil {
+		writeError(w, http.StatusServiceUnavailable, "the patient index is not configured on this server")
+		return
+	}
+	v := r.URL.Query()
+	mrn := strings.TrimSpace(v.Get("mrn"))
+	if mrn == "" {
+		writeError(w, http.StatusBadRequest, "mrn is required")
+		return
+	}
+	c := sheets.CoverSheet{Authority: v.Get("authority"), MRN: mrn, Created: time.Now()}
+	if t := v.Get("type"); t != "" {
+		ty, ok := classify.Lookup(t)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "type must be one of the codes GET /api/types lists")
+			return
+		}
+		c.Type, c.TypeLabel = ty.Code, ty.Name
+	}
+	p, err := s.Patients.ByMRN(r.Context(), c.Authority, mrn)
+	if errors.Is(err, patients.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "the patient index has no patient with that MRN")
+		return
+	}
+	if err != nil {
+		s.internal(w, "look up patient", err)
+		return
+	}
+	if !p.Active {
+		writeError(w, http.StatusUnprocessableEntity, "that MRN was merged into another patient or is inactive")
+		return
+	}
+	c.PatientName = p.Family + ", " + p.Given
+	if !p.BirthDate.IsZero() {
+		c.BirthDate = p.BirthDate.String()
+	}
+	var buf bytes.Buffer
+	if err := sheets.CoverSheetPDF(r.Context(), &buf, c); err != nil {
+		s.internal(w, "print cover sheet", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", `inline; filename="coversheet.pdf"`)
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,332 @@
+// Package filing owns the last stage of the pipeline: it turns an OCR'd
+// batch into documents and files each one, or leaves it for a person.
+//
+// For every batch it cuts the pages into documents (package separate: cover
+// sheets, separator sheets, then content), decides each document's type
+// (a cover sheet's, else package classify) and patient (a cover sheet's MRN
+// looked up in the patient index, else identifiers read from the pages by
+// package extract, candidates from package patients, scored by package
+// match). Each of the three decisions carries a confidence. A document whose
+// three decisions are all sure is filed: its PDF is stored under the patient
+// and its row says state filed. Any other document is stored under its batch
+// and waits in the review queue, with its ranked candidates and the reasons
+// in plain words.
+//
+// The stage is idempotent: document PDFs go to keys derived from the batch
+// and the document's position, and the rows are written in one transaction
+// with the batch's move to done, so a task run twice files nothing twice.
+//
+// Nothing here logs patient data: logs name batches and documents by ID.
+package filing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"paperchart/assemble"
+	"paperchart/classify"
+	"paperchart/extract"
+	"paperchart/match"
+	"paperchart/ocr"
+	"paperchart/patients"
+	"paperchart/separate"
+	"paperchart/sheets"
+	"paperchart/storage"
+)
+
+// Config tunes a Filer. The zero value is usable.
+type Config struct {
+	// Authority is the assigning authority of MRNs read from pages and of
+	// cover sheets that name none. Default patients.DefaultAuthority.
+	Authority string
+	// Separator is the separator sheet's barcode value. Default
+	// sheets.DefaultSeparator.
+	Separator string
+	// Extract configures identifier extraction (MRN patterns of the
+	// facility). Default: 6–10 digit MRNs padded to 8 digits.
+	Extract *extract.Config
+	// Classifier is the document type model. Default classify.Default().
+	Classifier *classify.Model
+	// Match is the patient matching model. Default match.DefaultModel().
+	Match *match.Model
+	// Candidates is how many patients the index proposes per document.
+	// Default 20.
+	Candidates int
+	// WorkDir holds temporary files. Default: the system's.
+	WorkDir string
+}
+
+// Filer files batches. It is safe for concurrent use.
+type Filer struct {
+	db    *storage.DB
+	obj   *storage.Objects
+	index *patients.Index
+	sep   *separate.Separator
+	ext   *extract.Extractor
+	cls   *classify.Model
+	match *match.Model
+	cfg   Config
+	log   *slog.Logger
+}
+
+// New prepares a Filer: it loads the classifier and compiles the
+// extraction patterns once.
+func New(db *storage.DB, obj *storage.Objects, cfg Config, log *slog.Logger) (*Filer, error) {
+	if cfg.Authority == "" {
+		cfg.Authority = patients.DefaultAuthority
+	}
+	if cfg.Separator == "" {
+		cfg.Separator = sheets.DefaultSeparator
+	}
+	if cfg.Candidates <= 0 {
+		cfg.Candidates = 20
+	}
+	if cfg.WorkDir == "" {
+		cfg.WorkDir = os.TempDir()
+	}
+	xc := extract.Config{MRNWidth: 8}
+	if cfg.Extract != nil {
+		xc = *cfg.Extract
+	}
+	ext, err := extract.New(xc)
+	if err != nil {
+		return nil, fmt.Errorf("identifier extraction: %w", err)
+	}
+	cls := cfg.Classifier
+	if cls == nil {
+		if cls, err = classify.Default(); err != nil {
+			return nil, fmt.Errorf("load the document type model: %w", err)
+		}
+	}
+	m := cfg.Match
+	if m == nil {
+		m = match.DefaultModel()
+	}
+	sep, err := separate.New(separate.Config{Extractor: ext, Classifier: cls})
+	if err != nil {
+		return nil, fmt.Errorf("document separation: %w", err)
+	}
+	return &Filer{
+		db: db, obj: obj, index: patients.New(db.Pool(), patients.Options{Log: log}),
+		sep: sep, ext: ext, cls: cls, match: m, cfg: cfg, log: log,
+	}, nil
+}
+
+// Summary is what FileBatch did.
+type Summary struct {
+	Documents, Filed, Review int
+}
+
+// FileBatch separates, classifies, matches and files the documents of a
+// batch in state filing, then moves the batch to done. A batch in any other
+// state is left alone (a re-delivered task).
+func (f *Filer) FileBatch(ctx context.Context, batchID int64) (Summary, error) {
+	b, err := f.db.Batch(ctx, batchID)
+	if err != nil {
+		return Summary{}, err
+	}
+	if b.State != storage.StateFiling {
+		return Summary{}, nil
+	}
+	start := time.Now()
+	existing, err := f.db.BatchDocuments(ctx, batchID)
+	if err != nil {
+		return Summary{}, err
+	}
+	var docs []storage.NewDocument
+	if len(existing) == 0 {
+		// Only an unfinished first attempt can leave objects without rows;
+		// they are overwritten below at the same keys.
+		if docs, err = f.decideBatch(ctx, batchID); err != nil {
+			return Summary{}, err
+		}
+	}
+	sum, _, err := f.db.FinishFiling(ctx, batchID, docs)
+	if err != nil {
+		return Summary{}, err
+	}
+	f.log.Info("batch filed", "batch", batchID, "documents", sum.Documents, "filed", sum.Filed, "review", sum.Review,
+		"ms", time.Since(start).Milliseconds())
+	return Summary(sum), nil
+}
+
+// decideBatch makes every decision and stores every document's PDF.
+func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDocument, error) {
+	pages, err := f.db.Pages(ctx, batchID)
+	if err != nil {
+		return nil, err
+	}
+	texts, err := f.db.PageTexts(ctx, batchID)
+	if err != nil {
+		return nil, err
+	}
+	byNo := make(map[int]storage.Page, len(pages))
+	in := make([]separate.Page, 0, len(pages))
+	for _, pg := range pages {
+		byNo[pg.No] = pg
+		in = append(in, f.separatePage(pg, texts[pg.No]))
+	}
+	parts, err := f.sep.Split(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("separate batch %d: %w", batchID, err)
+	}
+	out := make([]storage.NewDocument, 0, len(parts))
+	for _, part := range parts {
+		if len(part.Pages) == 0 {
+			continue
+		}
+		seq := len(out) + 1
+		dt := make([]string, len(part.Pages))
+		var labels []string
+		for i, no := range part.Pages {
+			dt[i] = texts[no]
+			labels = append(labels, in[indexOf(in, no)].Labels...)
+		}
+		d, err := f.decide(ctx, part, dt, labels)
+		if err != nil {
+			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
+		}
+		d.Seq = seq
+		if d.State == storage.DocFiled {
+			d.ObjectKey = storage.PatientDocumentKey(*d.PatientID, batchID, seq)
+		} else {
+			d.ObjectKey = storage.ReviewDocumentKey(batchID, seq)
+		}
+		if err := f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, byNo); err != nil {
+			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func indexOf(ps []separate.Page, no int) int {
+	for i, p := range ps {
+		if p.No == no {
+			return i
+		}
+	}
+	return -1
+}
+
+// separatePage is what separation needs of a stored page.
+func (f *Filer) separatePage(pg storage.Page, text string) separate.Page {
+	codes := make([]sheets.Code, len(pg.Barcodes))
+	for i, c := range pg.Barcodes {
+		codes[i] = sheets.Code{Format: sheets.Format(c.Format), Text: c.Text}
+	}
+	p := separate.Page{No: pg.No, Text: text, Blank: pg.Blank}
+	if pg.Kind == storage.PageKindCover || pg.Kind == storage.PageKindSeparator {
+		p.Sheet, p.IsSheet = sheets.Classify(codes, f.cfg.Separator)
+		p.Text = ""
+	}
+	for _, c := range sheets.Labels(codes, f.cfg.Separator) {
+		p.Labels = append(p.Labels, c.Text)
+	}
+	return p
+}
+
+// storePDF assembles a document's searchable PDF from its pages' stored
+// images and OCR words and stores it at key.
+func (f *Filer) storePDF(ctx context.Context, batchID int64, key string, nos []int, byNo map[int]storage.Page) error {
+	in := make([]assemble.Page, 0, len(nos))
+	for _, no := range nos {
+		pg, ok := byNo[no]
+		if !ok {
+			return fmt.Errorf("page %d is not in the batch", no)
+		}
+		img, err := f.obj.Get(ctx, pg.ImageKey)
+		if err != nil {
+			return fmt.Errorf("page %d: %w", no, err)
+		}
+		var res ocr.Result
+		if pg.OCRKey != "" {
+			js, err := f.obj.Get(ctx, pg.OCRKey)
+			if err != nil {
+				return fmt.Errorf("page %d: %w", no, err)
+			}
+			if err := json.Unmarshal(js, &res); err != nil {
+				return fmt.Errorf("page %d: decode OCR result: %w", no, err)
+			}
+		}
+		in = append(in, assemble.Page{Image: img, Width: pg.Width, Height: pg.Height, DPI: pg.DPI, Words: res.Words})
+	}
+	dir, err := os.MkdirTemp(f.cfg.WorkDir, fmt.Sprintf("file-%d-", batchID))
+	if err != nil {
+		return fmt.Errorf("make work folder: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "document.pdf")
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := assemble.SearchablePDF(ctx, out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("build document PDF: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return f.obj.PutFile(ctx, key, path, "application/pdf")
+}
+
+// ErrNotInReview is returned by FileReviewed for a document that no longer
+// waits for review.
+var ErrNotInReview = storage.ErrNotInReview
+
+// ErrInactivePatient is returned by FileReviewed for a patient record that
+// is inactive.
+var ErrInactivePatient = errors.New("patient record is inactive")
+
+// ReviewDecision is what a person decided for a document in review.
+type ReviewDecision struct {
+	Actor     string // who decided: a user name
+	PatientID int64  // the patient to file to
+	Type      string // a classify type code
+}
+
+// FileReviewed files a document from the review queue to the patient and
+// type a person chose: the PDF is copied under the patient, and every
+// difference from the pipeline's suggestion is kept as a correction.
+func (f *Filer) FileReviewed(ctx context.Context, docID int64, r ReviewDecision) (storage.Document, error) {
+	if strings.TrimSpace(r.Actor) == "" {
+		return storage.Document{}, errors.New("file a document: who decided is required")
+	}
+	t, ok := classify.Lookup(r.Type)
+	if !ok {
+		return storage.Document{}, fmt.Errorf("file a document: unknown document type %q", r.Type)
+	}
+	d, err := f.db.Document(ctx, docID)
+	if err != nil {
+		return d, err
+	}
+	if d.State != storage.DocReview {
+		return d, fmt.Errorf("file document %d: %w", docID, storage.ErrNotInReview)
+	}
+	p, err := f.index.Resolve(ctx, r.PatientID)
+	if err != nil {
+		return d, fmt.Errorf("file document %d: %w", docID, err)
+	}
+	if !p.Active {
+		return d, fmt.Errorf("file document %d to patient %d: %w", docID, p.ID, ErrInactivePatient)
+	}
+	key := storage.PatientDocumentKey(p.ID, d.BatchID, d.Seq)
+	if err := f.obj.Copy(ctx, key, d.ObjectKey); err != nil {
+		return d, fmt.Errorf("file document %d: %w", docID, err)
+	}
+	if err := f.db.FileReviewed(ctx, docID, storage.ReviewDecision{
+		Actor: r.Actor, PatientID: p.ID, Type: t.Code, LOINC: t.LOINC, ObjectKey: key,
+	}); err != nil {
+		return d, err
+	}
+	f.log.Info("document filed by review", "document", docID, "patient", p.ID)
+	return f.db.Document(ctx, docID)
+}

@@ -1,0 +1,431 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Document states: a document waits for a person (review), is filed to a
+// patient (filed), or was thrown out by a person (discarded: not a page of
+// any patient's record, say a blank fax cover).
+const (
+	DocReview    = "review"
+	DocFiled     = "filed"
+	DocDiscarded = "discarded"
+)
+
+// FiledByAuto is Document.FiledBy for documents that filed themselves.
+const FiledByAuto = "auto"
+
+// Document is one document cut from a batch, with the three decisions made
+// on it (split, type, patient), each with its confidence. Candidates,
+// Identifiers and TypeRanked are JSON written by the filing package; they
+// hold patient data.
+type Document struct {
+	ID                int64           `json:"id"`
+	BatchID           int64           `json:"batch_id"`
+	Seq               int             `json:"seq"`
+	State             string          `json:"state"`
+	Pages             []int           `json:"pages"`
+	ObjectKey         string          `json:"-"`
+	PatientID         *int64          `json:"patient_id,omitempty"`
+	Type              string          `json:"type,omitempty"`
+	LOINC             string          `json:"loinc,omitempty"`
+	Title             string          `json:"title,omitempty"`
+	ServiceDate       *time.Time      `json:"service_date,omitempty"`
+	Facility          string          `json:"facility,omitempty"`
+	SeparatedBy       string          `json:"separated_by"`
+	SplitConfidence   float64         `json:"split_confidence"`
+	SplitReview       bool            `json:"split_review"`
+	SplitReasons      []string        `json:"split_reasons"`
+	TypeSuggested     string          `json:"type_suggested,omitempty"`
+	TypeConfidence    float64         `json:"type_confidence"`
+	TypeReview        bool            `json:"type_review"`
+	TypeRanked        json.RawMessage `json:"type_ranked"`
+	PatientSuggested  *int64          `json:"patient_suggested,omitempty"`
+	PatientConfidence float64         `json:"patient_confidence"`
+	PatientReview     bool            `json:"patient_review"`
+	Candidates        json.RawMessage `json:"candidates"`
+	Identifiers       json.RawMessage `json:"identifiers"`
+	ReviewReasons     []string        `json:"review_reasons"`
+	FiledBy           string          `json:"filed_by,omitempty"`
+	FiledAt           *time.Time      `json:"filed_at,omitempty"`
+	CreatedAt         time.Time       `json:"created_at"`
+	UpdatedAt         time.Time       `json:"updated_at"`
+}
+
+const documentColumns = `id, batch_id, seq, state, pages, object_key, patient_id, type, loinc, title, service_date, facility,
+	separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence, type_review, type_ranked,
+	patient_suggested, patient_confidence, patient_review, candidates, identifiers, review_reasons, filed_by, filed_at,
+	created_at, updated_at`
+
+func scanDocument(row pgx.Row) (Document, error) {
+	var d Document
+	var sc, tc, pc float32
+	var pages []int32
+	err := row.Scan(&d.ID, &d.BatchID, &d.Seq, &d.State, &pages, &d.ObjectKey, &d.PatientID, &d.Type, &d.LOINC, &d.Title,
+		&d.ServiceDate, &d.Facility, &d.SeparatedBy, &sc, &d.SplitReview, &d.SplitReasons, &d.TypeSuggested, &tc,
+		&d.TypeReview, &d.TypeRanked, &d.PatientSuggested, &pc, &d.PatientReview, &d.Candidates, &d.Identifiers,
+		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.CreatedAt, &d.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	d.SplitConfidence, d.TypeConfidence, d.PatientConfidence = float64(sc), float64(tc), float64(pc)
+	d.Pages = make([]int, len(pages))
+	for i, p := range pages {
+		d.Pages[i] = int(p)
+	}
+	return d, err
+}
+
+func (db *DB) queryDocuments(ctx context.Context, what, sql string, args ...any) ([]Document, error) {
+	rows, err := db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []Document
+	for rows.Next() {
+		d, err := scanDocument(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// Document returns one document.
+func (db *DB) Document(ctx context.Context, id int64) (Document, error) {
+	d, err := scanDocument(db.pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents WHERE id = $1`, id))
+	if err != nil {
+		return d, fmt.Errorf("read document %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// BatchDocuments returns the documents cut from a batch, in batch order.
+func (db *DB) BatchDocuments(ctx context.Context, batchID int64) ([]Document, error) {
+	return db.queryDocuments(ctx, fmt.Sprintf("read documents of batch %d", batchID),
+		`SELECT `+documentColumns+` FROM documents WHERE batch_id = $1 ORDER BY seq`, batchID)
+}
+
+// ReviewFilter selects documents of the review queue.
+type ReviewFilter struct {
+	Limit   int   // default 100
+	AfterID int64 // for paging: documents with a larger ID
+}
+
+// ReviewQueue returns documents waiting for a person, oldest first.
+func (db *DB) ReviewQueue(ctx context.Context, f ReviewFilter) ([]Document, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	return db.queryDocuments(ctx, "read the review queue",
+		`SELECT `+documentColumns+` FROM documents WHERE state = 'review' AND id > $1 ORDER BY id LIMIT $2`, f.AfterID, f.Limit)
+}
+
+// ReviewCount returns how many documents wait for a person.
+func (db *DB) ReviewCount(ctx context.Context) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM documents WHERE state = 'review'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the review queue: %w", err)
+	}
+	return n, nil
+}
+
+// PatientDocuments returns the documents filed to a patient, newest
+// service date first.
+func (db *DB) PatientDocuments(ctx context.Context, patientID int64) ([]Document, error) {
+	return db.queryDocuments(ctx, fmt.Sprintf("read documents of patient %d", patientID),
+		`SELECT `+documentColumns+` FROM documents WHERE state = 'filed' AND patient_id = $1
+		ORDER BY service_date DESC NULLS LAST, id DESC`, patientID)
+}
+
+// NewDocument is a document as the filing stage decided it.
+type NewDocument struct {
+	Seq               int
+	State             string // DocReview or DocFiled
+	Pages             []int
+	ObjectKey         string
+	PatientID         *int64 // when filed
+	Type, LOINC       string // when filed (or suggested, for review)
+	Title             string
+	ServiceDate       *time.Time
+	Facility          string
+	SeparatedBy       string
+	SplitConfidence   float64
+	SplitReview       bool
+	SplitReasons      []string
+	TypeSuggested     string
+	TypeConfidence    float64
+	TypeReview        bool
+	TypeRanked        any // encoded as JSON
+	PatientSuggested  *int64
+	PatientConfidence float64
+	PatientReview     bool
+	Candidates        any // encoded as JSON
+	Identifiers       any // encoded as JSON
+	ReviewReasons     []string
+}
+
+func jsonArg(v any, empty string) ([]byte, error) {
+	if v == nil {
+		return []byte(empty), nil
+	}
+	return json.Marshal(v)
+}
+
+// FiledSummary counts what FinishFiling recorded.
+type FiledSummary struct {
+	Documents, Filed, Review int
+}
+
+// FinishFiling records a batch's documents and moves the batch from filing
+// to done, in one transaction. It is idempotent: when the batch already has
+// documents (a re-delivered task), nothing is inserted and the existing ones
+// are counted; it reports false when the batch was not in filing.
+func (db *DB) FinishFiling(ctx context.Context, batchID int64, docs []NewDocument) (FiledSummary, bool, error) {
+	var sum FiledSummary
+	moved := false
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT state FROM batches WHERE id = $1 FOR UPDATE`, batchID).Scan(&state); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if state != StateFiling {
+			return nil
+		}
+		var existing int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM documents WHERE batch_id = $1`, batchID).Scan(&existing); err != nil {
+			return err
+		}
+		if existing == 0 {
+			for _, d := range docs {
+				if err := insertDocument(ctx, tx, batchID, d); err != nil {
+					return fmt.Errorf("document %d: %w", d.Seq, err)
+				}
+			}
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 'filed'), count(*) FILTER (WHERE state = 'review')
+			FROM documents WHERE batch_id = $1`, batchID).Scan(&sum.Documents, &sum.Filed, &sum.Review); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE batches SET state = 'done', updated_at = now(), finished_at = now() WHERE id = $1`, batchID); err != nil {
+			return err
+		}
+		moved = true
+		return addEvent(ctx, tx, batchID, "done", fmt.Sprintf("%d documents: %d filed, %d to review", sum.Documents, sum.Filed, sum.Review))
+	})
+	if err != nil {
+		return sum, false, fmt.Errorf("record documents of batch %d: %w", batchID, err)
+	}
+	return sum, moved, nil
+}
+
+func insertDocument(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocument) error {
+	ranked, err := jsonArg(d.TypeRanked, "[]")
+	if err != nil {
+		return err
+	}
+	cands, err := jsonArg(d.Candidates, "[]")
+	if err != nil {
+		return err
+	}
+	ids, err := jsonArg(d.Identifiers, "{}")
+	if err != nil {
+		return err
+	}
+	nz := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	var filedBy string
+	var filedAt *time.Time
+	if d.State == DocFiled {
+		now := time.Now()
+		filedBy, filedAt = FiledByAuto, &now
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO documents (batch_id, seq, state, pages, object_key, patient_id, type, loinc, title,
+		service_date, facility, separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence,
+		type_review, type_ranked, patient_suggested, patient_confidence, patient_review, candidates, identifiers,
+		review_reasons, filed_by, filed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+		$24, $25, $26, $27) RETURNING id`,
+		batchID, d.Seq, d.State, d.Pages, d.ObjectKey, d.PatientID, d.Type, d.LOINC, d.Title, d.ServiceDate, d.Facility,
+		d.SeparatedBy, d.SplitConfidence, d.SplitReview, nz(d.SplitReasons), d.TypeSuggested, d.TypeConfidence, d.TypeReview,
+		ranked, d.PatientSuggested, d.PatientConfidence, d.PatientReview, cands, ids, nz(d.ReviewReasons), filedBy, filedAt).Scan(&id)
+	if err != nil {
+		return err
+	}
+	event := "to review"
+	if d.State == DocFiled {
+		event = "filed"
+	}
+	return addDocEvent(ctx, tx, id, FiledByAuto, event, "")
+}
+
+func addDocEvent(ctx context.Context, q execer, docID int64, actor, event, detail string) error {
+	_, err := q.Exec(ctx, `INSERT INTO document_events (document_id, actor, event, detail) VALUES ($1, $2, $3, $4)`,
+		docID, actor, event, detail)
+	return err
+}
+
+// DocumentEvent is one entry of a document's history.
+type DocumentEvent struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Event  string    `json:"event"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// RecordDocumentEvent appends to a document's history: a read ("viewed",
+// "downloaded") by actor, say.
+func (db *DB) RecordDocumentEvent(ctx context.Context, docID int64, actor, event, detail string) error {
+	if err := addDocEvent(ctx, db.pool, docID, actor, event, detail); err != nil {
+		return fmt.Errorf("record %s of document %d: %w", event, docID, err)
+	}
+	return nil
+}
+
+// DocumentEvents returns a document's history, oldest first.
+func (db *DB) DocumentEvents(ctx context.Context, docID int64) ([]DocumentEvent, error) {
+	rows, err := db.pool.Query(ctx, `SELECT at, actor, event, detail FROM document_events WHERE document_id = $1 ORDER BY id`, docID)
+	if err != nil {
+		return nil, fmt.Errorf("read history of document %d: %w", docID, err)
+	}
+	evs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DocumentEvent])
+	if err != nil {
+		return nil, fmt.Errorf("read history of document %d: %w", docID, err)
+	}
+	return evs, nil
+}
+
+// ErrNotInReview is returned when a person acts on a document that is no
+// longer waiting for review (someone else filed it first, say).
+var ErrNotInReview = errors.New("document is not waiting for review")
+
+// ReviewDecision is what a person decided about a document in review.
+type ReviewDecision struct {
+	Actor     string
+	PatientID int64
+	Type      string
+	LOINC     string
+	ObjectKey string // where the document's PDF now is (under the patient)
+}
+
+// FileReviewed files a document in review to the patient and type a person
+// chose, and keeps every difference from what the pipeline suggested as a
+// correction (for retraining). It fails with ErrNotInReview when the
+// document is not in review.
+func (db *DB) FileReviewed(ctx context.Context, docID int64, r ReviewDecision) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var state, typeSuggested string
+		var suggested *int64
+		if err := tx.QueryRow(ctx, `SELECT state, type_suggested, patient_suggested FROM documents WHERE id = $1 FOR UPDATE`, docID).
+			Scan(&state, &typeSuggested, &suggested); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if state != DocReview {
+			return ErrNotInReview
+		}
+		if _, err := tx.Exec(ctx, `UPDATE documents SET state = 'filed', patient_id = $2, type = $3, loinc = $4, object_key = $5,
+			filed_by = $6, filed_at = now(), updated_at = now() WHERE id = $1`,
+			docID, r.PatientID, r.Type, r.LOINC, r.ObjectKey, r.Actor); err != nil {
+			return err
+		}
+		if r.Type != typeSuggested {
+			if err := addCorrection(ctx, tx, docID, r.Actor, "type", typeSuggested, r.Type); err != nil {
+				return err
+			}
+		}
+		if suggested == nil || *suggested != r.PatientID {
+			from := ""
+			if suggested != nil {
+				from = fmt.Sprint(*suggested)
+			}
+			if err := addCorrection(ctx, tx, docID, r.Actor, "patient", from, fmt.Sprint(r.PatientID)); err != nil {
+				return err
+			}
+		}
+		return addDocEvent(ctx, tx, docID, r.Actor, "filed", fmt.Sprintf("patient %d, type %s", r.PatientID, r.Type))
+	})
+	if err != nil {
+		return fmt.Errorf("file document %d: %w", docID, err)
+	}
+	return nil
+}
+
+// Discard takes a document in review out of the queue without filing it,
+// with a reason a person gave.
+func (db *DB) Discard(ctx context.Context, docID int64, actor, reason string) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE documents SET state = 'discarded', updated_at = now() WHERE id = $1 AND state = 'review'`, docID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM documents WHERE id = $1`, docID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return ErrNotFound
+			}
+			return ErrNotInReview
+		}
+		return addDocEvent(ctx, tx, docID, actor, "discarded", reason)
+	})
+	if err != nil {
+		return fmt.Errorf("discard document %d: %w", docID, err)
+	}
+	return nil
+}
+
+func addCorrection(ctx context.Context, tx pgx.Tx, docID int64, actor, field, suggested, chosen string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO document_corrections (document_id, actor, field, suggested, chosen) VALUES ($1, $2, $3, $4, $5)`,
+		docID, actor, field, suggested, chosen)
+	return err
+}
+
+// Correction is a person's change to what the pipeline suggested.
+type Correction struct {
+	DocumentID int64     `json:"document_id"`
+	At         time.Time `json:"at"`
+	Actor      string    `json:"actor"`
+	Field      string    `json:"field"`
+	Suggested  string    `json:"suggested"`
+	Chosen     string    `json:"chosen"`
+}
+
+// Corrections returns the corrections of one field ("type", "patient" or
+// "split"), oldest first.
+func (db *DB) Corrections(ctx context.Context, field string) ([]Correction, error) {
+	rows, err := db.pool.Query(ctx, `SELECT document_id, at, actor, field, suggested, chosen FROM document_corrections
+		WHERE field = $1 ORDER BY id`, field)
+	if err != nil {
+		return nil, fmt.Errorf("read %s corrections: %w", field, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Correction])
+	if err != nil {
+		return nil, fmt.Errorf("read %s corrections: %w", field, err)
+	}
+	return out, nil
+}
