@@ -1,0 +1,5 @@
+//go:build !race
+
+package separate
+
+const raceEnabled = false

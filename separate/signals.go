@@ -1,0 +1,439 @@
+package separate
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"paperchart/classify"
+	"paperchart/extract"
+)
+
+// This file owns what one page's text says on its own: a title on top, a
+// "Page k of N" footer, a running header, a signature at its end, a
+// letterhead, the patient identifiers and dates on it and its document
+// type. Nothing here compares pages; features.go does.
+
+// topLines is how many non-empty lines from the top of a page count as its
+// top: where a document's letterhead, patient block and title are.
+const topLines = 12
+
+// pageNum is a "Page k of N" or "Page k" found on a page.
+type pageNum struct {
+	k, n int // n is 0 for "Page k"
+	ok   bool
+}
+
+// String is the page number as printed, for reasons: it names no patient.
+func (p pageNum) String() string {
+	if p.n > 0 {
+		return "Page " + strconv.Itoa(p.k) + " of " + strconv.Itoa(p.n)
+	}
+	return "Page " + strconv.Itoa(p.k)
+}
+
+// signals is what one content page says.
+type signals struct {
+	no        int  // batch page number
+	garbage   bool // the text is not words: a mis-rotated page or a failed OCR
+	title     bool // a document title in the top lines
+	titleType string
+	continued bool // a running header saying "(continued)"
+	num       pageNum
+	signed    bool // a signature or closing near the end of the page
+	letter    bool // a letterhead: facility words or a telephone in the top lines
+	idsTop    bool // a patient identifier in the first two lines
+	mrns      []string
+	labels    []string
+	names     []extract.Name
+	dobs      []ymd
+	services  []ymd
+	types     []float64 // type probabilities in the classifier's order
+	typeProb  float64   // the most probable type's probability
+	typeIdx   int
+}
+
+type ymd struct{ y, m, d int }
+
+// nonEmptyLines returns the page's lines without blank ones, trimmed.
+func nonEmptyLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(strings.TrimRight(l, "\r"))
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// read computes the signals of page no from its OCR text and the MRNs of
+// its patient-label barcodes.
+func (s *Separator) read(no int, text string, labels []string) signals {
+	sg := signals{no: no, typeIdx: -1}
+	lines := nonEmptyLines(text)
+	for _, l := range labels {
+		if v := normMRN(l); v != "" {
+			sg.labels = append(sg.labels, v)
+			sg.mrns = append(sg.mrns, v)
+		}
+	}
+	if len(lines) == 0 {
+		sg.garbage = true // nothing read: no evidence either way
+		return sg
+	}
+	sg.garbage = isGarbage(lines)
+	top := lines[:min(len(lines), topLines)]
+	joined := strings.Join(lines, "\n")
+
+	// Title: the classifier's title rules on the top lines only.
+	tp := s.cls.Predict(strings.Join(top, "\n"))
+	sg.title, sg.titleType = tp.TitleMatched, tp.Title
+
+	p := s.cls.Predict(joined)
+	sg.types = make([]float64, len(s.types))
+	for _, r := range p.Ranked {
+		if i, ok := s.types[r.Type]; ok {
+			sg.types[i] = r.Probability
+		}
+	}
+	sg.typeProb, sg.typeIdx = p.Probability, s.types[p.Type]
+
+	for i := 0; i < len(lines) && i < 3; i++ {
+		if hasContinued(lines[i]) {
+			sg.continued = true
+		}
+	}
+	// Page numbers are footers, sometimes headers.
+	for i := len(lines) - 1; i >= 0 && i >= len(lines)-3; i-- {
+		if n := parsePageNum(lines[i]); n.ok {
+			sg.num = n
+			break
+		}
+	}
+	if !sg.num.ok {
+		for i := 0; i < len(lines) && i < 2; i++ {
+			if n := parsePageNum(lines[i]); n.ok {
+				sg.num = n
+				break
+			}
+		}
+	}
+	for i := max(0, len(lines)-8); i < len(lines); i++ {
+		if isSignature(lines[i]) {
+			sg.signed = true
+		}
+	}
+	for i := 0; i < len(lines) && i < 4; i++ {
+		if i < 2 && hasFacilityWord(lines[i]) || phoneRe.MatchString(lines[i]) {
+			sg.letter = true
+		}
+	}
+
+	f := s.ext.Page(joined)
+	for _, c := range f.MRNs {
+		if c.Confidence < 0.5 {
+			continue
+		}
+		if v := normMRN(c.Value); v != "" {
+			sg.mrns = append(sg.mrns, v)
+		}
+		if c.Line < 2 {
+			sg.idsTop = true
+		}
+	}
+	for _, n := range f.Names {
+		if n.Confidence < 0.5 || len(n.Family) < 2 {
+			continue
+		}
+		sg.names = append(sg.names, n)
+		if n.Line < 2 {
+			sg.idsTop = true
+		}
+	}
+	for _, d := range f.BirthDates {
+		if d.Confidence >= 0.5 {
+			sg.dobs = append(sg.dobs, ymd{d.Year, d.Month, d.Day})
+		}
+	}
+	for _, d := range f.ServiceDates {
+		if d.Confidence >= 0.5 && d.Label != "" {
+			sg.services = append(sg.services, ymd{d.Year, d.Month, d.Day})
+		}
+	}
+	return sg
+}
+
+// isGarbage reports whether most of a page's tokens are not words, as when
+// OCR read a page turned the wrong way.
+func isGarbage(lines []string) bool {
+	words, total := 0, 0
+	for _, l := range lines {
+		for _, t := range strings.Fields(l) {
+			total++
+			if plausibleWord(t) {
+				words++
+			}
+		}
+	}
+	return total < 5 || words*5 < total*2
+}
+
+// plausibleWord reports whether a token reads as a word or a number: once
+// surrounding punctuation is trimmed, all letters (lower case, capitalised
+// or upper case, with a vowel when longer than three) or all digits and
+// number punctuation.
+func plausibleWord(t string) bool {
+	t = strings.Trim(t, ".,:;()[]\"'!?")
+	if t == "" {
+		return false
+	}
+	letters, digits, vowels, upper, other := 0, 0, 0, 0, 0
+	for i, r := range t {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			letters++
+			if strings.ContainsRune("aeiouyAEIOUY", r) {
+				vowels++
+			}
+			if r <= 'Z' && i > 0 {
+				upper++
+			}
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune("/-.,:#%$&'+", r):
+		default:
+			other++
+		}
+	}
+	switch {
+	case other > 0:
+		return false
+	case letters == 0:
+		return digits > 0
+	case digits > 0:
+		return false
+	case letters > 3 && vowels == 0:
+		return false
+	}
+	return upper == 0 || upper == len(t)-1 || upper >= letters-1
+}
+
+// normMRN folds an identifier for comparison: upper case, letters and
+// digits only, leading zeros dropped (as "Med Rec #" lines print them).
+func normMRN(v string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(v) {
+		if r < 128 && (unicode.IsDigit(r) || unicode.IsLetter(r)) {
+			b.WriteRune(r)
+		}
+	}
+	out := strings.TrimLeft(b.String(), "0")
+	if len(out) < 3 {
+		return ""
+	}
+	return out
+}
+
+// hasContinued reports whether a line is a running header that says the
+// document goes on: "(continued)", "cont'd", with OCR damage.
+func hasContinued(line string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(line), func(r rune) bool {
+		return r == ' ' || r == '(' || r == ')' || r == '-' || r == ','
+	}) {
+		w = strings.Trim(w, ".:;")
+		switch {
+		case len(w) >= 7 && len(w) <= 11 && osa(w, "continued", 2) <= 2:
+			return true
+		case w == "cont'd" || w == "contd" || w == "cont’d":
+			return true
+		}
+	}
+	return false
+}
+
+// pageWordLimit bounds the line a page number is read from, spaces removed.
+const pageWordLimit = 16
+
+// parsePageNum reads "Page 2 of 3", "Page 2", "PAGE 2 OF 3", "Page 2/3",
+// with OCR damage ("Pagc l of 2", "Page 1 0f2").
+func parsePageNum(line string) pageNum {
+	var b strings.Builder
+	for _, r := range strings.ToLower(line) {
+		if !unicode.IsSpace(r) && r != '.' && r != ':' && r != '-' && r != ',' {
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	if len(s) < 5 || len(s) > pageWordLimit {
+		return pageNum{}
+	}
+	for l := 3; l <= 5 && l < len(s); l++ {
+		if osa(s[:l], "page", 1) > 1 {
+			continue
+		}
+		if n, ok := pageNumbers(s[l:]); ok {
+			return n
+		}
+	}
+	return pageNum{}
+}
+
+// pageNumbers reads "2of3", "2/3" or "2".
+func pageNumbers(rest string) (pageNum, bool) {
+	if k, ok := ocrNumber(rest); ok {
+		return pageNum{k: k, ok: true}, k >= 1
+	}
+	for j := 1; j < len(rest); j++ {
+		var right string
+		switch {
+		case rest[j] == '/':
+			right = rest[j+1:]
+		case j+2 <= len(rest) && isOf(rest[j:j+2]):
+			right = rest[j+2:]
+		default:
+			continue
+		}
+		k, ok1 := ocrNumber(rest[:j])
+		n, ok2 := ocrNumber(right)
+		if ok1 && ok2 && k >= 1 && n >= k && n <= 500 {
+			return pageNum{k: k, n: n, ok: true}, true
+		}
+	}
+	return pageNum{}, false
+}
+
+func isOf(s string) bool {
+	switch s {
+	case "of", "0f", "ot", "o7", "af", "oi", "0t", "qf", "cf", "ol", "o1":
+		return true
+	}
+	return false
+}
+
+// ocrNumber reads a page number of one to three digits, through the digit
+// confusions OCR makes (l, i and | for 1, o for 0, z for 2, s for 5).
+func ocrNumber(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 3 {
+		return 0, false
+	}
+	n, digits := 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case 'l', 'i', '|', '!', 'j':
+			c = '1'
+		case 'o':
+			c = '0'
+		case 'z':
+			c = '2'
+		case 's':
+			c = '5'
+		case 'b':
+			c = '8'
+		}
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if s[i] >= '0' && s[i] <= '9' {
+			digits++
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n == 0 || s[0] == '0' || s[0] == 'o' || digits == 0 && len(s) > 1 {
+		return 0, false
+	}
+	return n, true
+}
+
+// signatureWords close a document: signatures, letter closings.
+var signatureWords = []string{"signed", "sincerely", "dictated", "signature", "regards", "respectfully", "electronically"}
+
+func isSignature(line string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(line), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len(w) < 5 {
+			continue
+		}
+		for _, sw := range signatureWords {
+			limit := 1
+			if len(sw) >= 9 {
+				limit = 2
+			}
+			if osa(w, sw, limit) <= limit {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// facilityWords name kinds of facility, as letterheads print them.
+var facilityWords = []string{"hospital", "clinic", "medical", "health", "center", "centre", "associates",
+	"group", "cardiology", "orthopaedic", "orthopedic", "practice", "physicians", "laboratory", "imaging",
+	"radiology", "regional", "institute", "healthcare", "pediatrics", "surgery", "system"}
+
+// hasFacilityWord reports whether a line holds a facility word, read
+// through OCR digit-for-letter confusions with one edit for long words.
+func hasFacilityWord(line string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(foldDigits(line)), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		for _, fw := range facilityWords {
+			limit := 0
+			if len(fw) >= 6 {
+				limit = 1
+			}
+			if osa(w, fw, limit) <= limit {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// foldDigits undoes digit-for-letter confusions in words.
+func foldDigits(s string) string {
+	return strings.NewReplacer("0", "o", "1", "l", "5", "s", "8", "b", "|", "l").Replace(s)
+}
+
+// phoneRe is a telephone number, as letterheads print them.
+var phoneRe = regexp.MustCompile(`\(?\b[0-9]{3}\)?[ .-]?[0-9]{3}-[0-9]{4}\b|(?i)\b(tel|telephone|phone|fax)\b`)
+
+// osa is the optimal string alignment distance of a and b (Levenshtein
+// with transpositions of neighbours), capped at limit+1.
+func osa(a, b string, limit int) int {
+	if d := len(a) - len(b); d > limit || -d > limit {
+		return limit + 1
+	}
+	n, m := len(a), len(b)
+	prev2 := make([]int, m+1)
+	prev := make([]int, m+1)
+	cur := make([]int, m+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= n; i++ {
+		cur[0] = i
+		for j := 1; j <= m; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return min(prev[m], limit+1)
+}
+
+// typeIndex maps the classifier's type codes to their positions.
+func typeIndex(m *classify.Model) map[string]int {
+	out := map[string]int{}
+	for i, t := range m.Types() {
+		out[t] = i
+	}
+	return out
+}
