@@ -38,6 +38,7 @@ const (
 	LayoutForm      = "form"              // letterhead, title, labelled fields and numbered paragraphs
 	LayoutCard      = "card"              // an insurance card copied front and back on a page
 	LayoutBlank     = "blank"             // no content: a blank sheet
+	LayoutSheet     = "sheet"             // a cover or separator sheet (PageTruth.Sheet says which)
 )
 
 type align int

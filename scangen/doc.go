@@ -25,6 +25,12 @@
 //   - scanning effects (effects.go): skew (bilinear), blur, paper tone and
 //     contrast, gaussian noise, specks, bilevel thresholding, pages fed
 //     sideways or upside down, blank sheets. Options.Clean turns them off.
+//   - sheets (sheets.go): with Options.Sheets, cover sheets (the document's
+//     patient and, on half of them, its type) or separator sheets before
+//     documents, printed by an Options.SheetPrinter (sheetprint.Printer, in
+//     package scangen/sheetprint, prints them with package sheets), scaled
+//     to the batch's resolution and scanned like any page. They are added
+//     to Options.Pages and recorded in PageTruth.Sheet.
 //   - writing (pdf.go, tiff.go, image.go, g4.go): PDF 1.4 with one image per
 //     page (JPEG grey, CCITT G4 or Flate bilevel), multi-page TIFF (Deflate
 //     or raw grey, G4 or Deflate bilevel), single-page JPEG and PNG. The
@@ -36,4 +42,9 @@
 //
 // CER computes the character error rate of OCR output against
 // PageTruth.Text.
+//
+// Population (population.go) makes a fictional patient index with the hard
+// cases patient matching must get right (twins, namesakes, parent and
+// child, names one letter off, MRNs one digit off); WritePatientsCSV writes
+// it in the CSV that `paperchart patients import` reads.
 package scangen

@@ -43,7 +43,11 @@ func FormatFromPath(path string) (Format, error) {
 // Options control a generated batch. The zero value of every probability,
 // share and skew means "never"; see DefaultOptions for a realistic batch.
 type Options struct {
-	Pages  int    // number of pages; 0 means 1. JPEG and PNG hold exactly one.
+	// Pages is the number of content and blank pages; 0 means 1. JPEG and
+	// PNG hold exactly one. Cover and separator sheets (Sheets) come on top:
+	// the file holds Pages plus one page per sheet, and len(Truth.Pages) is
+	// always the file's page count.
+	Pages  int
 	Seed   uint64 // the same seed and options give the same bytes and truth
 	Format Format // required
 
@@ -70,6 +74,16 @@ type Options struct {
 	// drawn from the patient index; empty means a few fictional ones drawn
 	// from the seed. A batch mixes several of them.
 	Patients []Patient
+
+	// Sheets puts cover or separator sheets before documents (see
+	// SheetMode); they are drawn by SheetPrinter, which is required unless
+	// Sheets is SheetsNone. Sheets are drawn from a random stream of their
+	// own: the content and blank pages of a batch, their scanning effects
+	// and pixels are the same whatever Sheets is; only their positions in
+	// the file (PageTruth.Number) move. JPEG and PNG files cannot hold
+	// sheets.
+	Sheets       SheetMode
+	SheetPrinter SheetPrinter
 
 	// Workers is how many pages are rendered at once; 0 means GOMAXPROCS
 	// (at most 4). Output does not depend on it.
@@ -101,6 +115,9 @@ func (opt *Options) normalize() error {
 		if opt.Pages != 1 {
 			return fmt.Errorf("scangen: %s holds one page, not %d", opt.Format, opt.Pages)
 		}
+		if opt.Sheets != SheetsNone {
+			return fmt.Errorf("scangen: %s holds one page and cannot hold %s sheets", opt.Format, opt.Sheets)
+		}
 	case "":
 		return errors.New("scangen: no format")
 	default:
@@ -120,6 +137,9 @@ func (opt *Options) normalize() error {
 	if opt.MaxSkew < 0 || opt.MaxSkew > 45 {
 		return fmt.Errorf("scangen: max skew %g out of range 0..45", opt.MaxSkew)
 	}
+	if err := opt.checkSheets(); err != nil {
+		return err
+	}
 	if opt.JPEGQuality == 0 {
 		opt.JPEGQuality = 75
 	}
@@ -134,8 +154,10 @@ func (opt *Options) normalize() error {
 
 // plannedPage is one page with everything decided but the pixels.
 type plannedPage struct {
-	index   int // 0-based
+	index   int    // 0-based position in the file
+	noise   uint64 // stream of the page's per-pixel randomness
 	content pageContent
+	sheet   *sheetPage // a cover or separator sheet; content is then unused
 	effects scanEffects
 	dpi     int
 }
@@ -160,12 +182,16 @@ func plan(opt *Options) []plannedPage {
 			left--
 		}
 	}
-	pages := make([]plannedPage, opt.Pages)
+	pages := make([]plannedPage, 0, opt.Pages)
 	cp := newContentPlanner(opt)
+	sp := newSheetPlanner(opt)
 	var doc *document
 	docPage, docs := 0, 0
-	for i := range pages {
-		p := plannedPage{index: i, dpi: dpi}
+	for i := range opt.Pages {
+		// Content and blank pages keep the noise stream of their position
+		// among content and blank pages, so that sheets change nothing in
+		// them.
+		p := plannedPage{noise: uint64(i) + 1, dpi: dpi}
 		if blank[i] {
 			p.content = pageContent{blank: true, layout: LayoutBlank}
 		} else {
@@ -173,13 +199,19 @@ func plan(opt *Options) []plannedPage {
 				docs++
 				doc = cp.document(docs, left)
 				docPage = 0
+				if s, ok := sp.sheetFor(doc, dpi); ok {
+					pages = append(pages, s)
+				}
 			}
 			docPage++
 			left--
 			p.content = doc.pageContent(cp.r, docPage)
 		}
 		p.effects = drawEffects(r, opt)
-		pages[i] = p
+		pages = append(pages, p)
+	}
+	for i := range pages {
+		pages[i].index = i
 	}
 	return pages
 }
@@ -193,6 +225,9 @@ type pageImage struct {
 
 // renderPage draws and degrades one planned page and fills in its truth.
 func renderPage(p *plannedPage, seed uint64) (*pageImage, PageTruth, error) {
+	if p.sheet != nil {
+		return renderSheetPage(p, seed)
+	}
 	img, text, err := render(&p.content, p.dpi)
 	if err != nil {
 		return nil, PageTruth{}, err
@@ -202,7 +237,7 @@ func renderPage(p *plannedPage, seed uint64) (*pageImage, PageTruth, error) {
 		// A blank sheet shows no skew or turn worth recording.
 		e.skew, e.rotation = 0, 0
 	}
-	r := rand.New(rand.NewPCG(seed, uint64(p.index)+1))
+	r := rand.New(rand.NewPCG(seed, p.noise))
 	img = e.apply(img, r)
 	t := PageTruth{
 		Number:   p.index + 1,
@@ -231,12 +266,13 @@ type pageSink interface {
 	finish() error
 }
 
-func newSink(w io.Writer, opt *Options) pageSink {
+// newSink returns the writer of a file of total pages.
+func newSink(w io.Writer, opt *Options, total int) pageSink {
 	switch opt.Format {
 	case FormatPDF:
-		return newPDFWriter(w, opt)
+		return newPDFWriter(w, opt, total)
 	case FormatTIFF:
-		return newTIFFWriter(w, opt)
+		return newTIFFWriter(w, opt, total)
 	default:
 		return &singleImageWriter{w: w, format: opt.Format, quality: opt.JPEGQuality}
 	}
@@ -253,9 +289,9 @@ func Generate(ctx context.Context, w io.Writer, opt Options) (Truth, error) {
 	if _, err := parsedFonts(); err != nil {
 		return Truth{}, err
 	}
-	truth := Truth{Format: opt.Format, Seed: opt.Seed, Pages: make([]PageTruth, opt.Pages)}
 	pages := plan(&opt)
-	sink := newSink(w, &opt)
+	truth := Truth{Format: opt.Format, Seed: opt.Seed, Pages: make([]PageTruth, len(pages))}
+	sink := newSink(w, &opt, len(pages))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

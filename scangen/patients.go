@@ -12,13 +12,23 @@ import (
 // occasional typos.
 
 // Patient is one person of the patient index, as a caller passes it in
-// Options.Patients. Names are stored upper case in the ground truth.
+// Options.Patients and as Population makes them. Names are stored upper
+// case in the ground truth.
 type Patient struct {
 	MRN       string    // medical record number as the index holds it, for example "00123456"
 	Family    string    // family name (surname)
 	Given     string    // given name
 	BirthDate time.Time // only the date is used
 	Sex       string    // "F", "M" or "" (unknown)
+
+	// Home address and telephone, as the index holds them (the patients
+	// package's address, city, postal_code and phone). Generated documents
+	// do not print them: a letter to the patient shows an address drawn
+	// for the batch.
+	Address    string // street address, for example "1234 Maple Avenue, Apt 3B"
+	City       string
+	PostalCode string
+	Phone      string
 }
 
 // patient is a Patient as the content code uses it.

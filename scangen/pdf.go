@@ -41,8 +41,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func newPDFWriter(w io.Writer, opt *Options) *pdfWriter {
-	return &pdfWriter{cw: countingWriter{w: w}, opt: opt, offsets: make([]int64, 4+3*opt.Pages)}
+// newPDFWriter writes a PDF of total pages (content, blank and sheet pages).
+func newPDFWriter(w io.Writer, opt *Options, total int) *pdfWriter {
+	return &pdfWriter{cw: countingWriter{w: w}, opt: opt, offsets: make([]int64, 4+3*total)}
 }
 
 // pdfImage is one encoded page image.
@@ -182,9 +183,14 @@ func (p *pdfWriter) finish() error {
 	}
 	// A file identifier derived from what determines the content, so the
 	// same seed and options give the same bytes.
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d|%d|%s|%d|%t|%g|%g|%g|%g|%d|%t",
+	id := fmt.Appendf(nil, "%d|%d|%s|%d|%t|%g|%g|%g|%g|%d|%t",
 		p.opt.Seed, p.opt.Pages, p.opt.Format, p.opt.DPI, p.opt.Clean, p.opt.Bilevel,
-		p.opt.RotateProb, p.opt.BlankProb, p.opt.MaxSkew, p.opt.JPEGQuality, p.opt.BilevelFlate))
+		p.opt.RotateProb, p.opt.BlankProb, p.opt.MaxSkew, p.opt.JPEGQuality, p.opt.BilevelFlate)
+	if p.opt.Sheets != SheetsNone {
+		// Only then, so that batches without sheets keep their bytes.
+		id = fmt.Appendf(id, "|sheets=%s", p.opt.Sheets)
+	}
+	sum := sha256.Sum256(id)
 	p.printf("trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R /ID [<%x> <%x>] >>\nstartxref\n%d\n%%%%EOF\n",
 		size, sum[:16], sum[:16], xref)
 	return p.err

@@ -17,11 +17,12 @@ import (
 type tiffWriter struct {
 	cw    countingWriter
 	opt   *Options
+	total int // pages in the file: content, blank and sheet pages
 	pages int
 }
 
-func newTIFFWriter(w io.Writer, opt *Options) *tiffWriter {
-	return &tiffWriter{cw: countingWriter{w: w}, opt: opt}
+func newTIFFWriter(w io.Writer, opt *Options, total int) *tiffWriter {
+	return &tiffWriter{cw: countingWriter{w: w}, opt: opt, total: total}
 }
 
 // tiffPage is one encoded page.
@@ -133,11 +134,11 @@ func (t *tiffWriter) write(enc any) error {
 			return err
 		}
 	}
-	if t.pages >= t.opt.Pages {
-		return fmt.Errorf("scangen: tiff: more pages than the %d planned", t.opt.Pages)
+	if t.pages >= t.total {
+		return fmt.Errorf("scangen: tiff: more pages than the %d planned", t.total)
 	}
 	t.pages++
-	last := t.pages == t.opt.Pages
+	last := t.pages == t.total
 
 	entries := []tiffEntry{
 		longEntry(254, 2), // NewSubfileType: a page of a multi-page image
@@ -153,7 +154,7 @@ func (t *tiffWriter) write(enc any) error {
 		rationalEntry(282, uint32(tp.dpi), 1),
 		rationalEntry(283, uint32(tp.dpi), 1),
 		shortEntry(296, 2), // ResolutionUnit: inch
-		shortEntry(297, uint16(t.pages-1), uint16(t.opt.Pages)),
+		shortEntry(297, uint16(t.pages-1), uint16(t.total)),
 		asciiEntry(305, "paperchart scangen"),
 	}
 	if tp.compression == tiffG4 {
@@ -239,8 +240,8 @@ func (t *tiffWriter) write(enc any) error {
 }
 
 func (t *tiffWriter) finish() error {
-	if t.pages != t.opt.Pages {
-		return fmt.Errorf("scangen: tiff: wrote %d of %d pages", t.pages, t.opt.Pages)
+	if t.pages != t.total {
+		return fmt.Errorf("scangen: tiff: wrote %d of %d pages", t.pages, t.total)
 	}
 	return nil
 }

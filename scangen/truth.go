@@ -16,6 +16,20 @@ type Truth struct {
 // Rotation degrees. So to restore the page: turn the stored image
 // clockwise by Rotation degrees (this makes it upright, as the ocr
 // package's Result.Rotation means), then clockwise by Skew degrees.
+//
+// Sheet pages (Options.Sheets) have Sheet "cover" or "separator", Layout
+// LayoutSheet, and are never blank; their geometry fields (Rotation, Skew,
+// DPI, Bilevel, Width, Height) mean what they mean on any page. Their Text
+// and Font are empty (the sheet's print is not recorded, so CER means
+// nothing on them) and so are Title, DocumentPage and DocumentPages: a
+// sheet is not a page of a document. Document is the number of the document
+// the sheet introduces, which starts on the next content page of the file.
+// On a cover sheet Patient, MRN and BirthDate are that document's patient
+// (the printed MRN is exactly MRN, with authority "MRN"), and Type is the
+// type the sheet prints, as its code of DocumentTypes (the barcodes carry
+// its LOINC document code: CoverSheetType), or "" when the sheet prints no
+// type (the document's own type is on its pages). On a separator sheet they
+// are all empty.
 type PageTruth struct {
 	Number int    `json:"number"` // 1-based position in the file
 	Text   string `json:"text"`   // the lines drawn, top to bottom, joined with "\n"; "" for a blank page
@@ -30,7 +44,8 @@ type PageTruth struct {
 	Height   int     `json:"height"`
 	Font     string  `json:"font,omitempty"` // body text font, for example "Go Regular"
 	Layout   string  `json:"layout"`         // one of the Layout constants
-	// The document the page belongs to; zero values on blank pages.
+	// The document the page belongs to; zero values on blank pages (see
+	// above for sheet pages).
 	Title         string `json:"title,omitempty"`          // the document's title as printed on its first page, for example "PROGRESS NOTE"; "" when it has none
 	Type          string `json:"type,omitempty"`           // document type code, one of DocumentTypes (the classify package's codes), for example "progress-note"
 	Document      int    `json:"document,omitempty"`       // 1-based document number in the batch
@@ -39,4 +54,7 @@ type PageTruth struct {
 	Patient       string `json:"patient,omitempty"`        // fictional, "SURNAME, GIVEN"
 	MRN           string `json:"mrn,omitempty"`            // the patient's medical record number (Patient.MRN; as printed it may vary or carry a typo)
 	BirthDate     string `json:"birth_date,omitempty"`     // the patient's birth date, YYYY-MM-DD
+	// Sheet is SheetCover or SheetSeparator on a sheet page; "" on
+	// ordinary and blank pages.
+	Sheet string `json:"sheet,omitempty"`
 }

@@ -1,0 +1,57 @@
+package scangen
+
+// Word lists for Population: names common enough that a large population
+// holds namesakes, as a real patient index does, and fictional towns. Read
+// only.
+
+var popSurnames = []string{
+	"SMITH", "JOHNSON", "WILLIAMS", "BROWN", "JONES", "GARCIA", "MILLER", "DAVIS", "RODRIGUEZ", "MARTINEZ",
+	"HERNANDEZ", "LOPEZ", "GONZALEZ", "WILSON", "ANDERSON", "THOMAS", "TAYLOR", "MOORE", "JACKSON", "MARTIN",
+	"LEE", "PEREZ", "THOMPSON", "WHITE", "HARRIS", "SANCHEZ", "CLARK", "RAMIREZ", "LEWIS", "ROBINSON",
+	"WALKER", "YOUNG", "ALLEN", "KING", "WRIGHT", "SCOTT", "TORRES", "NGUYEN", "HILL", "FLORES",
+	"GREEN", "ADAMS", "NELSON", "BAKER", "HALL", "RIVERA", "CAMPBELL", "MITCHELL", "CARTER", "ROBERTS",
+	"PHILLIPS", "EVANS", "TURNER", "PARKER", "COLLINS", "EDWARDS", "STEWART", "MORRIS", "MURPHY", "COOK",
+	"ROGERS", "MORGAN", "PETERSON", "COOPER", "REED", "BAILEY", "BELL", "GOMEZ", "KELLY", "HOWARD",
+	"WARD", "COX", "DIAZ", "RICHARDSON", "WOOD", "WATSON", "BROOKS", "BENNETT", "GRAY", "JAMES",
+	"REYES", "CRUZ", "HUGHES", "PRICE", "MYERS", "LONG", "FOSTER", "SANDERS", "ROSS", "MORALES",
+	"POWELL", "SULLIVAN", "RUSSELL", "ORTIZ", "JENKINS", "GUTIERREZ", "PERRY", "BUTLER", "BARNES", "FISHER",
+	"HENDERSON", "COLEMAN", "SIMMONS", "PATTERSON", "JORDAN", "REYNOLDS", "HAMILTON", "GRAHAM", "KIM", "GONZALES",
+	"ALEXANDER", "RAMOS", "WALLACE", "GRIFFIN", "WEST", "COLE", "HAYES", "CHAVEZ", "GIBSON", "BRYANT",
+	"ELLIS", "STEVENS", "MURRAY", "FORD", "MARSHALL", "OWENS", "HARRISON", "FERNANDEZ", "WELLS", "KOWALCZYK",
+	"NAKAMURA", "OKAFOR", "LINDQVIST", "JANSSEN", "MARCHETTI", "IVERSEN", "ZIELINSKI", "CHEN", "PATEL", "SINGH",
+	"NOVAK", "SCHMIDT", "MULLER", "ROSSI", "DUBOIS", "YAMADA", "TANAKA", "PETROV", "HANSEN", "OLSEN",
+}
+
+var popFemaleNames = []string{
+	"MARY", "PATRICIA", "JENNIFER", "LINDA", "ELIZABETH", "BARBARA", "SUSAN", "JESSICA", "SARAH", "KAREN",
+	"LISA", "NANCY", "BETTY", "MARGARET", "SANDRA", "ASHLEY", "KIMBERLY", "EMILY", "DONNA", "MICHELLE",
+	"CAROL", "AMANDA", "DOROTHY", "MELISSA", "DEBORAH", "STEPHANIE", "REBECCA", "SHARON", "LAURA", "CYNTHIA",
+	"KATHLEEN", "AMY", "ANGELA", "SHIRLEY", "ANNA", "BRENDA", "PAMELA", "EMMA", "NICOLE", "HELEN",
+	"SAMANTHA", "KATHERINE", "CHRISTINE", "DEBRA", "RACHEL", "CAROLYN", "JANET", "CATHERINE", "MARIA", "HEATHER",
+	"DIANE", "RUTH", "JULIE", "OLIVIA", "JOYCE", "VIRGINIA", "VICTORIA", "KELLY", "LAUREN", "CHRISTINA",
+	"JOAN", "EVELYN", "JUDITH", "MEGAN", "ANDREA", "CHERYL", "HANNAH", "JACQUELINE", "MARTHA", "GLORIA",
+	"ROSA", "ELEANOR", "IRENE", "VIVIAN", "ANITA", "SOFIA", "MARY ANN", "ANNE MARIE",
+}
+
+var popMaleNames = []string{
+	"JAMES", "ROBERT", "JOHN", "MICHAEL", "DAVID", "WILLIAM", "RICHARD", "JOSEPH", "THOMAS", "CHARLES",
+	"CHRISTOPHER", "DANIEL", "MATTHEW", "ANTHONY", "MARK", "DONALD", "STEVEN", "PAUL", "ANDREW", "JOSHUA",
+	"KENNETH", "KEVIN", "BRIAN", "GEORGE", "TIMOTHY", "RONALD", "EDWARD", "JASON", "JEFFREY", "RYAN",
+	"JACOB", "GARY", "NICHOLAS", "ERIC", "JONATHAN", "STEPHEN", "LARRY", "JUSTIN", "SCOTT", "BRANDON",
+	"BENJAMIN", "SAMUEL", "GREGORY", "ALEXANDER", "FRANK", "PATRICK", "RAYMOND", "JACK", "DENNIS", "JERRY",
+	"TYLER", "AARON", "JOSE", "ADAM", "NATHAN", "HENRY", "DOUGLAS", "ZACHARY", "PETER", "KYLE",
+	"WALTER", "ETHAN", "JEREMY", "HAROLD", "KEITH", "CHRISTIAN", "ROGER", "NOAH", "GERALD", "CARL",
+	"LEONARD", "NORMAN", "FRANCIS", "DESMOND", "KENJI", "LUIS", "JUAN CARLOS", "JOHN PAUL",
+}
+
+// popTowns are fictional towns: a first ZIP code (a town has eight from
+// it) and a telephone area code.
+var popTowns = []struct {
+	city      string
+	zip, area int
+}{
+	{"Millbrook", 44012, 614}, {"Fairhaven", 17021, 717}, {"Northfield", 55101, 612}, {"Cedar Hollow", 5601, 802},
+	{"Port Elgin", 49022, 616}, {"Greenvale", 97301, 503}, {"Stillwater", 27510, 919}, {"Granite Falls", 80401, 720},
+	{"Riverton", 62701, 217}, {"Oak Harbor", 98277, 360}, {"Bramble Creek", 37201, 615}, {"Lakeside Heights", 53703, 608},
+	{"Westbury Park", 6103, 860}, {"Silver Springs", 89501, 775}, {"Elmhurst Valley", 14604, 585}, {"Kingsford", 29401, 843},
+}
