@@ -87,8 +87,19 @@ drop_demo_batch() {
     staging="$(dirname "$DROP_DIR")/.paperchart-staging"
     mkdir -p "$staging"
   fi
-  log "generating a 6-page demo batch (seed $seed)"
-  "$BIN" gen --pages 6 --seed "$seed" --out "$staging/$DEMO_NAME"
+  local patients_flag=()
+  if [ "${PAPERCHART_DEMO_PATIENTS:-1}" != 0 ]; then
+    # Fictional patients, so that the demo's documents can file themselves.
+    # Re-importing them changes nothing. PAPERCHART_DEMO_PATIENTS=0 skips
+    # this (a real patient index).
+    local csv="$VAR/demo-patients.csv"
+    [ -f "$csv" ] || "$BIN" gen --population 500 --seed 1 --out "$csv" >/dev/null
+    "$BIN" patients import "$csv" >/dev/null
+    info "demo patient index: 500 fictional patients ($csv; PAPERCHART_DEMO_PATIENTS=0 to skip)"
+    patients_flag=(--patients "$csv")
+  fi
+  log "generating an 8-page demo batch with cover and separator sheets (seed $seed)"
+  "$BIN" gen --pages 8 --seed "$seed" --sheets mixed "${patients_flag[@]}" --out "$staging/$DEMO_NAME"
   mv "$staging/$DEMO_NAME" "$DROP_DIR/$DEMO_NAME"
   info "dropped $DROP_DIR/$DEMO_NAME"
 }
@@ -118,7 +129,9 @@ follow_demo_batch() {
         last="$line"
       fi
       case "$state" in
-        done) return 0 ;;
+        done)
+          "$BIN" documents --batch "$id" | sed 's/^/    /'
+          return 0 ;;
         failed|rejected|duplicate)
           warn "demo batch $id ended as '$state'; details: bin/paperchart batches show $id, log: $APP_LOG"
           return 1 ;;
@@ -140,6 +153,8 @@ print_pointers() {
   info "list batches:      bin/paperchart batches"
   info "one batch:         bin/paperchart batches show ID"
   info "batch API:         http://$PAPERCHART_HTTP_ADDR/api/batches"
+  info "documents:         bin/paperchart documents [--state review]; bin/paperchart documents show ID"
+  info "review queue API:  http://$PAPERCHART_HTTP_ADDR/api/review"
   info "log:               $APP_LOG"
   info "environment:       . var/paperchart.env"
   info "stop it:           make stop   (make stop-all also stops the services setup.sh started)"

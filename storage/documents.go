@@ -429,3 +429,21 @@ func (db *DB) Corrections(ctx context.Context, field string) ([]Correction, erro
 	}
 	return out, nil
 }
+
+// DocumentFilter selects documents for ListDocuments; zero fields match all.
+type DocumentFilter struct {
+	State     string
+	BatchID   int64
+	PatientID int64
+	Limit     int // default 100
+}
+
+// ListDocuments returns documents, newest first.
+func (db *DB) ListDocuments(ctx context.Context, f DocumentFilter) ([]Document, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	return db.queryDocuments(ctx, "list documents", `SELECT `+documentColumns+` FROM documents
+		WHERE ($1 = '' OR state = $1) AND ($2 = 0 OR batch_id = $2) AND ($3 = 0 OR patient_id = $3)
+		ORDER BY id DESC LIMIT $4`, f.State, f.BatchID, f.PatientID, f.Limit)
+}

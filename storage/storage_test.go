@@ -155,10 +155,30 @@ func TestPageLifecycleJoinsOnce(t *testing.T) {
 		t.Fatalf("batch %s with %d done, want assembling with %d", b.State, b.PagesDone, n)
 	}
 	if ok, err := db.Assembled(ctx, b.ID, "searchable/x.pdf"); err != nil || !ok {
-		t.Fatalf("complete: %v %v", ok, err)
+		t.Fatalf("assembled: %v %v", ok, err)
 	}
 	if ok, _ := db.Assembled(ctx, b.ID, "searchable/x.pdf"); ok {
-		t.Fatal("a done batch completed twice")
+		t.Fatal("a batch assembled twice")
+	}
+	docs := []storage.NewDocument{
+		{Seq: 1, State: storage.DocReview, Pages: []int{1, 2}, ObjectKey: storage.ReviewDocumentKey(b.ID, 1), SeparatedBy: "first",
+			SplitConfidence: 0.99, TypeSuggested: "lab-report", TypeConfidence: 0.4, TypeReview: true},
+		{Seq: 2, State: storage.DocReview, Pages: []int{3}, ObjectKey: storage.ReviewDocumentKey(b.ID, 2), SeparatedBy: "content",
+			SplitConfidence: 0.6, SplitReview: true},
+	}
+	sum, moved, err := db.FinishFiling(ctx, b.ID, docs)
+	if err != nil || !moved || sum.Documents != 2 || sum.Review != 2 {
+		t.Fatalf("finish filing: %+v %v %v", sum, moved, err)
+	}
+	// A re-delivered filing task neither moves the batch again nor adds
+	// documents.
+	if _, moved, err := db.FinishFiling(ctx, b.ID, docs); err != nil || moved {
+		t.Fatalf("finish filing again: moved %v, %v", moved, err)
+	}
+	made, err := db.BatchDocuments(ctx, b.ID)
+	testenv.Must(t, err, "documents")
+	if len(made) != 2 || made[1].Pages[0] != 3 || !made[1].SplitReview || made[0].TypeSuggested != "lab-report" {
+		t.Fatalf("documents %+v", made)
 	}
 	evs, err := db.Events(ctx, b.ID)
 	testenv.Must(t, err, "events")
@@ -166,7 +186,7 @@ func TestPageLifecycleJoinsOnce(t *testing.T) {
 	for _, e := range evs {
 		names = append(names, e.Event)
 	}
-	want := fmt.Sprint([]string{"received", "queued", "splitting", "split", "ocr done", "done"})
+	want := fmt.Sprint([]string{"received", "queued", "splitting", "split", "ocr done", "assembled", "done"})
 	if fmt.Sprint(names) != want {
 		t.Fatalf("events %v, want %s", names, want)
 	}

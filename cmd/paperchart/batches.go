@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,24 +17,46 @@ import (
 )
 
 func runBatches(ctx context.Context, args []string, stdout io.Writer) error {
+	return subcommand(ctx, args, stdout, "list, show ID or retry ID", map[string]runFunc{
+		"list": batchesList, "show": batchesShow, "retry": batchesRetry,
+	})
+}
+
+type runFunc = func(ctx context.Context, args []string, stdout io.Writer) error
+
+// listed prints items as JSON for --json, or the empty message when there
+// are none, and reports whether it did; otherwise the caller prints a table.
+func listed[T any](w io.Writer, items []T, asJSON bool, empty string) (bool, error) {
+	if asJSON {
+		if items == nil {
+			items = []T{}
+		}
+		return true, writeJSON(w, items)
+	}
+	if len(items) == 0 {
+		_, err := fmt.Fprintln(w, empty)
+		return true, err
+	}
+	return false, nil
+}
+
+// subcommand runs the subcommand args[0] names, or "list" when args start
+// with a flag or are empty.
+func subcommand(ctx context.Context, args []string, stdout io.Writer, usage string, subs map[string]runFunc) error {
 	sub := "list"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, args = args[0], args[1:]
 	}
-	switch sub {
-	case "list":
-		return batchesList(ctx, args, stdout)
-	case "show":
-		return batchesShow(ctx, args, stdout)
-	case "retry":
-		return batchesRetry(ctx, args, stdout)
+	run, ok := subs[sub]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q: use %s", sub, usage)
 	}
-	return fmt.Errorf("unknown subcommand %q: use list, show ID or retry ID", sub)
+	return run(ctx, args, stdout)
 }
 
 func batchesList(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("batches", "[list] [flags]", "Lists recent batches, newest first, with their state and progress.\nStates: received, queued, splitting, ocr, assembling, done, failed, rejected, duplicate.")
+	fs := newFlags("batches", "[list] [flags]", "Lists recent batches, newest first, with their state and progress.\nStates: received, queued, splitting, ocr, assembling, filing, done, failed, rejected, duplicate.")
 	c.register(fs, useDB)
 	asJSON := fs.Bool("json", false, "print JSON (an array of batches) for scripts")
 	state := fs.String("state", "", "only batches in this state")
@@ -53,15 +74,8 @@ func batchesList(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		if bs == nil {
-			bs = []storage.Batch{}
-		}
-		return writeJSON(stdout, bs)
-	}
-	if len(bs) == 0 {
-		fmt.Fprintln(stdout, "no batches yet: drop a file into a drop folder")
-		return nil
+	if done, err := listed(stdout, bs, *asJSON, "no batches yet: drop a file into a drop folder"); done {
+		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSOURCE\tFILE\tSTATE\tPAGES\tNOTE")
@@ -92,23 +106,26 @@ func note(b storage.Batch) string {
 }
 
 // parseBatchID parses the flags and the one batch ID among args.
-func parseBatchID(fs *flag.FlagSet, args []string) (int64, error) {
+func parseBatchID(fs *flag.FlagSet, args []string) (int64, error) { return parseID(fs, args, "batch") }
+
+// parseID parses the flags and the one ID of a what among args.
+func parseID(fs *flag.FlagSet, args []string, what string) (int64, error) {
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return 0, err
 	}
 	if len(fs.Args()) != 1 {
-		return 0, errors.New("give one batch ID")
+		return 0, fmt.Errorf("give one %s ID", what)
 	}
 	id, err := strconv.ParseInt(fs.Args()[0], 10, 64)
 	if err != nil || id < 1 {
-		return 0, fmt.Errorf("batch ID %q is not a positive whole number", fs.Args()[0])
+		return 0, fmt.Errorf("%s ID %q is not a positive whole number", what, fs.Args()[0])
 	}
 	return id, nil
 }
 
 func batchesShow(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("batches show", "ID [flags]", "Shows one batch: its state, the reason if it failed or was rejected, every page's\nOCR figures, and the batch's history.")
+	fs := newFlags("batches show", "ID [flags]", "Shows one batch: its state, the reason if it failed or was rejected, every page's\nOCR figures, the documents cut from it, and the batch's history.")
 	c.register(fs, useDB)
 	asJSON := fs.Bool("json", false, "print JSON for scripts")
 	id, err := parseBatchID(fs, args)
@@ -160,12 +177,25 @@ func batchesShow(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(tw, "  PAGE\tSTATE\tWORDS\tCONF\tROTATED\tSKEW\tDPI\tOCR ms\tNOTE")
 		for _, p := range pages {
 			n := p.Error
-			if p.Blank {
+			switch {
+			case p.Blank:
 				n = "blank"
+			case p.Kind == storage.PageKindCover || p.Kind == storage.PageKindSeparator:
+				n = p.Kind + " sheet"
 			}
 			fmt.Fprintf(tw, "  %d\t%s\t%d\t%.0f\t%d\t%.1f\t%d\t%d\t%s\n", p.No, p.State, p.WordCount, p.MeanConf, p.Rotation, p.Skew, p.DPI, p.OCRMillis, n)
 		}
 		tw.Flush()
+	}
+	docs, err := db.BatchDocuments(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(docs) > 0 {
+		fmt.Fprintln(stdout, "\nDocuments:")
+		if err := documentTable(stdout, docs, "  "); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(stdout, "\nHistory:")
 	for _, e := range events {

@@ -30,40 +30,57 @@ func TestReorder(t *testing.T) {
 	}
 }
 
+// migratedDB is a test's own migrated database and its URL, for the
+// commands' --database-url.
+func migratedDB(t *testing.T) (*storage.DB, string) {
+	url := testenv.DBURL(t)
+	db, err := storage.OpenDB(context.Background(), url)
+	testenv.Must(t, err, "open")
+	t.Cleanup(db.Close)
+	_, err = db.Migrate(context.Background())
+	testenv.Must(t, err, "migrate")
+	return db, url
+}
+
 func TestBatchesCommand(t *testing.T) {
 	ctx := context.Background()
-	url := testenv.DBURL(t)
-	db, err := storage.OpenDB(ctx, url)
-	testenv.Must(t, err, "open")
-	defer db.Close()
-	_, err = db.Migrate(ctx)
-	testenv.Must(t, err, "migrate")
+	db, url := migratedDB(t)
 	b, _, err := db.RecordBatch(ctx, storage.NewBatch{Source: "ward3", Name: "scan.pdf", IngestKey: "k", SHA256: "s", Size: 9})
 	testenv.Must(t, err, "record")
 	_, err = db.Reject(ctx, b.ID, "empty", "The file is empty (0 bytes); scan the paper again.")
 	testenv.Must(t, err, "reject")
 
 	dbFlag := "--database-url=" + url
-	tests := []struct {
-		name    string
-		args    []string
-		wantErr string
-		want    []string
-	}{
-		{"list", []string{dbFlag}, "", []string{"scan.pdf", "rejected", "The file is empty"}},
-		{"list json", []string{"list", dbFlag, "--json"}, "", []string{`"state": "rejected"`, `"reason_code": "empty"`}},
-		{"list by state", []string{dbFlag, "--state", "done"}, "", []string{"no batches yet"}},
-		{"show", []string{"show", fmt.Sprint(b.ID), dbFlag}, "", []string{"Batch 1: rejected", "why       The file is empty", "History:", "rejected"}},
-		{"show json", []string{"show", dbFlag, fmt.Sprint(b.ID), "--json"}, "", []string{`"events"`}},
-		{"show missing", []string{"show", "99", dbFlag}, "not found", nil},
-		{"show bad id", []string{"show", "x", dbFlag}, "not a positive whole number", nil},
-		{"retry not failed", []string{"retry", fmt.Sprint(b.ID), dbFlag}, "only a failed batch can be retried", nil},
-		{"unknown", []string{"frobnicate"}, "unknown subcommand", nil},
-	}
-	for _, tc := range tests {
+	runCommandCases(t, runBatches, []commandCase{
+		{"list", []string{dbFlag}, "", []string{"scan.pdf", "rejected", "The file is empty"}, nil},
+		{"list json", []string{"list", dbFlag, "--json"}, "", []string{`"state": "rejected"`, `"reason_code": "empty"`}, nil},
+		{"list by state", []string{dbFlag, "--state", "done"}, "", []string{"no batches yet"}, nil},
+		{"show", []string{"show", fmt.Sprint(b.ID), dbFlag}, "", []string{"Batch 1: rejected", "why       The file is empty", "History:", "rejected"}, nil},
+		{"show json", []string{"show", dbFlag, fmt.Sprint(b.ID), "--json"}, "", []string{`"events"`}, nil},
+		{"show missing", []string{"show", "99", dbFlag}, "not found", nil, nil},
+		{"show bad id", []string{"show", "x", dbFlag}, "not a positive whole number", nil, nil},
+		{"retry not failed", []string{"retry", fmt.Sprint(b.ID), dbFlag}, "only a failed batch can be retried", nil, nil},
+		{"unknown", []string{"frobnicate"}, "unknown subcommand", nil, nil},
+	})
+}
+
+// commandCase is one run of a command and what its output must show.
+type commandCase struct {
+	name    string
+	args    []string
+	wantErr string   // the error must contain this; "" for none
+	want    []string // the output must contain each
+	not     []string // and none of these
+}
+
+// runCommandCases runs a command once per case. Output of a --json run must
+// be valid JSON.
+func runCommandCases(t *testing.T, run runFunc, cases []commandCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := runBatches(ctx, tc.args, &out)
+			err := run(context.Background(), tc.args, &out)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -76,6 +93,11 @@ func TestBatchesCommand(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output has %q:\n%s", w, out.String())
 				}
 			}
 			if strings.Contains(strings.Join(tc.args, " "), "--json") && !json.Valid(out.Bytes()) {
