@@ -330,7 +330,7 @@ type Page struct {
 	Width        int       `json:"width"`
 	Height       int       `json:"height"`
 	OCRMillis    int       `json:"ocr_ms"`
-	Kind         string    `json:"kind"`               // PageKindPage, PageKindCover or PageKindSeparator
+	Kind         string    `json:"kind"` // PageKindPage, PageKindCover or PageKindSeparator
 	Barcodes     []Barcode `json:"-"`    // patient data (a cover sheet's or a label's MRN): not in batch status
 	Error        string    `json:"error,omitempty"`
 	UpdatedAt    time.Time `json:"updated_at"`
