@@ -240,6 +240,12 @@ func TestFileReviewed(t *testing.T) {
 	if len(ps) != 1 || ps[0].Chosen != fmt.Sprint(p.ID) {
 		t.Fatalf("patient corrections %+v", ps)
 	}
+	// What people filed is there to retrain the classifier on.
+	lts, err := db.ReviewedTexts(ctx)
+	testenv.Must(t, err, "reviewed texts")
+	if len(lts) != 1 || lts[0].Type != "consult-note" || !strings.Contains(lts[0].Text, "hypertension") {
+		t.Fatalf("reviewed texts %+v", lts)
+	}
 	// A merge moves the document with its patient.
 	to, err := x.ByMRN(ctx, "", "00410006")
 	testenv.Must(t, err, "patient")

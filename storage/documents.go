@@ -447,3 +447,27 @@ func (db *DB) ListDocuments(ctx context.Context, f DocumentFilter) ([]Document, 
 		WHERE ($1 = '' OR state = $1) AND ($2 = 0 OR batch_id = $2) AND ($3 = 0 OR patient_id = $3)
 		ORDER BY id DESC LIMIT $4`, f.State, f.BatchID, f.PatientID, f.Limit)
 }
+
+// LabelledText is a document's text with the type a person gave it.
+type LabelledText struct {
+	Type string
+	Text string
+}
+
+// ReviewedTexts returns the text and type of every document a person filed
+// from the review queue: the technicians' corrections, to retrain the
+// classifier on. The text is patient data: never log it.
+func (db *DB) ReviewedTexts(ctx context.Context) ([]LabelledText, error) {
+	rows, err := db.pool.Query(ctx, `SELECT d.type, string_agg(p.text, E'\n\n' ORDER BY p.page_no)
+		FROM documents d JOIN pages p ON p.batch_id = d.batch_id AND p.page_no = ANY(d.pages)
+		WHERE d.state = 'filed' AND d.filed_by <> 'auto'
+		GROUP BY d.id, d.type ORDER BY d.id`)
+	if err != nil {
+		return nil, fmt.Errorf("read reviewed documents: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[LabelledText])
+	if err != nil {
+		return nil, fmt.Errorf("read reviewed documents: %w", err)
+	}
+	return out, nil
+}

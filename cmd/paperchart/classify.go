@@ -38,6 +38,8 @@ func classifyTrain(ctx context.Context, args []string, stdout io.Writer) error {
 			"  paperchart classify train --out classify/model/default.json.gz\n\n"+
 			"With --from DIR it trains on labelled text: DIR/TYPE/*.txt, one document per file,\n"+
 			"TYPE a type code (discharge-summary, lab-report, ...; see classify.Types).\n"+
+			"With --reviewed it adds every document people filed from the review queue, with the\n"+
+			"type they chose, read from the database: the technicians' corrections.\n"+
 			"It prints held-out accuracy, macro-F1, calibration error before and after, the\n"+
 			"review threshold, the share of documents above it, and the time taken.")
 	perType := fs.Int("per-type", 400, "generated documents per type (without --from)")
@@ -46,6 +48,9 @@ func classifyTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "classify-model.json.gz", "model file to write (gzip when it ends in .gz)")
 	from := fs.String("from", "", "train on labelled .txt files in per-type subfolders of this folder instead")
 	buckets := fs.Int("buckets", classify.DefaultBuckets, "feature hash buckets, a power of two")
+	reviewed := fs.Bool("reviewed", false, "also train on the documents people filed from the review queue (reads the database)")
+	var c config
+	c.register(fs, useDB)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +71,21 @@ func classifyTrain(ctx context.Context, args []string, stdout io.Writer) error {
 			docs = append(docs, classify.Labelled{Type: d.Type, Text: d.Text})
 		}
 		source = fmt.Sprintf("scangen.NoisyCorpus seed %d, %d per type, noise %g", *seed, *perType, *noise)
+	}
+	if *reviewed {
+		db, err := c.openDB(ctx)
+		if err != nil {
+			return err
+		}
+		lts, err := db.ReviewedTexts(ctx)
+		db.Close()
+		if err != nil {
+			return err
+		}
+		for _, lt := range lts {
+			docs = append(docs, classify.Labelled{Type: lt.Type, Text: lt.Text})
+		}
+		source += fmt.Sprintf(", plus %d documents filed by people in review", len(lts))
 	}
 	if err := ctx.Err(); err != nil {
 		return err
