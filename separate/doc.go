@@ -18,13 +18,13 @@
 //     probability is at least one half.
 //
 // Sheets are authoritative, as in Kofax and Paperless-ngx: when a batch has
-// sheets, content never cuts the pages between two sheets. It can only cast
-// doubt: the content model's odds that a page inside a sheet's document
-// starts another one are weighed against a prior of 1 in 200 that the
-// operator forgot a sheet there, instead of the content model's own prior,
-// so only strong evidence (a full first page of another patient) lowers the
-// document's confidence enough to send it to review, and ordinary documents
-// keep a confidence near 1.
+// sheets, the content model's odds that a page between two sheets starts
+// another document are weighed against a prior of 1 in 200 that the
+// operator forgot a sheet there, instead of the content model's own prior.
+// Only overwhelming evidence (a full first page of another document) cuts
+// there, with the reason "no sheet before it"; weaker evidence only lowers
+// the document's confidence, enough to send it to review when strong, and
+// ordinary documents keep a confidence near 1.
 //
 // The pages before the first sheet of a batch form a document of their own
 // (By "first"). If that first sheet is a separator, this is the usual

@@ -244,7 +244,19 @@ func (s *Separator) score(ctx context.Context, pages []Page, starts func(prev, c
 // segment cuts one segment into documents: by content when cut, else as
 // one document whose confidence content evidence can only lower.
 func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Document, error) {
-	sc, err := s.score(ctx, sg.pages, func(_, p *scored) bool { return cut && p.p >= 0.5 })
+	// q is the probability that a page starts a document: the content
+	// model's, or inside a sheet's document the content odds weighed
+	// against the prior of a forgotten sheet instead of the model's own.
+	q := func(p float64) float64 {
+		if cut {
+			return p
+		}
+		shift := logOdds(sheetMissPrior) - logOdds(s.prior)
+		return sigmoid(logOdds(math.Min(math.Max(p, 1e-12), 1-1e-12)) + shift)
+	}
+	// Even between sheets, content cuts where it is sure despite that
+	// prior: the operator forgot a sheet.
+	sc, err := s.score(ctx, sg.pages, func(_, p *scored) bool { return q(p.p) >= 0.5 })
 	if err != nil || len(sc) == 0 {
 		return nil, err
 	}
@@ -253,17 +265,6 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		if sc[i].start {
 			starts = append(starts, i)
 		}
-	}
-	// q is the probability that a page inside a sheet's document starts
-	// another one: content odds weighed against the prior of a forgotten
-	// sheet instead of the content model's own prior.
-	q := func(i int) float64 {
-		if cut {
-			return sc[i].p
-		}
-		shift := logOdds(sheetMissPrior) - logOdds(s.prior)
-		z := logOdds(math.Min(math.Max(sc[i].p, 1e-12), 1-1e-12))
-		return sigmoid(z + shift)
 	}
 	var docs []Document
 	for di, a := range starts {
@@ -278,8 +279,11 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		switch {
 		case a > 0:
 			d.By = ByContent
-			d.Confidence *= sc[a].p
+			d.Confidence *= q(sc[a].p)
 			d.Reasons = s.startReasons(sc, a)
+			if !cut {
+				d.Reasons = append(d.Reasons, "no sheet before it")
+			}
 		case sg.opener == nil:
 			d.By = ByFirst
 			if sg.leading {
@@ -300,15 +304,15 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 			d.Reasons = append(d.Reasons, "separator sheet")
 		}
 		for i := a + 1; i < b; i++ {
-			qi := q(i)
+			qi := q(sc[i].p)
 			d.Confidence *= 1 - qi
 			if qi >= 0.2 {
 				d.Reasons = append(d.Reasons, fmt.Sprintf("page %d may start another document", sc[i].sig.no))
 			}
 		}
 		if b < len(sc) {
-			d.Confidence *= sc[b].p
-			if sc[b].p < 0.8 {
+			d.Confidence *= q(sc[b].p)
+			if q(sc[b].p) < 0.8 {
 				d.Reasons = append(d.Reasons, fmt.Sprintf("page %d may continue it", sc[b].sig.no))
 			}
 		}

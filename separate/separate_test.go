@@ -126,11 +126,12 @@ func TestSplit(t *testing.T) {
 				{[]int{7, 8}, ByCover, "987654", false}},
 		},
 		{
-			// The content says page 3 starts a document, but sheets are
-			// authoritative: no cut, only doubt.
-			name:  "sheet document holding two documents",
-			pages: []Page{separatorPage(1), content(2, labB), content(3, dsA1), content(4, dsA2)},
-			want:  []want{{[]int{2, 3, 4}, BySeparator, "", true}},
+			// The content is sure page 3 starts a document, even against
+			// the prior of a forgotten sheet: the operator forgot one.
+			name:   "sheet document holding two documents",
+			pages:  []Page{separatorPage(1), content(2, labB), content(3, dsA1), content(4, dsA2)},
+			want:   []want{{[]int{2}, BySeparator, "", false}, {[]int{3, 4}, ByContent, "", false}},
+			reason: "no sheet before it",
 		},
 		{
 			name:  "pages before the first separator",

@@ -59,7 +59,7 @@ func TestDocumentsFiled(t *testing.T) {
 		}
 		pages, err := p.DB.Pages(ctx, b.ID)
 		testenv.Must(t, err, "pages")
-		tb := evaluate.Batch{ID: b.ID, Sheets: tc.sheets != scangen.SheetsNone}
+		tb := evaluate.Batch{ID: b.ID, Mixed: tc.sheets == scangen.SheetsMixed, Sheets: tc.sheets == scangen.SheetsCover || tc.sheets == scangen.SheetsSeparator}
 		for i, pt := range truth.Pages {
 			tb.Pages = append(tb.Pages, evaluate.TruthPage{No: pt.Number, Document: pt.Document, Sheet: pt.Sheet != "", Blank: pt.Blank, Type: pt.Type, MRN: pt.MRN})
 			// A sheet is recognised and not OCR'd.
@@ -90,8 +90,8 @@ func TestDocumentsFiled(t *testing.T) {
 	if r.WrongPatient != 0 {
 		t.Errorf("%d documents filed to a wrong patient: %+v", r.WrongPatient, r.WrongPatientDocuments)
 	}
-	if f1 := r.BoundariesWithSheets.F1(); f1 != 1 {
-		t.Errorf("boundaries with sheets: F1 %.3f, want 1 (%+v)", f1, r.BoundariesWithSheets)
+	if f1 := r.BoundariesMixed.F1(); f1 != 1 {
+		t.Errorf("boundaries with sheets: F1 %.3f, want 1 (%+v)", f1, r.BoundariesMixed)
 	}
 	if f1 := r.BoundariesNoSheets.F1(); f1 < 0.9 {
 		t.Errorf("boundaries without sheets: F1 %.3f (%+v)", f1, r.BoundariesNoSheets)

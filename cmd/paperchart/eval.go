@@ -45,6 +45,7 @@ type evalResult struct {
 	ReviewShare     float64         `json:"review_share"`
 	BoundaryF1None  float64         `json:"boundary_f1_without_sheets"`
 	BoundaryF1Sheet float64         `json:"boundary_f1_with_sheets"`
+	BoundaryF1Mixed float64         `json:"boundary_f1_sheets_on_some"`
 }
 
 func runEval(ctx context.Context, args []string, stdout io.Writer) error {
@@ -143,9 +144,9 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 	}
 	defer os.RemoveAll(tmp)
 	type genBatch struct {
-		name   string
-		sheets bool
-		truth  scangen.Truth
+		name  string
+		mode  scangen.SheetMode
+		truth scangen.Truth
 	}
 	var batches []genBatch
 	docs := 0
@@ -159,8 +160,7 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 				opt.Patients = append(opt.Patients, pop[r.IntN(len(pop))])
 			}
 		}
-		sheets := r.Float64() < o.SheetsShare
-		if sheets {
+		if r.Float64() < o.SheetsShare {
 			opt.Sheets = []scangen.SheetMode{scangen.SheetsCover, scangen.SheetsSeparator, scangen.SheetsMixed}[r.IntN(3)]
 			opt.SheetPrinter = sheetprint.Printer{Separator: c.Separator}
 		}
@@ -176,8 +176,8 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 			}
 		}
 		docs += len(seen)
-		batches = append(batches, genBatch{name, sheets, truth})
-		progress("generated %s: %d pages, %d documents (sheets: %v); %d documents so far", name, len(truth.Pages), len(seen), sheets, docs)
+		batches = append(batches, genBatch{name, opt.Sheets, truth})
+		progress("generated %s: %d pages, %d documents (sheets: %s); %d documents so far", name, len(truth.Pages), len(seen), opt.Sheets, docs)
 	}
 
 	start := time.Now()
@@ -207,7 +207,8 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 		if b.FinishedAt != nil && b.FinishedAt.After(last) {
 			last = *b.FinishedAt
 		}
-		tb := evaluate.Batch{ID: b.ID, Sheets: gb.sheets}
+		tb := evaluate.Batch{ID: b.ID, Sheets: gb.mode == scangen.SheetsCover || gb.mode == scangen.SheetsSeparator,
+			Mixed: gb.mode == scangen.SheetsMixed}
 		for _, pg := range gb.truth.Pages {
 			tb.Pages = append(tb.Pages, evaluate.TruthPage{No: pg.Number, Document: pg.Document, Sheet: pg.Sheet != "",
 				Blank: pg.Blank, Type: pg.Type, MRN: pg.MRN})
@@ -252,5 +253,6 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 	res.ReviewShare = res.Report.ReviewShare()
 	res.BoundaryF1None = res.Report.BoundariesNoSheets.F1()
 	res.BoundaryF1Sheet = res.Report.BoundariesWithSheets.F1()
+	res.BoundaryF1Mixed = res.Report.BoundariesMixed.F1()
 	return res, nil
 }

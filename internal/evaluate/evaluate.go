@@ -26,7 +26,8 @@ type TruthPage struct {
 // Batch is one generated batch and how it was cut by hand (the truth).
 type Batch struct {
 	ID     int64
-	Sheets bool // the batch was scanned with cover or separator sheets
+	Sheets bool // the batch was scanned with a cover or separator sheet before every document
+	Mixed  bool // some documents of the batch have a sheet, others none
 	Pages  []TruthPage
 }
 
@@ -84,8 +85,10 @@ type Report struct {
 	Documents             int // documents the pipeline made
 	BoundariesWithSheets  Boundaries
 	BoundariesNoSheets    Boundaries
+	BoundariesMixed       Boundaries
 	DocumentsWithSheets   int
 	DocumentsNoSheets     int
+	DocumentsMixed        int
 	TypeCorrect           int
 	TypeMacroF1           float64
 	Types                 []TypeScore
@@ -166,10 +169,14 @@ func Score(batches []Batch, docs []Doc) Report {
 		ds := byBatch[b.ID]
 		sort.Slice(ds, func(i, j int) bool { return firstOf(ds[i]) < firstOf(ds[j]) })
 		bd := &r.BoundariesNoSheets
-		if b.Sheets {
+		switch {
+		case b.Sheets:
 			bd = &r.BoundariesWithSheets
 			r.DocumentsWithSheets += n
-		} else {
+		case b.Mixed:
+			bd = &r.BoundariesMixed
+			r.DocumentsMixed += n
+		default:
 			r.DocumentsNoSheets += n
 		}
 		got := map[int]bool{}
@@ -302,7 +309,8 @@ func (r Report) Print(w io.Writer) error {
 		name string
 		b    Boundaries
 		n    int
-	}{{"without sheets", r.BoundariesNoSheets, r.DocumentsNoSheets}, {"with cover or separator sheets", r.BoundariesWithSheets, r.DocumentsWithSheets}} {
+	}{{"without sheets", r.BoundariesNoSheets, r.DocumentsNoSheets}, {"with a cover or separator sheet on every document", r.BoundariesWithSheets, r.DocumentsWithSheets},
+		{"with sheets on some documents", r.BoundariesMixed, r.DocumentsMixed}} {
 		pf("boundaries %s (%d documents)\tprecision %.4f  recall %.4f  F1 %.4f  (TP %d, FP %d, FN %d)\n",
 			g.name, g.n, g.b.Precision(), g.b.Recall(), g.b.F1(), g.b.TruePositive, g.b.FalsePositive, g.b.FalseNegative)
 	}
