@@ -288,9 +288,10 @@ var ErrInactivePatient = errors.New("patient record is inactive")
 
 // ReviewDecision is what a person decided for a document in review.
 type ReviewDecision struct {
-	Actor     string // who decided: a user name
-	PatientID int64  // the patient to file to
-	Type      string // a classify type code
+	Actor       string     // who decided: a user name
+	PatientID   int64      // the patient to file to
+	Type        string     // a classify type code
+	ServiceDate *time.Time // the date of service, when the person set or corrected it
 }
 
 // FileReviewed files a document from the review queue to the patient and
@@ -323,7 +324,7 @@ func (f *Filer) FileReviewed(ctx context.Context, docID int64, r ReviewDecision)
 		return d, fmt.Errorf("file document %d: %w", docID, err)
 	}
 	if err := f.db.FileReviewed(ctx, docID, storage.ReviewDecision{
-		Actor: r.Actor, PatientID: p.ID, Type: t.Code, LOINC: t.LOINC, ObjectKey: key,
+		Actor: r.Actor, PatientID: p.ID, Type: t.Code, LOINC: t.LOINC, ObjectKey: key, ServiceDate: r.ServiceDate,
 	}); err != nil {
 		return d, err
 	}

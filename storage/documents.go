@@ -55,6 +55,9 @@ type Document struct {
 	ReviewReasons     []string        `json:"review_reasons"`
 	FiledBy           string          `json:"filed_by,omitempty"`
 	FiledAt           *time.Time      `json:"filed_at,omitempty"`
+	ClaimedBy         string          `json:"claimed_by,omitempty"`
+	ClaimedUntil      *time.Time      `json:"claimed_until,omitempty"`
+	MergedInto        *int64          `json:"merged_into,omitempty"`
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
 }
@@ -62,7 +65,7 @@ type Document struct {
 const documentColumns = `id, batch_id, seq, state, pages, object_key, patient_id, type, loinc, title, service_date, facility,
 	separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence, type_review, type_ranked,
 	patient_suggested, patient_confidence, patient_review, candidates, identifiers, review_reasons, filed_by, filed_at,
-	created_at, updated_at`
+	claimed_by, claimed_until, merged_into, created_at, updated_at`
 
 func scanDocument(row pgx.Row) (Document, error) {
 	var d Document
@@ -71,7 +74,7 @@ func scanDocument(row pgx.Row) (Document, error) {
 	err := row.Scan(&d.ID, &d.BatchID, &d.Seq, &d.State, &pages, &d.ObjectKey, &d.PatientID, &d.Type, &d.LOINC, &d.Title,
 		&d.ServiceDate, &d.Facility, &d.SeparatedBy, &sc, &d.SplitReview, &d.SplitReasons, &d.TypeSuggested, &tc,
 		&d.TypeReview, &d.TypeRanked, &d.PatientSuggested, &pc, &d.PatientReview, &d.Candidates, &d.Identifiers,
-		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.CreatedAt, &d.UpdatedAt)
+		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.ClaimedBy, &d.ClaimedUntil, &d.MergedInto, &d.CreatedAt, &d.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrNotFound
 	}
@@ -120,8 +123,10 @@ func (db *DB) BatchDocuments(ctx context.Context, batchID int64) ([]Document, er
 
 // ReviewFilter selects documents of the review queue.
 type ReviewFilter struct {
-	Limit   int   // default 100
-	AfterID int64 // for paging: documents with a larger ID
+	Limit   int    // default 100
+	AfterID int64  // for paging: documents with a larger ID
+	Source  string // only documents from batches of this drop folder
+	Reason  string // only documents in review for this reason: ReasonSplit, ReasonType, ReasonPatient, ReasonIdentifiers
 }
 
 // ReviewQueue returns documents waiting for a person, oldest first.
@@ -129,8 +134,9 @@ func (db *DB) ReviewQueue(ctx context.Context, f ReviewFilter) ([]Document, erro
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	return db.queryDocuments(ctx, "read the review queue",
-		`SELECT `+documentColumns+` FROM documents WHERE state = 'review' AND id > $1 ORDER BY id LIMIT $2`, f.AfterID, f.Limit)
+	return db.queryDocuments(ctx, "read the review queue", `SELECT `+prefixed("d.", documentColumns)+`
+		FROM documents d JOIN batches b ON b.id = d.batch_id WHERE `+reviewWhere+` ORDER BY d.id LIMIT $2`,
+		f.AfterID, f.Limit, f.Source, f.Reason)
 }
 
 // ReviewCount returns how many documents wait for a person.
@@ -234,24 +240,41 @@ func (db *DB) FinishFiling(ctx context.Context, batchID int64, docs []NewDocumen
 	return sum, moved, nil
 }
 
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// documentJSON encodes a new document's JSON columns.
+func documentJSON(d NewDocument) (ranked, cands, ids []byte, err error) {
+	if ranked, err = jsonArg(d.TypeRanked, "[]"); err != nil {
+		return
+	}
+	if cands, err = jsonArg(d.Candidates, "[]"); err != nil {
+		return
+	}
+	ids, err = jsonArg(d.Identifiers, "{}")
+	return
+}
+
 func insertDocument(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocument) error {
-	ranked, err := jsonArg(d.TypeRanked, "[]")
+	id, err := insertDocumentRow(ctx, tx, batchID, d)
 	if err != nil {
 		return err
 	}
-	cands, err := jsonArg(d.Candidates, "[]")
-	if err != nil {
-		return err
+	event := "to review"
+	if d.State == DocFiled {
+		event = "filed"
 	}
-	ids, err := jsonArg(d.Identifiers, "{}")
+	return addDocEvent(ctx, tx, id, FiledByAuto, event, "")
+}
+
+func insertDocumentRow(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocument) (int64, error) {
+	ranked, cands, ids, err := documentJSON(d)
 	if err != nil {
-		return err
-	}
-	nz := func(s []string) []string {
-		if s == nil {
-			return []string{}
-		}
-		return s
+		return 0, err
 	}
 	var filedBy string
 	var filedAt *time.Time
@@ -267,16 +290,9 @@ func insertDocument(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocument
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
 		$24, $25, $26, $27) RETURNING id`,
 		batchID, d.Seq, d.State, d.Pages, d.ObjectKey, d.PatientID, d.Type, d.LOINC, d.Title, d.ServiceDate, d.Facility,
-		d.SeparatedBy, d.SplitConfidence, d.SplitReview, nz(d.SplitReasons), d.TypeSuggested, d.TypeConfidence, d.TypeReview,
-		ranked, d.PatientSuggested, d.PatientConfidence, d.PatientReview, cands, ids, nz(d.ReviewReasons), filedBy, filedAt).Scan(&id)
-	if err != nil {
-		return err
-	}
-	event := "to review"
-	if d.State == DocFiled {
-		event = "filed"
-	}
-	return addDocEvent(ctx, tx, id, FiledByAuto, event, "")
+		d.SeparatedBy, d.SplitConfidence, d.SplitReview, nonNil(d.SplitReasons), d.TypeSuggested, d.TypeConfidence, d.TypeReview,
+		ranked, d.PatientSuggested, d.PatientConfidence, d.PatientReview, cands, ids, nonNil(d.ReviewReasons), filedBy, filedAt).Scan(&id)
+	return id, err
 }
 
 func addDocEvent(ctx context.Context, q execer, docID int64, actor, event, detail string) error {
@@ -326,6 +342,8 @@ type ReviewDecision struct {
 	Type      string
 	LOINC     string
 	ObjectKey string // where the document's PDF now is (under the patient)
+	// ServiceDate, when set, replaces the date of service read on the pages.
+	ServiceDate *time.Time
 }
 
 // FileReviewed files a document in review to the patient and type a person
@@ -346,9 +364,13 @@ func (db *DB) FileReviewed(ctx context.Context, docID int64, r ReviewDecision) e
 		if state != DocReview {
 			return ErrNotInReview
 		}
+		if err := checkClaim(ctx, tx, docID, r.Actor); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE documents SET state = 'filed', patient_id = $2, type = $3, loinc = $4, object_key = $5,
-			filed_by = $6, filed_at = now(), updated_at = now() WHERE id = $1`,
-			docID, r.PatientID, r.Type, r.LOINC, r.ObjectKey, r.Actor); err != nil {
+			filed_by = $6, filed_at = now(), updated_at = now(), claimed_by = '', claimed_until = NULL,
+			service_date = COALESCE($7, service_date) WHERE id = $1`,
+			docID, r.PatientID, r.Type, r.LOINC, r.ObjectKey, r.Actor, r.ServiceDate); err != nil {
 			return err
 		}
 		if r.Type != typeSuggested {
@@ -377,7 +399,17 @@ func (db *DB) FileReviewed(ctx context.Context, docID int64, r ReviewDecision) e
 // with a reason a person gave.
 func (db *DB) Discard(ctx context.Context, docID int64, actor, reason string) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE documents SET state = 'discarded', updated_at = now() WHERE id = $1 AND state = 'review'`, docID)
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM documents WHERE id = $1 FOR UPDATE) x`, docID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			if err := checkClaim(ctx, tx, docID, actor); err != nil {
+				return err
+			}
+		}
+		tag, err := tx.Exec(ctx, `UPDATE documents SET state = 'discarded', updated_at = now(), claimed_by = '', claimed_until = NULL
+			WHERE id = $1 AND state = 'review'`, docID)
 		if err != nil {
 			return err
 		}
