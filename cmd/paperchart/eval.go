@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"paperchart/internal/evaluate"
@@ -32,12 +34,14 @@ type evalOptions struct {
 	BatchPages     int     // pages per batch
 	SheetsShare    float64 // share of batches scanned with cover or separator sheets
 	PerBatchPeople int     // patients per batch
+	Only           int     `json:"-"` // run only this batch (1-based); 0 all
 }
 
 // evalResult is what `paperchart eval --json` prints.
 type evalResult struct {
 	Options         evalOptions     `json:"options"`
 	Report          evaluate.Report `json:"report"`
+	ReviewReasons   map[string]int  `json:"review_reasons"` // why documents went to review (a document may have several)
 	PagesPerMinute  float64         `json:"pages_per_minute"`
 	WallSeconds     float64         `json:"wall_seconds"`
 	TypeAccuracy    float64         `json:"type_accuracy"`
@@ -68,6 +72,7 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.SheetsShare, "sheets", 0.4, "share of batches scanned with cover or separator sheets")
 	fs.IntVar(&o.PerBatchPeople, "patients-per-batch", 4, "patients whose documents a batch mixes")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
+	fs.IntVar(&o.Only, "only", 0, "run only the Nth generated batch (to look into one); 0: all")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,6 +97,17 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "pages per minute: %.1f (%d pages in %.0f s, %d workers, from the first batch taken to the last filed)\n",
 		res.PagesPerMinute, res.Report.Pages, res.WallSeconds, c.Concurrency)
+	if len(res.ReviewReasons) > 0 {
+		fmt.Fprintln(stdout, "why documents went to review:")
+		reasons := make([]string, 0, len(res.ReviewReasons))
+		for r := range res.ReviewReasons {
+			reasons = append(reasons, r)
+		}
+		slices.SortFunc(reasons, func(a, b string) int { return res.ReviewReasons[b] - res.ReviewReasons[a] })
+		for _, r := range reasons {
+			fmt.Fprintf(stdout, "  %4d  %s\n", res.ReviewReasons[r], r)
+		}
+	}
 	for _, d := range res.Report.WrongPatientDocuments {
 		fmt.Fprintf(stdout, "WRONG PATIENT: batch %d pages %v filed to MRN %s\n", d.BatchID, d.Pages, d.PatientMRN)
 	}
@@ -101,7 +117,7 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 // evaluateCorpus generates the corpus, runs it through a pipeline of its
 // own and scores the result.
 func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func(string, ...any)) (evalResult, error) {
-	res := evalResult{Options: o}
+	res := evalResult{Options: o, ReviewReasons: map[string]int{}}
 	p, err := harness.Start(ctx, harness.Options{
 		DatabaseURL: c.DatabaseURL, Redis: c.redis(),
 		Objects:     storage.ObjectsConfig{Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3TLS},
@@ -180,6 +196,12 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 		progress("generated %s: %d pages, %d documents (sheets: %s); %d documents so far", name, len(truth.Pages), len(seen), opt.Sheets, docs)
 	}
 
+	if o.Only > 0 {
+		if o.Only > len(batches) {
+			return res, fmt.Errorf("--only %d: the corpus has %d batches", o.Only, len(batches))
+		}
+		batches = batches[o.Only-1 : o.Only]
+	}
 	start := time.Now()
 	for _, b := range batches {
 		if err := p.Drop(filepath.Join(tmp, b.name), b.name); err != nil {
@@ -223,6 +245,15 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 			ed := evaluate.Doc{BatchID: b.ID, Pages: d.Pages, Filed: d.State == storage.DocFiled, Type: d.Type}
 			if ed.Type == "" {
 				ed.Type = d.TypeSuggested
+			}
+			for _, why := range d.ReviewReasons {
+				if i := strings.Index(why, " ("); i > 0 && strings.HasPrefix(why, "document type uncertain") {
+					why = why[:i]
+				}
+				if i := strings.Index(why, ": match probability"); i > 0 {
+					why = why[:i] + ": match probability below what automatic filing needs"
+				}
+				res.ReviewReasons[why]++
 			}
 			ed.Review.Split, ed.Review.Type, ed.Review.Patient = d.SplitReview, d.TypeReview, d.PatientReview
 			if d.PatientID != nil {
