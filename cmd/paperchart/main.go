@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"eval":       {"run the pipeline on a generated held-out corpus and score separation, types, filing", runEval},
 		"classify":   {"train the document type classifier, or classify a text file", runClassify},
 		"coversheet": {"print a cover sheet (for a patient) or a separator sheet", runCoversheet},
+		"users":      {"who may sign in to the web pages: add, list, passwd, role, disable, enable", runUsers},
 		"patients":   {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/term"
 
 	"paperchart/users"
 )
@@ -72,9 +73,27 @@ func userError(err error, name string) error {
 }
 
 // password reads a new password: the first line of stdin with
-// --password-stdin. Without it there is no way here to read a terminal
-// without echo, so the command says how to pipe the password in.
+// --password-stdin, else typed twice at the terminal without echo. Without
+// a terminal the command says how to pipe the password in.
 func (u usersCmd) password(fromStdin bool, cmd string) (string, error) {
+	if f, ok := u.stdin.(*os.File); !fromStdin && ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(os.Stderr, "New password (at least 12 characters): ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		fmt.Fprint(os.Stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the two passwords differ; nothing changed")
+		}
+		return string(a), nil
+	}
 	if !fromStdin {
 		return "", fmt.Errorf("give the password on standard input with --password-stdin, for example:\n"+
 			"  read -rs PW && printf '%%s\\n' \"$PW\" | paperchart users %s --password-stdin; unset PW", cmd)
