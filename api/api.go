@@ -37,6 +37,10 @@ type Server struct {
 	Patients  Patients
 	Filer     Filer
 	Objects   Objects
+	// Protect wraps the routes that carry patient data (review queue,
+	// documents, patients, cover sheets), for sign-in; nil serves them as
+	// they are.
+	Protect func(http.Handler) http.Handler
 }
 
 // Handler returns the routes.

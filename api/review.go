@@ -17,6 +17,7 @@ import (
 	"paperchart/patients"
 	"paperchart/sheets"
 	"paperchart/storage"
+	"paperchart/users"
 )
 
 // Documents is what the review API reads and changes of documents.
@@ -47,11 +48,15 @@ type Objects interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
 }
 
-// userHeader names the person acting. Sign-in (the review UI) will set it;
-// until then a caller names itself, and "api" stands for an unnamed one.
+// userHeader names the person acting when the API is served without
+// sign-in (tests, a trusted local script); "api" stands for an unnamed one.
+// Behind sign-in the session's user is the actor and the header is ignored.
 const userHeader = "X-Paperchart-User"
 
 func actor(r *http.Request) string {
+	if sess, ok := users.FromContext(r.Context()); ok {
+		return sess.User.Name
+	}
 	if u := strings.TrimSpace(r.Header.Get(userHeader)); u != "" && len(u) <= 100 {
 		return u
 	}
@@ -62,15 +67,23 @@ func (s *Server) reviewRoutes(mux *http.ServeMux) {
 	if s.Documents == nil {
 		return
 	}
-	mux.HandleFunc("GET /api/review", s.listReview)
-	mux.HandleFunc("GET /api/documents/{id}", s.showDocument)
-	mux.HandleFunc("GET /api/documents/{id}/pdf", s.documentPDF)
-	mux.HandleFunc("POST /api/documents/{id}/file", s.fileDocument)
-	mux.HandleFunc("POST /api/documents/{id}/discard", s.discardDocument)
-	mux.HandleFunc("GET /api/patients/search", s.searchPatients)
-	mux.HandleFunc("GET /api/patients/{id}/documents", s.patientDocuments)
-	mux.HandleFunc("GET /api/coversheet", s.coversheet)
-	mux.HandleFunc("GET /api/types", s.listTypes)
+	protect := s.Protect
+	if protect == nil {
+		protect = func(h http.Handler) http.Handler { return h }
+	}
+	for pattern, h := range map[string]http.HandlerFunc{
+		"GET /api/review":                  s.listReview,
+		"GET /api/documents/{id}":          s.showDocument,
+		"GET /api/documents/{id}/pdf":      s.documentPDF,
+		"POST /api/documents/{id}/file":    s.fileDocument,
+		"POST /api/documents/{id}/discard": s.discardDocument,
+		"GET /api/patients/search":         s.searchPatients,
+		"GET /api/patients/{id}/documents": s.patientDocuments,
+		"GET /api/coversheet":              s.coversheet,
+		"GET /api/types":                   s.listTypes,
+	} {
+		mux.Handle(pattern, protect(h))
+	}
 }
 
 // PatientSummary is how a patient is shown to a technician.

@@ -135,3 +135,20 @@ func TestReviewAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestProtectGuardsPatientData(t *testing.T) {
+	db := testenv.DB(t)
+	deny := func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "sign in", http.StatusUnauthorized) })
+	}
+	srv := httptest.NewServer((&api.Server{Batches: db, Documents: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Protect: deny}).Handler())
+	defer srv.Close()
+	for path, want := range map[string]int{"/api/batches": 200, "/api/review": 401, "/api/documents/1": 401, "/api/patients/search?mrn=1": 401, "/api/coversheet?mrn=1": 401} {
+		resp, err := http.Get(srv.URL + path)
+		testenv.Must(t, err, "get")
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
