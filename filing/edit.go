@@ -64,7 +64,7 @@ func (f *Filer) redecide(ctx context.Context, batchID int64, bp batchPages, nos 
 		return d, err
 	}
 	d.ObjectKey = storage.EditedDocumentKey(batchID)
-	if err := f.storePDF(ctx, batchID, d.ObjectKey, nos, bp.byNo); err != nil {
+	if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, nos, bp.byNo); err != nil {
 		return d, err
 	}
 	return d, nil

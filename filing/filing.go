@@ -21,9 +21,12 @@ package filing
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -199,7 +202,7 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDo
 		} else {
 			d.ObjectKey = storage.ReviewDocumentKey(batchID, seq)
 		}
-		if err := f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, byNo); err != nil {
+		if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, byNo); err != nil {
 			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
 		}
 		out = append(out, d)
@@ -234,48 +237,53 @@ func (f *Filer) separatePage(pg storage.Page, text string) separate.Page {
 }
 
 // storePDF assembles a document's searchable PDF from its pages' stored
-// images and OCR words and stores it at key.
-func (f *Filer) storePDF(ctx context.Context, batchID int64, key string, nos []int, byNo map[int]storage.Page) error {
+// images and OCR words, stores it at key, and returns its size and SHA-1
+// (hex), which FHIR clients check the bytes against.
+func (f *Filer) storePDF(ctx context.Context, batchID int64, key string, nos []int, byNo map[int]storage.Page) (int64, string, error) {
 	in := make([]assemble.Page, 0, len(nos))
 	for _, no := range nos {
 		pg, ok := byNo[no]
 		if !ok {
-			return fmt.Errorf("page %d is not in the batch", no)
+			return 0, "", fmt.Errorf("page %d is not in the batch", no)
 		}
 		img, err := f.obj.Get(ctx, pg.ImageKey)
 		if err != nil {
-			return fmt.Errorf("page %d: %w", no, err)
+			return 0, "", fmt.Errorf("page %d: %w", no, err)
 		}
 		var res ocr.Result
 		if pg.OCRKey != "" {
 			js, err := f.obj.Get(ctx, pg.OCRKey)
 			if err != nil {
-				return fmt.Errorf("page %d: %w", no, err)
+				return 0, "", fmt.Errorf("page %d: %w", no, err)
 			}
 			if err := json.Unmarshal(js, &res); err != nil {
-				return fmt.Errorf("page %d: decode OCR result: %w", no, err)
+				return 0, "", fmt.Errorf("page %d: decode OCR result: %w", no, err)
 			}
 		}
 		in = append(in, assemble.Page{Image: img, Width: pg.Width, Height: pg.Height, DPI: pg.DPI, Words: res.Words})
 	}
 	dir, err := os.MkdirTemp(f.cfg.WorkDir, fmt.Sprintf("file-%d-", batchID))
 	if err != nil {
-		return fmt.Errorf("make work folder: %w", err)
+		return 0, "", fmt.Errorf("make work folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "document.pdf")
 	out, err := os.Create(path)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	if err := assemble.SearchablePDF(ctx, out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("build document PDF: %w", err)
+		return 0, "", fmt.Errorf("build document PDF: %w", err)
 	}
 	if err := out.Close(); err != nil {
-		return err
+		return 0, "", err
 	}
-	return f.obj.PutFile(ctx, key, path, "application/pdf")
+	size, sum, err := fileSHA1(path)
+	if err != nil {
+		return 0, "", err
+	}
+	return size, sum, f.obj.PutFile(ctx, key, path, "application/pdf")
 }
 
 // ErrNotInReview is returned by FileReviewed for a document that no longer
@@ -330,4 +338,19 @@ func (f *Filer) FileReviewed(ctx context.Context, docID int64, r ReviewDecision)
 	}
 	f.log.Info("document filed by review", "document", docID, "patient", p.ID)
 	return f.db.Document(ctx, docID)
+}
+
+// fileSHA1 returns a file's size and SHA-1 (hex).
+func fileSHA1(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha1.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -2,6 +2,8 @@ package filing_test
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"context"
 	"encoding/json"
 	"errors"
@@ -127,6 +129,9 @@ func TestFileBatch(t *testing.T) {
 				}
 				pdf, err := obj.Get(ctx, d.ObjectKey)
 				testenv.Must(t, err, "document PDF")
+				if sum := sha1.Sum(pdf); d.PDFSize != int64(len(pdf)) || d.PDFSHA1 != hex.EncodeToString(sum[:]) {
+					t.Errorf("document %d: recorded size %d sha1 %s, stored %d bytes", j+1, d.PDFSize, d.PDFSHA1, len(pdf))
+				}
 				if n := bytes.Count(pdf, []byte("/Type /Page\n")) + bytes.Count(pdf, []byte("/Type /Page ")) + bytes.Count(pdf, []byte("/Type/Page")); n == 0 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 					t.Errorf("document %d: not a PDF with pages (%d bytes)", j+1, len(pdf))
 				}

@@ -33,6 +33,8 @@ type Document struct {
 	State             string          `json:"state"`
 	Pages             []int           `json:"pages"`
 	ObjectKey         string          `json:"-"`
+	PDFSize           int64           `json:"pdf_size"`
+	PDFSHA1           string          `json:"pdf_sha1,omitempty"` // hex
 	PatientID         *int64          `json:"patient_id,omitempty"`
 	Type              string          `json:"type,omitempty"`
 	LOINC             string          `json:"loinc,omitempty"`
@@ -65,7 +67,7 @@ type Document struct {
 const documentColumns = `id, batch_id, seq, state, pages, object_key, patient_id, type, loinc, title, service_date, facility,
 	separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence, type_review, type_ranked,
 	patient_suggested, patient_confidence, patient_review, candidates, identifiers, review_reasons, filed_by, filed_at,
-	claimed_by, claimed_until, merged_into, created_at, updated_at`
+	claimed_by, claimed_until, merged_into, pdf_size, pdf_sha1, created_at, updated_at`
 
 func scanDocument(row pgx.Row) (Document, error) {
 	var d Document
@@ -74,7 +76,7 @@ func scanDocument(row pgx.Row) (Document, error) {
 	err := row.Scan(&d.ID, &d.BatchID, &d.Seq, &d.State, &pages, &d.ObjectKey, &d.PatientID, &d.Type, &d.LOINC, &d.Title,
 		&d.ServiceDate, &d.Facility, &d.SeparatedBy, &sc, &d.SplitReview, &d.SplitReasons, &d.TypeSuggested, &tc,
 		&d.TypeReview, &d.TypeRanked, &d.PatientSuggested, &pc, &d.PatientReview, &d.Candidates, &d.Identifiers,
-		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.ClaimedBy, &d.ClaimedUntil, &d.MergedInto, &d.CreatedAt, &d.UpdatedAt)
+		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.ClaimedBy, &d.ClaimedUntil, &d.MergedInto, &d.PDFSize, &d.PDFSHA1, &d.CreatedAt, &d.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrNotFound
 	}
@@ -162,6 +164,8 @@ type NewDocument struct {
 	State             string // DocReview or DocFiled
 	Pages             []int
 	ObjectKey         string
+	PDFSize           int64  // bytes of the PDF at ObjectKey
+	PDFSHA1           string // its SHA-1, hex
 	PatientID         *int64 // when filed
 	Type, LOINC       string // when filed (or suggested, for review)
 	Title             string
@@ -286,12 +290,13 @@ func insertDocumentRow(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocum
 	err = tx.QueryRow(ctx, `INSERT INTO documents (batch_id, seq, state, pages, object_key, patient_id, type, loinc, title,
 		service_date, facility, separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence,
 		type_review, type_ranked, patient_suggested, patient_confidence, patient_review, candidates, identifiers,
-		review_reasons, filed_by, filed_at)
+		review_reasons, filed_by, filed_at, pdf_size, pdf_sha1)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-		$24, $25, $26, $27) RETURNING id`,
+		$24, $25, $26, $27, $28, $29) RETURNING id`,
 		batchID, d.Seq, d.State, d.Pages, d.ObjectKey, d.PatientID, d.Type, d.LOINC, d.Title, d.ServiceDate, d.Facility,
 		d.SeparatedBy, d.SplitConfidence, d.SplitReview, nonNil(d.SplitReasons), d.TypeSuggested, d.TypeConfidence, d.TypeReview,
-		ranked, d.PatientSuggested, d.PatientConfidence, d.PatientReview, cands, ids, nonNil(d.ReviewReasons), filedBy, filedAt).Scan(&id)
+		ranked, d.PatientSuggested, d.PatientConfidence, d.PatientReview, cands, ids, nonNil(d.ReviewReasons), filedBy, filedAt,
+		d.PDFSize, d.PDFSHA1).Scan(&id)
 	return id, err
 }
 

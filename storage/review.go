@@ -431,9 +431,10 @@ func updateDecided(ctx context.Context, tx pgx.Tx, id int64, d NewDocument) erro
 	_, err = tx.Exec(ctx, `UPDATE documents SET pages = $2, object_key = $3, type = $4, loinc = $5, title = $6, service_date = $7,
 		facility = $8, separated_by = $9, split_confidence = $10, split_review = $11, split_reasons = $12, type_suggested = $13,
 		type_confidence = $14, type_review = $15, type_ranked = $16, patient_suggested = $17, patient_confidence = $18,
-		patient_review = $19, candidates = $20, identifiers = $21, review_reasons = $22, updated_at = now() WHERE id = $1`,
+		patient_review = $19, candidates = $20, identifiers = $21, review_reasons = $22, pdf_size = $23, pdf_sha1 = $24,
+		updated_at = now() WHERE id = $1`,
 		id, d.Pages, d.ObjectKey, d.Type, d.LOINC, d.Title, d.ServiceDate, d.Facility, d.SeparatedBy, d.SplitConfidence,
 		d.SplitReview, nonNil(d.SplitReasons), d.TypeSuggested, d.TypeConfidence, d.TypeReview, ranked, d.PatientSuggested,
-		d.PatientConfidence, d.PatientReview, cands, ids, nonNil(d.ReviewReasons))
+		d.PatientConfidence, d.PatientReview, cands, ids, nonNil(d.ReviewReasons), d.PDFSize, d.PDFSHA1)
 	return err
 }
