@@ -508,3 +508,67 @@ func (db *DB) ReviewedTexts(ctx context.Context) ([]LabelledText, error) {
 	}
 	return out, nil
 }
+
+// FiledQuery selects filed documents for the EHR (FHIR DocumentReference
+// search). Zero fields match all.
+type FiledQuery struct {
+	PatientID int64
+	LOINC     []string // any of these type codes
+	// Date bounds on the date the document was filed (DocumentReference.date);
+	// each is "ge", "gt", "le" or "lt" with a time.
+	Date   []DateBound
+	Limit  int // default 20
+	Offset int
+}
+
+// DateBound is one prefixed date condition.
+type DateBound struct {
+	Op string // ge, gt, le, lt, eq
+	At time.Time
+	// End is the first instant after the precision of the value given
+	// (2024-03 → 2024-04-01): eq means At ≤ date < End, le/gt compare with End.
+	End time.Time
+}
+
+// FiledDocuments returns filed documents matching q, newest first, and how
+// many match in all.
+func (db *DB) FiledDocuments(ctx context.Context, q FiledQuery) ([]Document, int, error) {
+	if q.Limit <= 0 {
+		q.Limit = 20
+	}
+	where := `state = 'filed' AND ($1 = 0 OR patient_id = $1) AND (cardinality($2::text[]) = 0 OR loinc = ANY($2))`
+	loinc := q.LOINC
+	if loinc == nil {
+		loinc = []string{} // nil would be NULL, whose cardinality is NULL
+	}
+	args := []any{q.PatientID, loinc}
+	for _, b := range q.Date {
+		var cond string
+		switch b.Op {
+		case "ge":
+			cond, args = fmt.Sprintf("filed_at >= $%d", len(args)+1), append(args, b.At)
+		case "gt":
+			cond, args = fmt.Sprintf("filed_at >= $%d", len(args)+1), append(args, b.End)
+		case "le":
+			cond, args = fmt.Sprintf("filed_at < $%d", len(args)+1), append(args, b.End)
+		case "lt":
+			cond, args = fmt.Sprintf("filed_at < $%d", len(args)+1), append(args, b.At)
+		case "eq", "":
+			cond, args = fmt.Sprintf("filed_at >= $%d AND filed_at < $%d", len(args)+1, len(args)+2), append(args, b.At, b.End)
+		default:
+			return nil, 0, fmt.Errorf("date prefix %q is not supported", b.Op)
+		}
+		where += " AND " + cond
+	}
+	var total int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM documents WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count filed documents: %w", err)
+	}
+	n := len(args)
+	docs, err := db.queryDocuments(ctx, "search filed documents", `SELECT `+documentColumns+` FROM documents WHERE `+where+
+		fmt.Sprintf(` ORDER BY filed_at DESC, id DESC LIMIT $%d OFFSET $%d`, n+1, n+2), append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return docs, total, nil
+}
