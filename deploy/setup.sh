@@ -10,6 +10,7 @@
 #   4. PostgreSQL — reuse / start / create a Debian cluster, then role + database "paperchart"
 #   5. S3        — reuse what answers on PAPERCHART_S3_ENDPOINT, else start versitygw
 #   6. var/paperchart.env — the environment for the Go code, to `source`
+#   7. the npm packages of the FHIR client test (fhir/testdata/client), with node
 #
 # Every PAPERCHART_* variable already set in the environment wins over the defaults.
 # Services are only ever started for loopback addresses; a remote address must answer.
@@ -455,11 +456,33 @@ print_summary() {
   info "$(printf '%-11s %s' drop "$(drop_paths | paste -sd ' ')")"
 }
 
+# ---------------------------------------------------------------------------
+# 7. npm packages for the FHIR client test: fhir-kit-client and the FHIR R4
+#    JSON schema, pinned by fhir/testdata/client/package-lock.json
+# ---------------------------------------------------------------------------
+install_node_packages() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    log "installing nodejs and npm (the FHIR client test)"
+    [ "$(id -u)" -eq 0 ] || die "installing packages needs root (run: sudo bash deploy/setup.sh)"
+    export DEBIAN_FRONTEND=noninteractive
+    in_clean_fds apt-get install -y -q -o Dpkg::Use-Pty=0 nodejs npm
+  fi
+  local dir="$REPO/fhir/testdata/client"
+  if [ -f "$dir/node_modules/.package-lock.json" ] && ! [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    summary npm "fhir/testdata/client up to date"
+    return
+  fi
+  log "installing the FHIR client test's npm packages (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  summary npm "installed fhir/testdata/client packages"
+}
+
 main() {
   load_config
   make_dirs
   take_lock
   install_packages
+  install_node_packages
   install_versitygw
   setup_redis
   setup_postgres

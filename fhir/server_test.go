@@ -15,9 +15,9 @@ import (
 	"sync"
 	"testing"
 
+	"paperchart/fhir"
 	"paperchart/filing"
 	"paperchart/filing/filingtest"
-	"paperchart/fhir"
 	"paperchart/internal/testenv"
 	"paperchart/patients"
 )
