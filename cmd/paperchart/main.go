@@ -36,6 +36,8 @@ func commands() map[string]command {
 		"eval":       {"run the pipeline on a generated held-out corpus and score separation, types, filing", runEval},
 		"classify":   {"train the document type classifier, or classify a text file", runClassify},
 		"coversheet": {"print a cover sheet (for a patient) or a separator sheet", runCoversheet},
+		"audit":      {"the audit trail: verify its hash chain, list who saw a patient's documents", runAudit},
+		"tokens":     {"bearer tokens for the EHR's FHIR access: create, list, revoke", runTokens},
 		"users":      {"who may sign in to the web pages: add, list, passwd, role, disable, enable", runUsers},
 		"patients":   {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
 	}

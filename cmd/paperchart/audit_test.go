@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"paperchart/audit"
+	"paperchart/internal/testenv"
+)
+
+func TestAuditCommand(t *testing.T) {
+	ctx := context.Background()
+	db, url := migratedDB(t)
+	dbFlag := "--database-url=" + url
+	pool := db.Pool()
+	exec := func(sql string, args ...any) int64 {
+		t.Helper()
+		var id int64
+		testenv.Must(t, pool.QueryRow(ctx, sql, args...).Scan(&id), "%s", sql)
+		return id
+	}
+	// Patient A (MRN 00123456) with an old record 00999999 merged into it
+	// and a filed document; patient B.
+	a := exec(`INSERT INTO patients (assigning_authority, mrn) VALUES ('MRN', '00123456') RETURNING id`)
+	old := exec(`INSERT INTO patients (assigning_authority, mrn) VALUES ('MRN', '00999999') RETURNING id`)
+	b := exec(`INSERT INTO patients (assigning_authority, mrn) VALUES ('MRN', '00555555') RETURNING id`)
+	exec(`UPDATE patients SET active = false, merged_into = $1 WHERE id = $2 RETURNING id`, a, old)
+	batch := exec(`INSERT INTO batches (source, name, ingest_key, sha256, size, state) VALUES ('s', 'n', 'k', 'h', 1, 'done') RETURNING id`)
+	doc := exec(`INSERT INTO documents (batch_id, seq, state, pages, object_key, patient_id, type, filed_at, separated_by,
+		split_confidence, split_review, type_confidence, type_review, patient_confidence, patient_review)
+		VALUES ($1, 1, 'filed', '{1}', 'k', $2, 'note', now(), 'content', 1, false, 1, false, 1, false) RETURNING id`, batch, a)
+
+	log := audit.New(pool)
+	rec := func(e audit.Entry) {
+		t.Helper()
+		_, err := log.Record(ctx, e)
+		testenv.Must(t, err, "record")
+	}
+	rec(audit.Entry{Actor: "token:ehr-prod", Action: audit.ActionFHIRRead, Resource: fmt.Sprintf("Patient/%d", a), PatientID: &a, Remote: "10.1.1.1", Outcome: audit.OutcomeOK})
+	rec(audit.Entry{Actor: "user:ann", Action: audit.ActionDocumentView, Resource: fmt.Sprintf("DocumentReference/%d", doc), DocumentID: &doc, Outcome: audit.OutcomeOK})
+	rec(audit.Entry{Actor: "token:ehr-prod", Action: audit.ActionBinaryDownload, Resource: fmt.Sprintf("Binary/%d", doc), PatientID: &a, DocumentID: &doc, Outcome: audit.OutcomeOK})
+	rec(audit.Entry{Actor: "user:bob", Action: audit.ActionFHIRRead, PatientID: &old, Outcome: audit.OutcomeDenied, Detail: "scope missing"})
+	rec(audit.Entry{Actor: "token:lab", Action: audit.ActionFHIRSearch, Resource: "Patient", PatientID: &b, Outcome: audit.OutcomeOK})
+
+	tomorrow := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
+	runCommandCases(t, runAudit, []commandCase{
+		{"verify", []string{"verify", dbFlag}, "", []string{"audit chain intact: 5 entries", "last hash "}, nil},
+		{"verify json", []string{"verify", "--json", dbFlag}, "", []string{`"intact": true`, `"entries": 5`}, nil},
+		{"list everything", []string{dbFlag}, "", []string{"ID", "ACTOR", "token:ehr-prod", "user:ann", "token:lab", "binary.download", "10.1.1.1", "scope missing"}, nil},
+		{"by MRN", []string{"list", "--patient", "00123456", dbFlag}, "",
+			[]string{fmt.Sprintf("Accesses to patient %d (MRN|00123456)", a), "token:ehr-prod", "user:ann", "user:bob", "binary.download"}, []string{"token:lab"}},
+		{"by MRN with authority", []string{"list", "--patient", "MRN|00123456", dbFlag}, "", []string{"user:ann"}, []string{"token:lab"}},
+		{"by a merged MRN", []string{"list", "--patient", "00999999", dbFlag}, "",
+			[]string{fmt.Sprintf("was merged into patient %d (MRN|00123456)", a), "user:ann", "user:bob"}, []string{"token:lab"}},
+		{"by patient ID", []string{"list", "--patient-id", fmt.Sprint(b), dbFlag}, "", []string{"token:lab"}, []string{"user:ann"}},
+		{"by a patient ID not in the index", []string{"list", "--patient-id", "4242", dbFlag}, "", []string{"no audit entries match"}, nil},
+		{"by document", []string{"list", "--document", fmt.Sprint(doc), dbFlag}, "", []string{"user:ann", "binary.download"}, []string{"user:bob", "token:lab"}},
+		{"by actor", []string{"list", "--actor", "user:bob", dbFlag}, "", []string{"user:bob", "denied"}, []string{"user:ann"}},
+		{"since today", []string{"list", "--since", time.Now().Format(time.DateOnly), dbFlag}, "", []string{"token:lab"}, nil},
+		{"since tomorrow", []string{"list", "--since", tomorrow, dbFlag}, "", []string{"no audit entries match"}, nil},
+		{"since an RFC 3339 time", []string{"list", "--since", "2020-01-01T00:00:00Z", dbFlag}, "", []string{"token:lab"}, nil},
+		{"limit", []string{"list", "--limit", "2", dbFlag}, "", []string{"token:lab", "the newest 2"}, []string{"user:ann"}},
+		{"json", []string{"list", "--patient", "00123456", "--json", dbFlag}, "", []string{`"actor": "user:ann"`, `"hash"`}, []string{"Accesses"}},
+		{"json, none", []string{"list", "--since", tomorrow, "--json", dbFlag}, "", []string{"[]"}, nil},
+		{"unknown MRN", []string{"list", "--patient", "404", dbFlag}, "no patient with MRN 404", nil, nil},
+		{"both patient flags", []string{"list", "--patient", "1", "--patient-id", "1", dbFlag}, "not both", nil, nil},
+		{"bad since", []string{"list", "--since", "yesterday", dbFlag}, "YYYY-MM-DD", nil, nil},
+		{"bad limit", []string{"list", "--limit", "0", dbFlag}, "--limit", nil, nil},
+		{"stray argument", []string{"list", "00123456", dbFlag}, "flags only", nil, nil},
+		{"unknown", []string{"frobnicate"}, "unknown subcommand", nil, nil},
+	})
+
+	// As the tables' owner, change an entry: verify fails, names it, and
+	// the command exits non-zero.
+	_, err := pool.Exec(ctx, `UPDATE audit_log SET actor = 'user:mallory' WHERE id = 3`)
+	if err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("UPDATE of an entry: %v, want refused", err)
+	}
+	for _, s := range []string{`ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only`,
+		`UPDATE audit_log SET actor = 'user:mallory' WHERE id = 3`, `ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only`} {
+		_, err := pool.Exec(ctx, s)
+		testenv.Must(t, err, "%s", s)
+	}
+	for _, args := range [][]string{{"verify", dbFlag}, {"verify", "--json", dbFlag}} {
+		var out bytes.Buffer
+		err := runAudit(ctx, args, &out)
+		if err == nil || err.Error() != "audit chain broken at entry 3" {
+			t.Errorf("%v: error %v, want the chain broken at entry 3", args, err)
+		}
+		if args[1] == "--json" {
+			var rep audit.VerifyReport
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Intact || rep.BrokenID != 3 || rep.Entries != 2 {
+				t.Errorf("verify --json: %+v, %v\n%s", rep, err, out.String())
+			}
+		} else if !strings.Contains(out.String(), "audit chain BROKEN at entry 3: entry 3 does not match its hash") ||
+			!strings.Contains(out.String(), "entries before it: 2, intact") {
+			t.Errorf("verify output:\n%s", out.String())
+		}
+	}
+}
+
+func TestAuditCommandWithoutMigration(t *testing.T) {
+	url := testenv.DBURL(t)
+	for _, sub := range []string{"verify", "list"} {
+		err := runAudit(context.Background(), []string{sub, "--database-url=" + url}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "paperchart migrate") {
+			t.Errorf("%s on an empty database: %v", sub, err)
+		}
+	}
+}

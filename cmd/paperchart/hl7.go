@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"paperchart/hl7"
+	"paperchart/patients"
+)
+
+// hl7Config is the settings of the hl7 role, from its flags.
+type hl7Config struct {
+	Addr         string
+	MaxBytes     int
+	IdleTimeout  time.Duration
+	App          string
+	Facility     string
+	Authority    string
+	AuthorityMap string
+
+	MDMEndpoint    string
+	MDMApp         string
+	MDMFacility    string
+	FHIRBase       string
+	MDMMaxAttempts int
+	MDMAckTimeout  time.Duration
+	MDMCompletion  string
+}
+
+func (h *hl7Config) register(fs *flag.FlagSet) {
+	fs.StringVar(&h.Addr, "hl7-addr", env("PAPERCHART_HL7_ADDR", "127.0.0.1:2575"),
+		"MLLP listen address for ADT messages; empty: no listener (PAPERCHART_HL7_ADDR)")
+	fs.IntVar(&h.MaxBytes, "hl7-max-bytes", envInt("PAPERCHART_HL7_MAX_BYTES", hl7.DefaultMaxMessage),
+		"largest HL7 message accepted, in bytes; larger ones are answered AR (PAPERCHART_HL7_MAX_BYTES)")
+	fs.DurationVar(&h.IdleTimeout, "hl7-idle-timeout", envDuration("PAPERCHART_HL7_IDLE_TIMEOUT", hl7.DefaultIdleTimeout),
+		"an MLLP connection with no message for this long is closed (PAPERCHART_HL7_IDLE_TIMEOUT)")
+	fs.StringVar(&h.App, "hl7-app", env("PAPERCHART_HL7_APP", "PAPERCHART"),
+		"paperchart's application name in MSH-3 of what it sends (PAPERCHART_HL7_APP)")
+	fs.StringVar(&h.Facility, "hl7-facility", env("PAPERCHART_HL7_FACILITY", ""),
+		"paperchart's facility in MSH-4 of what it sends (PAPERCHART_HL7_FACILITY)")
+	fs.StringVar(&h.Authority, "hl7-authority", env("PAPERCHART_HL7_AUTHORITY", env("PAPERCHART_AUTHORITY", patients.DefaultAuthority)),
+		"patient index authority of PID-3 identifiers sent without an assigning authority\n(PAPERCHART_HL7_AUTHORITY, else PAPERCHART_AUTHORITY)")
+	fs.StringVar(&h.AuthorityMap, "hl7-authority-map", env("PAPERCHART_HL7_AUTHORITY_MAP", ""),
+		"HL7 assigning authorities that are named otherwise in the patient index, HL7=INDEX,...\n(HOSP=MRN: the hospital's HOSP MRNs are the index's MRN ones) (PAPERCHART_HL7_AUTHORITY_MAP)")
+	fs.StringVar(&h.MDMEndpoint, "mdm-endpoint", env("PAPERCHART_MDM_ENDPOINT", ""),
+		"EHR host:port to send MDM^T02 document notifications to over MLLP; empty: none are sent (PAPERCHART_MDM_ENDPOINT)")
+	fs.StringVar(&h.MDMApp, "mdm-app", env("PAPERCHART_MDM_APP", ""),
+		"receiving application (MSH-5) of MDM messages (PAPERCHART_MDM_APP)")
+	fs.StringVar(&h.MDMFacility, "mdm-facility", env("PAPERCHART_MDM_FACILITY", ""),
+		"receiving facility (MSH-6) of MDM messages (PAPERCHART_MDM_FACILITY)")
+	fs.StringVar(&h.FHIRBase, "fhir-base", env("PAPERCHART_FHIR_BASE", "http://127.0.0.1:8080/fhir"),
+		"FHIR base URL the EHR reaches paperchart at; MDM messages point at BASE/Binary/{document} (PAPERCHART_FHIR_BASE)")
+	fs.IntVar(&h.MDMMaxAttempts, "mdm-max-attempts", envInt("PAPERCHART_MDM_MAX_ATTEMPTS", hl7.DefaultMaxAttempts),
+		"attempts with exponential backoff before an MDM message is retried hourly (PAPERCHART_MDM_MAX_ATTEMPTS)")
+	fs.DurationVar(&h.MDMAckTimeout, "mdm-ack-timeout", envDuration("PAPERCHART_MDM_ACK_TIMEOUT", hl7.DefaultAckTimeout),
+		"how long to wait for the EHR's ACK (PAPERCHART_MDM_ACK_TIMEOUT)")
+	fs.StringVar(&h.MDMCompletion, "mdm-completion", env("PAPERCHART_MDM_COMPLETION", hl7.DefaultCompletion),
+		"TXA-17 document completion status: AU (authenticated) or LA (legally authenticated) (PAPERCHART_MDM_COMPLETION)")
+}
+
+// identifiers reads --hl7-authority and --hl7-authority-map.
+func (h *hl7Config) identifiers() (hl7.Identifiers, error) {
+	ids := hl7.Identifiers{DefaultAuthority: h.Authority}
+	for _, pair := range strings.Split(h.AuthorityMap, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		from, to, ok := strings.Cut(pair, "=")
+		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+		if !ok || from == "" || to == "" {
+			return ids, fmt.Errorf("--hl7-authority-map: %q is not HL7=INDEX", pair)
+		}
+		if ids.Authorities == nil {
+			ids.Authorities = map[string]string{}
+		}
+		ids.Authorities[from] = to
+	}
+	return ids, nil
+}
+
+func (h *hl7Config) check() error {
+	if h.Addr == "" && h.MDMEndpoint == "" {
+		return fmt.Errorf("nothing to do: set --hl7-addr, --mdm-endpoint or both")
+	}
+	switch h.MDMCompletion {
+	case "AU", "LA":
+	default:
+		return fmt.Errorf("--mdm-completion must be AU or LA")
+	}
+	if h.MDMEndpoint != "" && !strings.HasPrefix(h.FHIRBase, "http://") && !strings.HasPrefix(h.FHIRBase, "https://") {
+		return fmt.Errorf("--fhir-base must be an http:// or https:// URL")
+	}
+	return nil
+}
+
+func runHL7(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	var h hl7Config
+	fs := newFlags("hl7", "[status] [flags]", "Speaks HL7 v2 over MLLP with the hospital's systems. Listens on --hl7-addr for ADT\n"+
+		"messages: A01, A04, A08, A28, A31 add or update the patient of PID-3 in the patient index, A40\n"+
+		"merges the patient of MRG-1 into it (moving its documents); each is answered with an ACK.\n"+
+		"With --mdm-endpoint, sends an MDM^T02 for every document the filing stage queued, retrying\n"+
+		"until the EHR answers AA. Several hl7 processes may share the database.\n"+
+		"`paperchart hl7 status` prints the MDM outbox counts (--json for scripts).")
+	c.register(fs, useDB)
+	h.register(fs)
+	asJSON := fs.Bool("json", false, "status: print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	status := false
+	switch fs.Arg(0) {
+	case "":
+	case "status":
+		status = true
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown argument %q: run `paperchart hl7 --help`", fs.Arg(0))
+	}
+	if !status {
+		if err := h.check(); err != nil {
+			return err
+		}
+	}
+	log := c.logger().With("role", "hl7")
+	s, err := open(ctx, &c, useDB)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if status {
+		return hl7Status(ctx, s.db.Pool(), &h, *asJSON, stdout)
+	}
+	return runHL7Services(ctx, &h, s.db.Pool(), log)
+}
+
+// runHL7Services runs the MLLP listener and the MDM sender, as configured,
+// until ctx is done.
+func runHL7Services(ctx context.Context, h *hl7Config, pool *pgxpool.Pool, log *slog.Logger) error {
+	ids, err := h.identifiers()
+	if err != nil {
+		return err
+	}
+	self := hl7.Endpoint{App: h.App, Facility: h.Facility}
+	g, ctx := errgroup.WithContext(ctx)
+	if h.Addr != "" {
+		srv := &hl7.Server{
+			Handler: &hl7.ADT{
+				Index:       patients.New(pool, patients.Options{Log: log}),
+				Identifiers: ids,
+				Self:        self,
+				Log:         log,
+			},
+			Log:         log,
+			MaxMessage:  h.MaxBytes,
+			IdleTimeout: h.IdleTimeout,
+		}
+		g.Go(func() error { return srv.ListenAndServe(ctx, h.Addr) })
+	}
+	if h.MDMEndpoint != "" {
+		snd := &hl7.Sender{
+			Outbox:      hl7.NewOutbox(pool),
+			Addr:        h.MDMEndpoint,
+			Self:        self,
+			Receiver:    hl7.Endpoint{App: h.MDMApp, Facility: h.MDMFacility},
+			Identifiers: ids,
+			FHIRBase:    h.FHIRBase,
+			Completion:  h.MDMCompletion,
+			AckTimeout:  h.MDMAckTimeout,
+			MaxAttempts: h.MDMMaxAttempts,
+			Log:         log.With("component", "mdm"),
+		}
+		g.Go(func() error { return snd.Run(ctx) })
+	} else {
+		log.Info("no --mdm-endpoint: MDM messages are queued but not sent")
+	}
+	return g.Wait()
+}
+
+func hl7Status(ctx context.Context, pool *pgxpool.Pool, h *hl7Config, asJSON bool, out io.Writer) error {
+	st, err := hl7.NewOutbox(pool).Stats(ctx, h.MDMMaxAttempts)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	fmt.Fprintf(out, "MDM outbox: %d pending (%d failing after %d attempts, retried hourly), %d sent, %d skipped\n",
+		st.Pending, st.Failing, h.MDMMaxAttempts, st.Sent, st.Skipped)
+	if st.OldestPending != nil {
+		fmt.Fprintf(out, "oldest pending queued %s ago\n", time.Since(*st.OldestPending).Round(time.Second))
+	}
+	return nil
+}
