@@ -2,9 +2,9 @@ package filing_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +19,8 @@ import (
 	"paperchart/internal/testenv"
 	"paperchart/patients"
 	"paperchart/storage"
+
+	"github.com/jackc/pgx/v5"
 )
 
 type want struct {
@@ -259,5 +261,39 @@ func TestFileReviewed(t *testing.T) {
 	testenv.Must(t, err, "document")
 	if *moved.PatientID != to.ID {
 		t.Fatalf("after merge the document is filed to %d, want %d", *moved.PatientID, to.ID)
+	}
+}
+
+// Filed documents, and only they, wait in the MDM^T02 outbox for the EHR.
+func TestFiledDocumentsAnnounced(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	obj := testenv.Objects(t)
+	x := patients.New(db.Pool(), patients.Options{})
+	_, err := x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
+	testenv.Must(t, err, "import index")
+	f, err := filing.New(db, obj, filing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	testenv.Must(t, err, "new filer")
+	id := filingtest.Batch(t, db, obj, "mdm-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.Discharge}, {Text: filingtest.Stranger}})
+	_, err = f.FileBatch(ctx, id)
+	testenv.Must(t, err, "file batch")
+	docs, err := db.BatchDocuments(ctx, id)
+	testenv.Must(t, err, "documents")
+	queued := func() []int64 {
+		rows, err := db.Pool().Query(ctx, `SELECT document_id FROM hl7_outbox ORDER BY document_id`)
+		testenv.Must(t, err, "outbox")
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		testenv.Must(t, err, "outbox")
+		return ids
+	}
+	if got := queued(); !slices.Equal(got, []int64{docs[0].ID}) {
+		t.Fatalf("outbox %v, want the filed document %d only", got, docs[0].ID)
+	}
+	p, err := x.ByMRN(ctx, "", "00410005")
+	testenv.Must(t, err, "patient")
+	_, err = f.FileReviewed(ctx, docs[1].ID, filing.ReviewDecision{Actor: "hit1", PatientID: p.ID, Type: "progress-note"})
+	testenv.Must(t, err, "file reviewed")
+	if got := queued(); !slices.Equal(got, []int64{docs[0].ID, docs[1].ID}) {
+		t.Fatalf("outbox %v after review, want both documents", got)
 	}
 }

@@ -72,11 +72,12 @@ func countsOf(r patients.ImportReport) counts {
 	return counts{r.Read, r.Inserted, r.Updated, r.Unchanged, r.Rejected, r.Ignored}
 }
 
-// reset empties the index (and drops a test's documents table), so that
+// reset empties the index and drops the documents table (the merge tests
+// make a small one of their own, or none), so that
 // the cases of a table share one database.
 func reset(t testing.TB, db *storage.DB) {
 	t.Helper()
-	if _, err := db.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS documents;
+	if _, err := db.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS documents CASCADE;
 		TRUNCATE patients, patient_identifiers, patient_merges RESTART IDENTITY CASCADE`); err != nil {
 		t.Fatalf("empty the index: %v", err)
 	}

@@ -30,13 +30,14 @@ type hl7Config struct {
 	MDMEndpoint    string
 	MDMApp         string
 	MDMFacility    string
-	FHIRBase       string
 	MDMMaxAttempts int
 	MDMAckTimeout  time.Duration
 	MDMCompletion  string
 }
 
-func (h *hl7Config) register(fs *flag.FlagSet) {
+// register adds the hl7 flags; --fhir-base is c's (registered here unless
+// the HTTP flags already did).
+func (h *hl7Config) register(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&h.Addr, "hl7-addr", env("PAPERCHART_HL7_ADDR", "127.0.0.1:2575"),
 		"MLLP listen address for ADT messages; empty: no listener (PAPERCHART_HL7_ADDR)")
 	fs.IntVar(&h.MaxBytes, "hl7-max-bytes", envInt("PAPERCHART_HL7_MAX_BYTES", hl7.DefaultMaxMessage),
@@ -57,8 +58,11 @@ func (h *hl7Config) register(fs *flag.FlagSet) {
 		"receiving application (MSH-5) of MDM messages (PAPERCHART_MDM_APP)")
 	fs.StringVar(&h.MDMFacility, "mdm-facility", env("PAPERCHART_MDM_FACILITY", ""),
 		"receiving facility (MSH-6) of MDM messages (PAPERCHART_MDM_FACILITY)")
-	fs.StringVar(&h.FHIRBase, "fhir-base", env("PAPERCHART_FHIR_BASE", "http://127.0.0.1:8080/fhir"),
-		"FHIR base URL the EHR reaches paperchart at; MDM messages point at BASE/Binary/{document} (PAPERCHART_FHIR_BASE)")
+	if fs.Lookup("fhir-base") == nil { // the HTTP flags have it too: one flag, one field
+		fs.StringVar(&c.FHIRBase, "fhir-base", env("PAPERCHART_FHIR_BASE", ""),
+			"absolute URL of the FHIR server as the EHR reaches it, e.g. https://paperchart.example/fhir;\n"+
+				"MDM messages point at BASE/Binary/{document}; required with --mdm-endpoint (PAPERCHART_FHIR_BASE)")
+	}
 	fs.IntVar(&h.MDMMaxAttempts, "mdm-max-attempts", envInt("PAPERCHART_MDM_MAX_ATTEMPTS", hl7.DefaultMaxAttempts),
 		"attempts with exponential backoff before an MDM message is retried hourly (PAPERCHART_MDM_MAX_ATTEMPTS)")
 	fs.DurationVar(&h.MDMAckTimeout, "mdm-ack-timeout", envDuration("PAPERCHART_MDM_ACK_TIMEOUT", hl7.DefaultAckTimeout),
@@ -88,7 +92,7 @@ func (h *hl7Config) identifiers() (hl7.Identifiers, error) {
 	return ids, nil
 }
 
-func (h *hl7Config) check() error {
+func (h *hl7Config) check(c *config) error {
 	if h.Addr == "" && h.MDMEndpoint == "" {
 		return fmt.Errorf("nothing to do: set --hl7-addr, --mdm-endpoint or both")
 	}
@@ -97,8 +101,8 @@ func (h *hl7Config) check() error {
 	default:
 		return fmt.Errorf("--mdm-completion must be AU or LA")
 	}
-	if h.MDMEndpoint != "" && !strings.HasPrefix(h.FHIRBase, "http://") && !strings.HasPrefix(h.FHIRBase, "https://") {
-		return fmt.Errorf("--fhir-base must be an http:// or https:// URL")
+	if h.MDMEndpoint != "" && !strings.HasPrefix(c.FHIRBase, "http://") && !strings.HasPrefix(c.FHIRBase, "https://") {
+		return fmt.Errorf("--mdm-endpoint needs --fhir-base, the http:// or https:// URL the EHR reaches paperchart's FHIR server at")
 	}
 	return nil
 }
@@ -113,7 +117,7 @@ func runHL7(ctx context.Context, args []string, stdout io.Writer) error {
 		"until the EHR answers AA. Several hl7 processes may share the database.\n"+
 		"`paperchart hl7 status` prints the MDM outbox counts (--json for scripts).")
 	c.register(fs, useDB)
-	h.register(fs)
+	h.register(fs, &c)
 	asJSON := fs.Bool("json", false, "status: print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -130,7 +134,7 @@ func runHL7(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("unknown argument %q: run `paperchart hl7 --help`", fs.Arg(0))
 	}
 	if !status {
-		if err := h.check(); err != nil {
+		if err := h.check(&c); err != nil {
 			return err
 		}
 	}
@@ -143,12 +147,12 @@ func runHL7(ctx context.Context, args []string, stdout io.Writer) error {
 	if status {
 		return hl7Status(ctx, s.db.Pool(), &h, *asJSON, stdout)
 	}
-	return runHL7Services(ctx, &h, s.db.Pool(), log)
+	return runHL7Services(ctx, &h, c.FHIRBase, s.db.Pool(), log)
 }
 
 // runHL7Services runs the MLLP listener and the MDM sender, as configured,
 // until ctx is done.
-func runHL7Services(ctx context.Context, h *hl7Config, pool *pgxpool.Pool, log *slog.Logger) error {
+func runHL7Services(ctx context.Context, h *hl7Config, fhirBase string, pool *pgxpool.Pool, log *slog.Logger) error {
 	ids, err := h.identifiers()
 	if err != nil {
 		return err
@@ -176,7 +180,7 @@ func runHL7Services(ctx context.Context, h *hl7Config, pool *pgxpool.Pool, log *
 			Self:        self,
 			Receiver:    hl7.Endpoint{App: h.MDMApp, Facility: h.MDMFacility},
 			Identifiers: ids,
-			FHIRBase:    h.FHIRBase,
+			FHIRBase:    fhirBase,
 			Completion:  h.MDMCompletion,
 			AckTimeout:  h.MDMAckTimeout,
 			MaxAttempts: h.MDMMaxAttempts,

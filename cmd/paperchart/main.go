@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"coversheet": {"print a cover sheet (for a patient) or a separator sheet", runCoversheet},
 		"audit":      {"the audit trail: verify its hash chain, list who saw a patient's documents", runAudit},
 		"tokens":     {"bearer tokens for the EHR's FHIR access: create, list, revoke", runTokens},
+		"hl7":        {"HL7 v2 over MLLP: ADT into the patient index, MDM^T02 for filed documents", runHL7},
 		"users":      {"who may sign in to the web pages: add, list, passwd, role, disable, enable", runUsers},
 		"patients":   {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
 	}
