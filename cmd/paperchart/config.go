@@ -45,7 +45,11 @@ type config struct {
 	ScanEvery     time.Duration
 	KeepProcessed time.Duration
 
-	HTTPAddr string
+	HTTPAddr      string
+	SecureCookies bool
+	FHIRBase      string
+	TLSCert       string
+	TLSKey        string
 
 	Concurrency int
 	WorkDir     string
@@ -135,6 +139,12 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 	}
 	if groups&useHTTP != 0 {
 		fs.StringVar(&c.HTTPAddr, "http-addr", env("PAPERCHART_HTTP_ADDR", "127.0.0.1:8080"), "HTTP listen address (PAPERCHART_HTTP_ADDR)")
+		fs.StringVar(&c.TLSCert, "tls-cert", env("PAPERCHART_TLS_CERT", ""), "TLS certificate file (PEM); with --tls-key, serve HTTPS (PAPERCHART_TLS_CERT)")
+		fs.StringVar(&c.TLSKey, "tls-key", env("PAPERCHART_TLS_KEY", ""), "TLS private key file (PEM) (PAPERCHART_TLS_KEY)")
+		fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("PAPERCHART_SECURE_COOKIES", false),
+			"mark the sign-in cookie Secure (HTTPS only); on by itself with --tls-cert (PAPERCHART_SECURE_COOKIES)")
+		fs.StringVar(&c.FHIRBase, "fhir-base", env("PAPERCHART_FHIR_BASE", ""),
+			"absolute URL of the FHIR server as the EHR reaches it, e.g. https://paperchart.example/fhir;\nempty: from each request's Host (PAPERCHART_FHIR_BASE)")
 	}
 	if groups&useWorker != 0 {
 		fs.IntVar(&c.Concurrency, "concurrency", envInt("PAPERCHART_CONCURRENCY", runtime.NumCPU()),
