@@ -55,6 +55,9 @@ type config struct {
 	WorkDir     string
 	MaxRetry    int
 
+	WebhookURL    string
+	WebhookSecret string
+
 	Authority  string
 	Separator  string
 	MRNPattern string
@@ -143,8 +146,6 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&c.TLSKey, "tls-key", env("PAPERCHART_TLS_KEY", ""), "TLS private key file (PEM) (PAPERCHART_TLS_KEY)")
 		fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("PAPERCHART_SECURE_COOKIES", false),
 			"mark the sign-in cookie Secure (HTTPS only); on by itself with --tls-cert (PAPERCHART_SECURE_COOKIES)")
-		fs.StringVar(&c.FHIRBase, "fhir-base", env("PAPERCHART_FHIR_BASE", ""),
-			"absolute URL of the FHIR server as the EHR reaches it, e.g. https://paperchart.example/fhir;\nempty: from each request's Host (PAPERCHART_FHIR_BASE)")
 	}
 	if groups&useWorker != 0 {
 		fs.IntVar(&c.Concurrency, "concurrency", envInt("PAPERCHART_CONCURRENCY", runtime.NumCPU()),
@@ -160,6 +161,12 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 			"barcode value of separator sheets (PAPERCHART_SEPARATOR)")
 		fs.StringVar(&c.MRNPattern, "mrn-pattern", env("PAPERCHART_MRN_PATTERN", ""),
 			"regular expression of the facility's MRNs after an MRN label; group 1, if any, is the MRN\n(PAPERCHART_MRN_PATTERN; default: 6 to 10 digits)")
+		fs.StringVar(&c.FHIRBase, "fhir-base", env("PAPERCHART_FHIR_BASE", ""),
+			"absolute URL of the FHIR server as the EHR reaches it, e.g. https://paperchart.example/fhir;\nempty: from each request's Host (PAPERCHART_FHIR_BASE)")
+		fs.StringVar(&c.WebhookURL, "webhook-url", env("PAPERCHART_WEBHOOK_URL", ""),
+			"POST a signed notice here for every filed document (worker; PAPERCHART_WEBHOOK_URL)")
+		fs.StringVar(&c.WebhookSecret, "webhook-secret", env("PAPERCHART_WEBHOOK_SECRET", ""),
+			"HMAC-SHA256 key the notices are signed with; required with --webhook-url (PAPERCHART_WEBHOOK_SECRET)")
 		fs.IntVar(&c.MRNWidth, "mrn-width", envInt("PAPERCHART_MRN_WIDTH", 8),
 			"all-digit MRNs printed shorter are padded with zeros to this width; 0: never (PAPERCHART_MRN_WIDTH)")
 	}
