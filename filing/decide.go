@@ -106,6 +106,9 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	}
 	d.Identifiers = ids
 	d.Candidates = pr.candidates
+	if pr.candidates == nil {
+		d.Candidates = []Candidate{} // [] rather than null in the row
+	}
 	d.PatientConfidence = pr.confidence
 	d.PatientReview = !pr.sure
 	if len(pr.candidates) > 0 {

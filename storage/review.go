@@ -117,7 +117,7 @@ const (
 const reviewWhere = `d.state = 'review' AND d.id > $1
 	AND ($3 = '' OR b.source = $3)
 	AND ($4 = '' OR ($4 = 'split' AND d.split_review) OR ($4 = 'type' AND d.type_review)
-		OR ($4 = 'patient' AND d.patient_review AND d.identifiers::text <> '{}' AND jsonb_array_length(d.candidates) > 0)
+		OR ($4 = 'patient' AND d.patient_review AND (d.identifiers - 'facility' - 'service_date') <> '{}'::jsonb)
 		OR ($4 = 'identifiers' AND d.patient_review AND (d.identifiers - 'facility' - 'service_date') = '{}'::jsonb))`
 
 // ReviewSummary is one row of the review queue: the document and the
@@ -214,14 +214,18 @@ type ReviewStats struct {
 // ReviewStats counts the queue and today's filing.
 func (db *DB) ReviewStats(ctx context.Context) (ReviewStats, error) {
 	st := ReviewStats{ByReason: map[string]int{}}
-	var split, typ, patient int
+	var split, typ, patient, idents int
+	// The same conditions as the queue's reason filters (reviewWhere).
 	err := db.pool.QueryRow(ctx, `SELECT count(*), min(created_at),
-		count(*) FILTER (WHERE split_review), count(*) FILTER (WHERE type_review), count(*) FILTER (WHERE patient_review)
-		FROM documents WHERE state = 'review'`).Scan(&st.Waiting, &st.OldestAt, &split, &typ, &patient)
+		count(*) FILTER (WHERE split_review), count(*) FILTER (WHERE type_review),
+		count(*) FILTER (WHERE patient_review AND (identifiers - 'facility' - 'service_date') <> '{}'::jsonb),
+		count(*) FILTER (WHERE patient_review AND (identifiers - 'facility' - 'service_date') = '{}'::jsonb)
+		FROM documents WHERE state = 'review'`).Scan(&st.Waiting, &st.OldestAt, &split, &typ, &patient, &idents)
 	if err != nil {
 		return st, fmt.Errorf("count the review queue: %w", err)
 	}
 	st.ByReason[ReasonSplit], st.ByReason[ReasonType], st.ByReason[ReasonPatient] = split, typ, patient
+	st.ByReason[ReasonIdentifiers] = idents
 	err = db.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE filed_by <> 'auto')
 		FROM documents WHERE state = 'filed' AND filed_at >= date_trunc('day', now())`).Scan(&st.FiledToday, &st.FiledByPeopleToday)
 	if err != nil {

@@ -12,10 +12,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"paperchart/api"
-	"paperchart/filing"
 	"paperchart/ingest"
-	"paperchart/patients"
+	"paperchart/notify"
 	"paperchart/storage"
 	"paperchart/workers"
 )
@@ -153,6 +151,9 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
+	if c.WebhookURL != "" && len(c.WebhookSecret) < 16 {
+		return errors.New("--webhook-url needs --webhook-secret of at least 16 characters, to sign the notices")
+	}
 	w, err := workers.NewWorker(s.db, s.objs, s.queue, c.workerConfig(), log)
 	if err != nil {
 		return err
@@ -164,6 +165,13 @@ func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
 		r := &workers.Reconciler{DB: s.db, Queue: s.queue, Log: log.With("component", "reconciler")}
 		return r.Run(ctx)
 	})
+	if c.WebhookURL != "" {
+		g.Go(func() error {
+			n := &notify.Sender{Pool: s.db.Pool(), URL: c.WebhookURL, Secret: []byte(c.WebhookSecret), FHIRBase: c.FHIRBase,
+				Log: log.With("component", "webhooks")}
+			return n.Run(ctx)
+		})
+	}
 	return g.Wait()
 }
 
@@ -184,23 +192,28 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error {
-	filer, err := filing.New(s.db, s.objs, c.filingConfig(), log)
+	h, err := webHandler(c, s, log)
 	if err != nil {
 		return err
 	}
-	a := &api.Server{Batches: s.db, Log: log, Checks: []api.Check{
-		{Name: "database", Ping: s.db.Ping},
-		{Name: "redis", Ping: s.queue.Ping},
-		{Name: "objects", Ping: s.objs.Ping},
-	}, Documents: s.db, Patients: patients.New(s.db.Pool(), patients.Options{Log: log}), Filer: filer, Objects: s.objs}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	log.Info("serving HTTP", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("serving HTTP", "addr", ln.Addr().String(), "tls", c.TLSCert != "")
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		ln.Close()
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	go func() {
+		if c.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, c.TLSCert, c.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve HTTP: %w", err)
@@ -216,10 +229,18 @@ func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 
 func runAll(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("all", "[flags]", "Runs every role in one process: watch, worker and serve. The single-machine default.")
+	var h hl7Config
+	fs := newFlags("all", "[flags]", "Runs every role in one process: watch, worker, serve and hl7. The single-machine default.")
 	c.register(fs, useDB|useRedis|useS3|useDrop|useHTTP|useWorker|useFiling)
+	h.register(fs, &c)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	speakHL7 := h.Addr != "" || h.MDMEndpoint != ""
+	if speakHL7 {
+		if err := h.check(&c); err != nil {
+			return err
+		}
 	}
 	log := c.logger()
 	s, err := open(ctx, &c, useDB|useRedis|useS3)
@@ -231,5 +252,8 @@ func runAll(ctx context.Context, args []string, stdout io.Writer) error {
 	g.Go(func() error { return work(ctx, &c, s, log.With("role", "worker")) })
 	g.Go(func() error { return watch(ctx, &c, s, log.With("role", "watch")) })
 	g.Go(func() error { return serve(ctx, &c, s, log.With("role", "serve")) })
+	if speakHL7 {
+		g.Go(func() error { return runHL7Services(ctx, &h, c.FHIRBase, s.db.Pool(), log.With("role", "hl7")) })
+	}
 	return g.Wait()
 }

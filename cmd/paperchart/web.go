@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"paperchart/api"
+	"paperchart/audit"
+	"paperchart/fhir"
+	"paperchart/filing"
+	"paperchart/patients"
+	"paperchart/review"
+	"paperchart/tokens"
+	"paperchart/users"
+)
+
+// webHandler puts together everything `paperchart serve` answers: the JSON
+// API (/api/, /healthz), the indexing workstation (/review/, signed-in
+// users) and the FHIR server (/fhir/, bearer tokens).
+func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) {
+	filer, err := filing.New(s.db, s.objs, c.filingConfig(), log)
+	if err != nil {
+		return nil, err
+	}
+	pool := s.db.Pool()
+	idx := patients.New(pool, patients.Options{Log: log})
+	us := users.NewStore(pool)
+	sessions := users.NewSessions(us, users.Config{Secure: c.SecureCookies || c.TLSCert != ""}, log)
+	trail := audit.New(pool)
+	a := &api.Server{Batches: s.db, Log: log, Checks: []api.Check{
+		{Name: "database", Ping: s.db.Ping},
+		{Name: "redis", Ping: s.queue.Ping},
+		{Name: "objects", Ping: s.objs.Ping},
+	}, Documents: s.db, Patients: idx, Filer: filer, Objects: s.objs,
+		Protect: func(h http.Handler) http.Handler { return sessions.Require(users.Indexer, h) }}
+	rv := &review.Server{DB: s.db, Objects: s.objs, Patients: idx, Filer: filer, Users: us, Sessions: sessions, Audit: trail, Log: log}
+	tok := tokens.New(pool)
+	fs := &fhir.Server{Documents: s.db, Patients: idx, Objects: s.objs, Auth: fhirTokens{}, Audit: fhirAudit{trail},
+		Base: c.FHIRBase, DefaultAuthority: c.Authority, Log: log}
+
+	mux := http.NewServeMux()
+	mux.Handle("/review/", sessions.Middleware(rv.Handler()))
+	mux.Handle("/fhir/", tok.Middleware(fs.Handler()))
+	mux.Handle("GET /{$}", http.RedirectHandler("/review/", http.StatusSeeOther))
+	mux.Handle("/", sessions.Middleware(a.Handler()))
+	return mux, nil
+}
+
+// fhirTokens finds the FHIR caller from the bearer token tokens.Middleware
+// read.
+type fhirTokens struct{}
+
+func (fhirTokens) Caller(r *http.Request) (fhir.Caller, error) {
+	t, ok := tokens.FromContext(r.Context())
+	if ok {
+		return fhir.Caller{Name: t.Name, Allows: t.Allows}, nil
+	}
+	err := tokens.AuthError(r.Context())
+	if errors.Is(err, tokens.ErrMissing) || errors.Is(err, tokens.ErrInvalid) {
+		return fhir.Caller{}, errors.Join(fhir.ErrNoCaller, err)
+	}
+	return fhir.Caller{}, err
+}
+
+// fhirAudit writes the FHIR server's events to the audit trail.
+type fhirAudit struct{ l *audit.Log }
+
+func (a fhirAudit) Audit(ctx context.Context, e fhir.Event) error {
+	_, err := a.l.Record(ctx, audit.Entry{Actor: e.Actor, Action: e.Action, Resource: e.Resource, PatientID: e.PatientID,
+		DocumentID: e.DocumentID, Remote: e.Remote, Outcome: e.Outcome, Detail: e.Detail})
+	return err
+}

@@ -1,0 +1,106 @@
+package review
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"paperchart/audit"
+	"paperchart/storage"
+)
+
+// pageImage serves a page image of a document from object storage. An
+// image fetched other than by the document's own view (which recorded the
+// read) is recorded as a read too.
+func (a *app) pageImage(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	no, err := strconv.Atoi(r.PathValue("no"))
+	if !ok || err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	d, err := a.DB.Document(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && !slices.Contains(d.Pages, no)) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, "read document", err)
+		return
+	}
+	p, err := a.DB.Page(ctx, d.BatchID, no)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && p.ImageKey == "") {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		a.fail(w, r, "read page", err)
+		return
+	}
+	if !fromView(r, id) {
+		if err := a.DB.RecordDocumentEvent(ctx, id, user(r), "viewed", fmt.Sprintf("image of page %d", no)); err != nil {
+			a.fail(w, r, "audit page read", err)
+			return
+		}
+		if err := a.record(r, audit.Entry{Action: audit.ActionDocumentView, Resource: docResource(id), DocumentID: &id,
+			PatientID: d.PatientID, Detail: fmt.Sprintf("image of page %d", no)}); err != nil {
+			a.fail(w, r, "audit page read", err)
+			return
+		}
+	}
+	rc, size, err := a.Objects.Open(ctx, p.ImageKey)
+	if err != nil {
+		a.fail(w, r, "open page image", err)
+		return
+	}
+	defer rc.Close()
+	ctype := "image/jpeg"
+	switch {
+	case strings.HasSuffix(p.ImageKey, ".png"):
+		ctype = "image/png"
+	case strings.HasSuffix(p.ImageKey, ".tif"), strings.HasSuffix(p.ImageKey, ".tiff"):
+		ctype = "image/tiff"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	if _, err := io.Copy(w, rc); err != nil {
+		a.log.Warn("send page image", "document", id, "page", no, "err", err)
+	}
+}
+
+// fromView reports whether an image request came from the document's own
+// page (same-origin Referer), whose read is already recorded.
+func fromView(r *http.Request, id int64) bool {
+	ref, err := url.Parse(r.Referer())
+	return err == nil && ref.Host == r.Host && ref.Path == fmt.Sprintf("/review/doc/%d", id)
+}
+
+// renewClaim keeps the open document's claim while the person works on it
+// (the page's script calls it).
+func (a *app) renewClaim(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such document"})
+		return
+	}
+	d, err := a.DB.Claim(r.Context(), id, user(r), a.ttl)
+	var ce *storage.ClaimError
+	switch {
+	case errors.As(err, &ce):
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "someone else has this document", "by": ce.By, "until": ce.Until})
+	case errors.Is(err, storage.ErrNotInReview):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "the document is no longer waiting for review"})
+	case errors.Is(err, storage.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such document"})
+	case err != nil:
+		a.fail(w, r, "renew claim", err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"id": d.ID, "claimed_until": d.ClaimedUntil})
+	}
+}
