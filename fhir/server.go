@@ -36,10 +36,15 @@ type Caller struct {
 	Allows func(resource string) bool // resource type: "Patient", "DocumentReference", "Binary"
 }
 
-// Authenticator finds the caller of a request (its bearer token).
+// Authenticator finds the caller of a request (its bearer token). It fails
+// with an error wrapping ErrNoCaller when the request has no valid token,
+// and with another error when it could not tell (the database is down).
 type Authenticator interface {
-	Caller(r *http.Request) (Caller, bool)
+	Caller(r *http.Request) (Caller, error)
 }
+
+// ErrNoCaller means a request carries no valid token.
+var ErrNoCaller = errors.New("no valid bearer token")
 
 // Event is one audit trail entry.
 type Event struct {
@@ -120,8 +125,13 @@ type handler func(w http.ResponseWriter, r *http.Request, rq request)
 func (s *Server) guard(resource string, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rq := request{remote: r.RemoteAddr, base: s.baseURL(r)}
-		c, ok := s.Auth.Caller(r)
-		if !ok {
+		c, err := s.Auth.Caller(r)
+		if err != nil && !errors.Is(err, ErrNoCaller) {
+			s.Log.Error("check token", "err", err)
+			s.outcome(w, http.StatusServiceUnavailable, "transient", "credentials could not be checked; try again")
+			return
+		}
+		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="paperchart"`)
 			s.audit(r.Context(), Event{Actor: "anonymous", Action: "fhir.denied", Resource: resource, Remote: rq.remote, Outcome: "denied", Detail: "no valid token"})
 			s.outcome(w, http.StatusUnauthorized, "login", "a valid bearer token is required")

@@ -26,11 +26,11 @@ import (
 // allowed the resource types listed.
 type scopedTokens map[string][]string
 
-func (st scopedTokens) Caller(r *http.Request) (fhir.Caller, bool) {
+func (st scopedTokens) Caller(r *http.Request) (fhir.Caller, error) {
 	name, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	types, known := st[name]
 	if !ok || !known {
-		return fhir.Caller{}, false
+		return fhir.Caller{}, fhir.ErrNoCaller
 	}
 	return fhir.Caller{Name: name, Allows: func(res string) bool {
 		for _, t := range types {
@@ -39,7 +39,7 @@ func (st scopedTokens) Caller(r *http.Request) (fhir.Caller, bool) {
 			}
 		}
 		return false
-	}}, true
+	}}, nil
 }
 
 type trail struct {
