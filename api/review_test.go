@@ -13,28 +13,21 @@ import (
 	"testing"
 
 	"paperchart/api"
-	"paperchart/filing"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
-	"paperchart/patients"
 	"paperchart/storage"
 )
 
 func TestReviewAPI(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	x := patients.New(db.Pool(), patients.Options{})
-	_, err := x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import index")
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f, err := filing.New(db, obj, filing.Config{}, log)
-	testenv.Must(t, err, "filer")
+	su := filingtest.New(t, log)
+	db, obj, x, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "api-"+testenv.Name(""), []filingtest.Page{
 		{Text: filingtest.Discharge}, {Blank: true}, {Text: filingtest.Stranger},
 	})
-	_, err = f.FileBatch(ctx, id)
+	_, err := f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file batch")
 	docs, err := db.BatchDocuments(ctx, id)
 	testenv.Must(t, err, "documents")

@@ -9,15 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"paperchart/fhir"
-	"paperchart/filing"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
-	"paperchart/patients"
 )
 
 // clientReport is what testdata/client/client.mjs prints.
@@ -50,14 +47,9 @@ func TestFHIRKitClient(t *testing.T) {
 		t.Fatal("node is not installed: run `make setup`")
 	}
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	x := patients.New(db.Pool(), patients.Options{})
-	_, err = x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f, err := filing.New(db, obj, filing.Config{}, log)
-	testenv.Must(t, err, "filer")
+	su := filingtest.New(t, log)
+	db, obj, x, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "kit-"+testenv.Name(""), []filingtest.Page{
 		{Text: filingtest.Discharge}, {Text: filingtest.Discharge}, {Text: filingtest.Discharge}, {Text: filingtest.Lab}})
 	_, err = f.FileBatch(ctx, id)

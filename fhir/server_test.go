@@ -16,10 +16,8 @@ import (
 	"testing"
 
 	"paperchart/fhir"
-	"paperchart/filing"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
-	"paperchart/patients"
 )
 
 // scopedTokens authenticates "Bearer <name>" for the names it holds, each
@@ -56,16 +54,11 @@ func (t *trail) Audit(_ context.Context, e fhir.Event) error {
 
 func TestFHIR(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	x := patients.New(db.Pool(), patients.Options{})
-	_, err := x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f, err := filing.New(db, obj, filing.Config{}, log)
-	testenv.Must(t, err, "filer")
+	su := filingtest.New(t, log)
+	db, obj, x, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "fhir-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.Discharge}, {Text: filingtest.Lab}, {Text: filingtest.Discharge}, {Text: filingtest.Stranger}})
-	_, err = f.FileBatch(ctx, id)
+	_, err := f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file")
 	docs, err := db.BatchDocuments(ctx, id)
 	testenv.Must(t, err, "documents")

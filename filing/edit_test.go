@@ -3,8 +3,6 @@ package filing_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -13,22 +11,17 @@ import (
 	"paperchart/filing"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
-	"paperchart/patients"
 	"paperchart/storage"
 )
 
 func TestEdits(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	_, err := patients.New(db.Pool(), patients.Options{}).Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import index")
-	f, err := filing.New(db, obj, filing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	testenv.Must(t, err, "filer")
+	su := filingtest.New(t, nil)
+	db, obj, _, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "edit-"+testenv.Name(""), []filingtest.Page{
 		{Text: filingtest.Stranger}, {Text: filingtest.Stranger}, {Text: filingtest.Stranger},
 	})
-	_, err = f.FileBatch(ctx, id)
+	_, err := f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file batch")
 	docs, err := db.BatchDocuments(ctx, id)
 	testenv.Must(t, err, "documents")

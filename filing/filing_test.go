@@ -33,14 +33,9 @@ type want struct {
 
 func TestFileBatch(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	x := patients.New(db.Pool(), patients.Options{})
-	_, err := x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import index")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f, err := filing.New(db, obj, filing.Config{}, log)
-	testenv.Must(t, err, "new filer")
+	su := filingtest.New(t, log)
+	db, obj, x, f := su.DB, su.Objects, su.Index, su.Filer
 
 	tests := []struct {
 		name  string
@@ -157,15 +152,10 @@ func TestFileBatch(t *testing.T) {
 
 func TestTwinsNeverFiledToTheOther(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	x := patients.New(db.Pool(), patients.Options{})
-	_, err := x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import index")
-	f, err := filing.New(db, obj, filing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	testenv.Must(t, err, "new filer")
+	su := filingtest.New(t, nil)
+	db, obj, x, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "twins-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.ProgressTwin}})
-	_, err = f.FileBatch(ctx, id)
+	_, err := f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file batch")
 	docs, err := db.BatchDocuments(ctx, id)
 	testenv.Must(t, err, "documents")
@@ -197,15 +187,10 @@ func TestTwinsNeverFiledToTheOther(t *testing.T) {
 
 func TestFileReviewed(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	x := patients.New(db.Pool(), patients.Options{})
-	_, err := x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import index")
-	f, err := filing.New(db, obj, filing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	testenv.Must(t, err, "new filer")
+	su := filingtest.New(t, nil)
+	db, obj, x, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "review-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.Stranger}})
-	_, err = f.FileBatch(ctx, id)
+	_, err := f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file batch")
 	docs, err := db.BatchDocuments(ctx, id)
 	testenv.Must(t, err, "documents")
@@ -267,15 +252,10 @@ func TestFileReviewed(t *testing.T) {
 // Filed documents, and only they, wait in the MDM^T02 outbox for the EHR.
 func TestFiledDocumentsAnnounced(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	x := patients.New(db.Pool(), patients.Options{})
-	_, err := x.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import index")
-	f, err := filing.New(db, obj, filing.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	testenv.Must(t, err, "new filer")
+	su := filingtest.New(t, nil)
+	db, obj, x, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "mdm-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.Discharge}, {Text: filingtest.Stranger}})
-	_, err = f.FileBatch(ctx, id)
+	_, err := f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file batch")
 	docs, err := db.BatchDocuments(ctx, id)
 	testenv.Must(t, err, "documents")

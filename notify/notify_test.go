@@ -8,16 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"paperchart/filing"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
 	"paperchart/notify"
-	"paperchart/patients"
 )
 
 func TestSignVerify(t *testing.T) {
@@ -77,16 +74,12 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestDelivery(t *testing.T) {
 	ctx := context.Background()
-	db := testenv.DB(t)
-	obj := testenv.Objects(t)
-	_, err := patients.New(db.Pool(), patients.Options{}).Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f, err := filing.New(db, obj, filing.Config{}, log)
-	testenv.Must(t, err, "filer")
+	su := filingtest.New(t, log)
+	db, obj, _, f := su.DB, su.Objects, su.Index, su.Filer
 	id := filingtest.Batch(t, db, obj, "hook-"+testenv.Name(""), []filingtest.Page{
 		{Text: filingtest.Discharge}, {Text: filingtest.Lab}, {Text: filingtest.Discharge}, {Text: filingtest.Stranger}})
-	_, err = f.FileBatch(ctx, id)
+	_, err := f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file")
 
 	rc := &receiver{fail: 2, got: map[int64]int{}}

@@ -10,9 +10,14 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 
+	"paperchart/filing"
 	"paperchart/internal/testenv"
+	"paperchart/patients"
 	"paperchart/sheets"
 	"paperchart/storage"
 )
@@ -116,3 +121,28 @@ var (
 		"Subjective: follow-up of hypertension. Objective: blood pressure 142/88. Assessment: hypertension not at goal. Plan: increase lisinopril.\nPage 1 of 1\n"
 	WrongPile = header("CONSULTATION NOTE", "OKAFOR, DANIEL", "00410002", "11/03/1979") + Consult
 )
+
+// Setup is what most tests of the filing stage and what sits on it need:
+// a database and bucket of the test's own, the patient index loaded with
+// Index, and a Filer, logging to log (nil: nowhere).
+type Setup struct {
+	DB      *storage.DB
+	Objects *storage.Objects
+	Index   *patients.Index
+	Filer   *filing.Filer
+}
+
+// New makes a Setup.
+func New(t testing.TB, log *slog.Logger) Setup {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := Setup{DB: testenv.DB(t), Objects: testenv.Objects(t)}
+	s.Index = patients.New(s.DB.Pool(), patients.Options{Log: log})
+	_, err := s.Index.Import(context.Background(), strings.NewReader(Index), patients.FormatCSV, patients.ImportOptions{})
+	testenv.Must(t, err, "import the test patient index")
+	s.Filer, err = filing.New(s.DB, s.Objects, filing.Config{}, log)
+	testenv.Must(t, err, "filer")
+	return s
+}
