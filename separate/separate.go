@@ -306,13 +306,14 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		for i := a + 1; i < b; i++ {
 			qi := q(sc[i].p)
 			d.Confidence *= 1 - qi
-			if qi >= 0.2 {
+			// A doubt that alone would send the document to review is named.
+			if 1-qi < s.threshold {
 				d.Reasons = append(d.Reasons, fmt.Sprintf("page %d may start another document", sc[i].sig.no))
 			}
 		}
 		if b < len(sc) {
 			d.Confidence *= q(sc[b].p)
-			if q(sc[b].p) < 0.8 {
+			if q(sc[b].p) < s.threshold {
 				d.Reasons = append(d.Reasons, fmt.Sprintf("page %d may continue it", sc[b].sig.no))
 			}
 		}
