@@ -196,20 +196,25 @@ func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("serving HTTP", "addr", ln.Addr().String(), "tls", c.TLSCert != "")
+	return serveOn(ctx, ln, h, c.TLSCert, c.TLSKey)
+}
+
+// serveOn serves h on ln until ctx is done, over TLS when a certificate is
+// given, then stops gracefully.
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, certFile, keyFile string) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		ln.Close()
-		return errors.New("give both --tls-cert and --tls-key, or neither")
-	}
 	go func() {
-		if c.TLSCert != "" {
-			errc <- srv.ServeTLS(ln, c.TLSCert, c.TLSKey)
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
 			return
 		}
 		errc <- srv.Serve(ln)
