@@ -67,13 +67,10 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, db: testenv.DB(t), obj: testenv.Objects(t), logs: &syncBuffer{}}
+	e := &env{t: t, ctx: ctx, logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.index = patients.New(e.db.Pool(), patients.Options{Log: log})
-	_, err := e.index.Import(ctx, strings.NewReader(filingtest.Index), patients.FormatCSV, patients.ImportOptions{})
-	testenv.Must(t, err, "import patient index")
-	e.filer, err = filing.New(e.db, e.obj, filing.Config{}, log)
-	testenv.Must(t, err, "filer")
+	su := filingtest.New(t, log)
+	e.db, e.obj, e.index, e.filer = su.DB, su.Objects, su.Index, su.Filer
 	e.users = users.NewStore(e.db.Pool())
 	e.sess = users.NewSessions(e.users, users.Config{}, log)
 	e.audit = audit.New(e.db.Pool())
