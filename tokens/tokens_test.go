@@ -9,31 +9,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"paperchart/internal/testenv"
 )
 
-// clock is a time tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newStore is a store on a migrated database of the test's own, with a
 // clock the test moves.
-func newStore(t *testing.T) (*Store, *clock) {
+func newStore(t *testing.T) (*Store, *testenv.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	s := New(testenv.DB(t).Pool())
 	s.now = clk.Now
 	return s, clk
