@@ -36,7 +36,7 @@ type hl7Config struct {
 }
 
 // register adds the hl7 flags; --fhir-base is c's (registered here unless
-// the HTTP flags already did).
+// the filing flags already did).
 func (h *hl7Config) register(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&h.Addr, "hl7-addr", env("PAPERCHART_HL7_ADDR", "127.0.0.1:2575"),
 		"MLLP listen address for ADT messages; empty: no listener (PAPERCHART_HL7_ADDR)")
@@ -58,7 +58,7 @@ func (h *hl7Config) register(fs *flag.FlagSet, c *config) {
 		"receiving application (MSH-5) of MDM messages (PAPERCHART_MDM_APP)")
 	fs.StringVar(&h.MDMFacility, "mdm-facility", env("PAPERCHART_MDM_FACILITY", ""),
 		"receiving facility (MSH-6) of MDM messages (PAPERCHART_MDM_FACILITY)")
-	if fs.Lookup("fhir-base") == nil { // the HTTP flags have it too: one flag, one field
+	if fs.Lookup("fhir-base") == nil { // the filing flags have it too: one flag, one field
 		fs.StringVar(&c.FHIRBase, "fhir-base", env("PAPERCHART_FHIR_BASE", ""),
 			"absolute URL of the FHIR server as the EHR reaches it, e.g. https://paperchart.example/fhir;\n"+
 				"MDM messages point at BASE/Binary/{document}; required with --mdm-endpoint (PAPERCHART_FHIR_BASE)")
