@@ -24,11 +24,22 @@ import (
 // before.
 var ErrBadEdit = errors.New("that change cannot be made to this document")
 
-// batchPages reads what re-deciding a batch's documents needs.
+// batchPages is what deciding a batch's documents needs of its pages.
 type batchPages struct {
-	byNo  map[int]storage.Page
-	texts map[int]string
-	sep   map[int]separate.Page
+	byNo    map[int]storage.Page
+	texts   map[int]string
+	sep     []separate.Page // in batch order, as separation takes them
+	sepByNo map[int]separate.Page
+}
+
+// inputs returns the texts and the label MRNs of a document's pages.
+func (bp batchPages) inputs(nos []int) (texts, labels []string) {
+	texts = make([]string, len(nos))
+	for i, no := range nos {
+		texts[i] = bp.texts[no]
+		labels = append(labels, bp.sepByNo[no].Labels...)
+	}
+	return texts, labels
 }
 
 func (f *Filer) readBatch(ctx context.Context, batchID int64) (batchPages, error) {
@@ -40,10 +51,12 @@ func (f *Filer) readBatch(ctx context.Context, batchID int64) (batchPages, error
 	if err != nil {
 		return batchPages{}, err
 	}
-	bp := batchPages{byNo: map[int]storage.Page{}, texts: texts, sep: map[int]separate.Page{}}
+	bp := batchPages{byNo: map[int]storage.Page{}, texts: texts, sepByNo: map[int]separate.Page{}}
 	for _, pg := range pages {
+		sp := f.separatePage(pg, texts[pg.No])
 		bp.byNo[pg.No] = pg
-		bp.sep[pg.No] = f.separatePage(pg, texts[pg.No])
+		bp.sepByNo[pg.No] = sp
+		bp.sep = append(bp.sep, sp)
 	}
 	return bp, nil
 }
@@ -53,12 +66,7 @@ func (f *Filer) readBatch(ctx context.Context, batchID int64) (batchPages, error
 // cover sheet of the document the pages came from.
 func (f *Filer) redecide(ctx context.Context, batchID int64, bp batchPages, nos []int, cover *sheets.Sheet, actor, how string) (storage.NewDocument, error) {
 	part := separate.Document{Pages: nos, Cover: cover, By: "person", Confidence: 1, Reasons: []string{how + " by " + actor}}
-	texts := make([]string, len(nos))
-	var labels []string
-	for i, no := range nos {
-		texts[i] = bp.texts[no]
-		labels = append(labels, bp.sep[no].Labels...)
-	}
+	texts, labels := bp.inputs(nos)
 	d, err := f.decide(ctx, part, texts, labels)
 	if err != nil {
 		return d, err

@@ -162,21 +162,11 @@ func (f *Filer) FileBatch(ctx context.Context, batchID int64) (Summary, error) {
 
 // decideBatch makes every decision and stores every document's PDF.
 func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDocument, error) {
-	pages, err := f.db.Pages(ctx, batchID)
+	bp, err := f.readBatch(ctx, batchID)
 	if err != nil {
 		return nil, err
 	}
-	texts, err := f.db.PageTexts(ctx, batchID)
-	if err != nil {
-		return nil, err
-	}
-	byNo := make(map[int]storage.Page, len(pages))
-	in := make([]separate.Page, 0, len(pages))
-	for _, pg := range pages {
-		byNo[pg.No] = pg
-		in = append(in, f.separatePage(pg, texts[pg.No]))
-	}
-	parts, err := f.sep.Split(ctx, in)
+	parts, err := f.sep.Split(ctx, bp.sep)
 	if err != nil {
 		return nil, fmt.Errorf("separate batch %d: %w", batchID, err)
 	}
@@ -186,13 +176,8 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDo
 			continue
 		}
 		seq := len(out) + 1
-		dt := make([]string, len(part.Pages))
-		var labels []string
-		for i, no := range part.Pages {
-			dt[i] = texts[no]
-			labels = append(labels, in[indexOf(in, no)].Labels...)
-		}
-		d, err := f.decide(ctx, part, dt, labels)
+		texts, labels := bp.inputs(part.Pages)
+		d, err := f.decide(ctx, part, texts, labels)
 		if err != nil {
 			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
 		}
@@ -202,21 +187,12 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDo
 		} else {
 			d.ObjectKey = storage.ReviewDocumentKey(batchID, seq)
 		}
-		if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, byNo); err != nil {
+		if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, bp.byNo); err != nil {
 			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
 		}
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-func indexOf(ps []separate.Page, no int) int {
-	for i, p := range ps {
-		if p.No == no {
-			return i
-		}
-	}
-	return -1
 }
 
 // separatePage is what separation needs of a stored page.
