@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"paperchart/chart"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -16,7 +17,7 @@ type Reason string
 // Reasons, in the order Patient.Why lists them.
 const (
 	ReasonMRN              Reason = "mrn"                // MRN equal (in the query's authority, if it names one)
-	ReasonMRNVariant       Reason = "mrn_variant"        // MRN equal only as OCR misreads it (MRNKey)
+	ReasonMRNVariant       Reason = "mrn_variant"        // MRN equal only as OCR misreads it (chart.MRN.Key)
 	ReasonBirthDate        Reason = "birth_date"         // birth date equal
 	ReasonBirthDateSwapped Reason = "birth_date_swapped" // birth date equal with day and month exchanged
 	ReasonFamilySimilar    Reason = "family_similar"     // family names trigram-similar (pg_trgm, ≥ 0.3)
@@ -33,7 +34,7 @@ type Query struct {
 	MRN       string
 	Family    string
 	Given     string
-	BirthDate Date
+	BirthDate chart.Date
 }
 
 // similarityThreshold is pg_trgm's threshold for the % operator in
@@ -54,7 +55,7 @@ var ErrEmptyQuery = errors.New("candidate query has no MRN, name or birth date")
 
 // Candidates returns the active patients that could be the one the query
 // describes, best first, at most limit: the union of records whose MRN
-// equals the query's as OCR may misread it (MRNKey: O/0, I/l/1, S/5, B/8,
+// equals the query's as OCR may misread it (chart.MRN.Key: O/0, I/l/1, S/5, B/8,
 // Z/2, leading zeros), whose birth date equals the query's or with day and
 // month swapped, whose family name is trigram-similar or sounds alike (double
 // metaphone), or whose family and given names are the query's swapped. A
@@ -120,7 +121,7 @@ func candidateQuery(q Query, limit int) (string, pgx.NamedArgs, error) {
 	if limit <= 0 {
 		limit = DefaultCandidateLimit
 	}
-	key := MRNKey(strings.TrimSpace(q.MRN))
+	key := chart.MRN(q.MRN).Key()
 	fam := strings.ToLower(strings.Join(strings.Fields(q.Family), " "))
 	giv := strings.ToLower(strings.Join(strings.Fields(q.Given), " "))
 	args := pgx.NamedArgs{

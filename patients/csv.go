@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"paperchart/chart"
 	"strings"
 	"time"
 )
@@ -78,7 +79,7 @@ func (s *csvSource) next() (record, *Rejection, error) {
 		address: get(5), city: get(6), postal: get(7), tel: get(8), active: true,
 	}
 	if d := strings.TrimSpace(get(3)); d != "" {
-		if rec.birth, err = ParseDate(d); err != nil {
+		if rec.birth, err = chart.ParseDate(d); err != nil {
 			return record{}, &Rejection{Line: line, Reason: "birth_date is not a date (use YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY)"}, nil
 		}
 	}

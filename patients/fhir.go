@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"paperchart/chart"
 	"strings"
 	"time"
 )
@@ -138,7 +139,7 @@ func fhirRecord(raw []byte, pos int, opt ImportOptions, now time.Time) (record, 
 	case bd == "" || len(bd) == 4 || len(bd) == 7:
 		// unknown, or a year or year-month only: kept as unknown
 	case len(bd) == 10 && bd[4] == '-':
-		d, err := ParseDate(bd)
+		d, err := chart.ParseDate(bd)
 		if err != nil {
 			return record{}, "birthDate is not a date", true
 		}

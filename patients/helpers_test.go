@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"paperchart/chart"
 	"paperchart/internal/testenv"
 	"paperchart/patients"
 	"paperchart/storage"
@@ -57,8 +58,8 @@ func byMRN(t testing.TB, x *patients.Index, authority, mrn string) patients.Pati
 	return p
 }
 
-func date(s string) patients.Date {
-	d, err := patients.ParseDate(s)
+func date(s string) chart.Date {
+	d, err := chart.ParseDate(s)
 	if err != nil {
 		panic(s + ": " + err.Error())
 	}

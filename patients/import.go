@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"paperchart/chart"
 	"slices"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ type record struct {
 	pos                        int // line (CSV, NDJSON) or entry (Bundle)
 	authority, mrn             string
 	family, given              string
-	birth                      Date
+	birth                      chart.Date
 	sex                        string
 	address, city, postal, tel string
 	active                     bool

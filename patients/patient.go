@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"paperchart/chart"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type Patient struct {
 	MRN         string       `json:"mrn"`
 	Family      string       `json:"family"`
 	Given       string       `json:"given"`
-	BirthDate   Date         `json:"birth_date,omitzero"`
+	BirthDate   chart.Date   `json:"birth_date,omitzero"`
 	Sex         string       `json:"sex,omitempty"`
 	Address     string       `json:"address,omitempty"`
 	City        string       `json:"city,omitempty"`
@@ -129,7 +130,7 @@ func scanPatient(row pgx.Row, extra ...any) (Patient, error) {
 		return Patient{}, err
 	}
 	if bd.Valid {
-		p.BirthDate = DateOf(bd.Time)
+		p.BirthDate = chart.DateOf(bd.Time)
 	}
 	for _, kv := range ids {
 		if len(kv) == 2 {
@@ -204,36 +205,4 @@ func survivor(ctx context.Context, q querier, id int64) (int64, error) {
 		return 0, fmt.Errorf("follow merges from patient %d: more than %d merges in a row", id, maxChain)
 	}
 	return sid, nil
-}
-
-// MRNKey is the MRN as OCR may misread it, the key candidate search compares:
-// ASCII letters in upper case, then O→0, I→1, S→5, B→8, Z→2, and lower-case
-// l and | → 1; spaces, dashes, dots and slashes dropped; leading zeros
-// dropped. The SQL function patient_mrn_key computes the same for the index.
-func MRNKey(mrn string) string {
-	var b strings.Builder
-	for _, r := range mrn {
-		switch {
-		case r == 'l' || r == '|':
-			r = '1'
-		case r == ' ' || r == '-' || r == '.' || r == '/':
-			continue
-		case r >= 'a' && r <= 'z':
-			r -= 'a' - 'A'
-		}
-		switch r {
-		case 'O':
-			r = '0'
-		case 'I':
-			r = '1'
-		case 'S':
-			r = '5'
-		case 'B':
-			r = '8'
-		case 'Z':
-			r = '2'
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimLeft(b.String(), "0")
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"paperchart/chart"
 	"paperchart/internal/testenv"
 )
 
@@ -33,7 +34,7 @@ var (
 
 type synthPatient struct {
 	mrn, family, given, sex string
-	birth                   Date
+	birth                   chart.Date
 }
 
 func synth(i int) synthPatient {
@@ -55,7 +56,7 @@ func synth(i int) synthPatient {
 	}
 	return synthPatient{
 		mrn:    fmt.Sprintf("%08d", 1000+i*37),
-		family: fam, given: givens[r.IntN(len(givens))], sex: sex, birth: DateOf(d),
+		family: fam, given: givens[r.IntN(len(givens))], sex: sex, birth: chart.DateOf(d),
 	}
 }
 
@@ -115,7 +116,7 @@ func TestScale100k(t *testing.T) {
 	}
 
 	// The indexes serve the search.
-	sql, args, err := candidateQuery(Query{MRN: "0OO1234", Family: "Smiht", Given: "Jon", BirthDate: Date{1950, 3, 4}}, 20)
+	sql, args, err := candidateQuery(Query{MRN: "0OO1234", Family: "Smiht", Given: "Jon", BirthDate: chart.Date{Year: 1950, Month: 3, Day: 4}}, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
