@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"paperchart/chart"
 	"paperchart/classify"
 	"paperchart/filing"
 	"paperchart/patients"
@@ -108,7 +109,7 @@ func summary(p patients.Patient) PatientSummary {
 
 // ReviewCandidate is a proposed patient with how well it matched.
 type ReviewCandidate struct {
-	filing.Candidate
+	chart.Candidate
 	Patient *PatientSummary `json:"patient,omitempty"`
 }
 
@@ -193,12 +194,7 @@ func (s *Server) listReview(w http.ResponseWriter, r *http.Request) {
 // candidates decodes a document's stored candidates, at most limit (0: all),
 // with each patient as the index has it now.
 func (s *Server) candidates(ctx context.Context, d storage.Document, limit int) ([]ReviewCandidate, error) {
-	var cs []filing.Candidate
-	if len(d.Candidates) > 0 {
-		if err := json.Unmarshal(d.Candidates, &cs); err != nil {
-			return nil, fmt.Errorf("decode candidates of document %d: %w", d.ID, err)
-		}
-	}
+	cs := d.Candidates
 	if limit > 0 && len(cs) > limit {
 		cs = cs[:limit]
 	}
@@ -417,7 +413,7 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q := patients.Query{MRN: v.Get("mrn"), Family: v.Get("family"), Given: v.Get("given"), Authority: v.Get("authority")}
 	if bd := v.Get("birth_date"); bd != "" {
-		d, err := patients.ParseDate(bd)
+		d, err := chart.ParseDate(bd)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "birth_date must be a date such as 1958-03-14")
 			return

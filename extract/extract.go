@@ -15,6 +15,7 @@ package extract
 import (
 	"errors"
 	"fmt"
+	"paperchart/chart"
 	"regexp"
 	"regexp/syntax"
 	"time"
@@ -43,7 +44,7 @@ type Config struct {
 
 // Candidate is one MRN found on a page.
 type Candidate struct {
-	Value      string  // normalised: OCR confusions in digit runs fixed, padded to MRNWidth
+	Value      chart.MRN // normalised: OCR confusions in digit runs fixed, padded to MRNWidth
 	Raw        string  // as printed
 	Label      string  // canonical label: "MRN", "MR#", "Med Rec #", "Medical Record No."
 	Page       int     // 0-based page index (always 0 from Page)
@@ -63,8 +64,8 @@ type Name struct {
 
 // DateCand is one date found on a page.
 type DateCand struct {
-	Year, Month, Day int
-	Raw              string // as printed
+	chart.Date
+	Raw string // as printed
 	// Ambiguous is set for numeric dates whose day and month could be
 	// swapped (03/04/1962); Month and Day are read US style (month first).
 	Ambiguous  bool
@@ -72,9 +73,6 @@ type DateCand struct {
 	Page, Line int
 	Confidence float64
 }
-
-// ISO returns the date as YYYY-MM-DD.
-func (d DateCand) ISO() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
 
 // Found is what a page or a document yields, each list best first.
 type Found struct {
@@ -89,7 +87,7 @@ type Found struct {
 type Extractor struct {
 	mrn         []*regexp.Regexp
 	width       int
-	today       date
+	today       chart.Date
 	headerLines int
 }
 
@@ -106,7 +104,7 @@ func New(cfg Config) (*Extractor, error) {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	x.today = date{t.Year(), int(t.Month()), t.Day()}
+	x.today = chart.DateOf(t)
 	pats := cfg.MRNPatterns
 	if len(pats) == 0 {
 		pats = []string{defaultMRN}

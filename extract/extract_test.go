@@ -25,7 +25,7 @@ func newX(t testing.TB, cfg Config) *Extractor {
 func mrns(f Found) []string {
 	var out []string
 	for _, c := range f.MRNs {
-		out = append(out, c.Value)
+		out = append(out, string(c.Value))
 	}
 	return out
 }
@@ -213,8 +213,8 @@ func TestDates(t *testing.T) {
 					break
 				}
 			}
-			if d.ISO() != tc.want || d.Ambiguous != tc.ambiguous || d.Label != tc.label {
-				t.Errorf("got %s amb=%v %q, want %s amb=%v %q", d.ISO(), d.Ambiguous, d.Label, tc.want, tc.ambiguous, tc.label)
+			if d.String() != tc.want || d.Ambiguous != tc.ambiguous || d.Label != tc.label {
+				t.Errorf("got %s amb=%v %q, want %s amb=%v %q", d.String(), d.Ambiguous, d.Label, tc.want, tc.ambiguous, tc.label)
 			}
 		})
 	}
@@ -265,7 +265,7 @@ func measure(x *Extractor, clean, docs []scangen.LabelledDoc) recall {
 		}
 		hit := false
 		for _, c := range f.MRNs {
-			if c.Value == d.MRN {
+			if string(c.Value) == d.MRN {
 				hit = true
 			} else {
 				r.wrong++

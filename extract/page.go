@@ -2,6 +2,7 @@ package extract
 
 import (
 	"cmp"
+	"paperchart/chart"
 	"slices"
 	"strings"
 )
@@ -39,7 +40,7 @@ func (x *Extractor) Page(text string) Found {
 			switch h.def.kind {
 			case kindMRN:
 				if v, raw, ok := x.mrnValue(seg); ok {
-					f.MRNs = append(f.MRNs, Candidate{Value: v, Raw: raw, Label: h.def.name, Line: at, Confidence: conf})
+					f.MRNs = append(f.MRNs, Candidate{Value: chart.MRN(v), Raw: raw, Label: h.def.name, Line: at, Confidence: conf})
 				}
 			case kindName:
 				if n, ok := nameValue(seg); ok {
@@ -166,10 +167,10 @@ func (x *Extractor) Document(pages []string) Found {
 // a value combine as independent evidence (noisy-or), capped below 1.
 func merge(fs []Found, ws []float64) Found {
 	var out Found
-	mrn := map[string]int{}
+	mrn := map[chart.MRN]int{}
 	name := map[[3]string]int{}
-	bd := map[[3]int]int{}
-	sd := map[[3]int]int{}
+	bd := map[chart.Date]int{}
+	sd := map[chart.Date]int{}
 	for i, f := range fs {
 		w := ws[i]
 		if out.Facility == "" {
@@ -205,10 +206,10 @@ func merge(fs []Found, ws []float64) Found {
 	return out
 }
 
-func mergeDates(out, in []DateCand, seen map[[3]int]int, w float64) []DateCand {
+func mergeDates(out, in []DateCand, seen map[chart.Date]int, w float64) []DateCand {
 	for _, d := range in {
 		d.Confidence *= w
-		key := [3]int{d.Year, d.Month, d.Day}
+		key := d.Date
 		if k, ok := seen[key]; ok {
 			out[k].Confidence = orConf(out[k].Confidence, d.Confidence)
 			continue

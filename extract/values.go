@@ -1,48 +1,12 @@
 package extract
 
 import (
+	"paperchart/chart"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
-
-type date struct{ y, m, d int }
-
-func (a date) after(b date) bool {
-	if a.y != b.y {
-		return a.y > b.y
-	}
-	if a.m != b.m {
-		return a.m > b.m
-	}
-	return a.d > b.d
-}
-
-var daysIn = [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
-
-func valid(y, m, d int) bool {
-	if m < 1 || m > 12 || d < 1 || d > daysIn[m] {
-		return false
-	}
-	return m != 2 || d != 29 || y%4 == 0 && (y%100 != 0 || y%400 == 0)
-}
-
-// digitFix maps the letters OCR confuses with digits.
-func digitFix(c byte) (byte, bool) {
-	switch c {
-	case 'O', 'o', 'D', 'Q':
-		return '0', true
-	case 'I', 'l', '|':
-		return '1', true
-	case 'S', '$':
-		return '5', true
-	case 'B':
-		return '8', true
-	case 'Z':
-		return '2', true
-	}
-	return c, false
-}
 
 // normDigits returns s with OCR confusions fixed inside digit runs: a run of
 // digits and confusable characters that holds at least one real digit and
@@ -54,7 +18,7 @@ func normDigits(s string) string {
 		for j < len(b) {
 			if b[j] >= '0' && b[j] <= '9' {
 				digits++
-			} else if _, ok := digitFix(b[j]); ok {
+			} else if _, ok := chart.DigitFor(b[j]); ok {
 				fixes++
 			} else {
 				break
@@ -69,7 +33,7 @@ func normDigits(s string) string {
 		glued := i > 0 && isLetter(b[i-1]) || j < len(b) && isLetter(b[j])
 		if digits > 0 && digits >= fixes && !glued {
 			for k := i; k < j; k++ {
-				b[k], _ = digitFix(b[k])
+				b[k], _ = chart.DigitFor(b[k])
 			}
 		}
 		i = j
@@ -210,46 +174,39 @@ func (x *Extractor) dateAt(s, norm string, birth bool) (DateCand, int, bool) {
 		y, _ := strconv.Atoi(ys)
 		if len(ys) == 2 {
 			y += 2000
-			if y > x.today.y || birth && y == x.today.y {
+			if y > x.today.Year || birth && y == x.today.Year {
 				y -= 100
 			}
 		}
 		return y
 	}
+	atoi := func(s string) int { v, _ := strconv.Atoi(s); return v }
 	var dc DateCand
-	var n int
+	var y, mo, d, n int
 	if m := reISODate.FindStringSubmatch(norm); m != nil {
-		dc.Year, _ = strconv.Atoi(m[1])
-		dc.Month, _ = strconv.Atoi(m[2])
-		dc.Day, _ = strconv.Atoi(m[3])
+		y, mo, d = atoi(m[1]), atoi(m[2]), atoi(m[3])
 		n = len(m[0])
 	} else if m := reNumDate.FindStringSubmatch(norm); m != nil {
-		dc.Month, _ = strconv.Atoi(m[1])
-		dc.Day, _ = strconv.Atoi(m[2])
-		dc.Year = year(m[3])
-		dc.Ambiguous = dc.Month != dc.Day && dc.Day <= 12
+		mo, d, y = atoi(m[1]), atoi(m[2]), year(m[3])
+		dc.Ambiguous = mo != d && d <= 12
 		n = len(m[0])
 	} else if m := reDMonDate.FindStringSubmatch(s); m != nil && monthOf(m[2]) > 0 {
-		dc.Day, _ = strconv.Atoi(m[1])
-		dc.Month = monthOf(m[2])
-		dc.Year = year(m[3])
+		d, mo, y = atoi(m[1]), monthOf(m[2]), year(m[3])
 		n = len(m[0])
 	} else if m := reMonDDate.FindStringSubmatch(s); m != nil && monthOf(m[1]) > 0 {
-		dc.Month = monthOf(m[1])
-		dc.Day, _ = strconv.Atoi(m[2])
-		dc.Year, _ = strconv.Atoi(m[3])
+		mo, d, y = monthOf(m[1]), atoi(m[2]), atoi(m[3])
 		n = len(m[0])
 	} else {
 		return DateCand{}, 0, false
 	}
-	if !valid(dc.Year, dc.Month, dc.Day) {
+	var err error
+	if dc.Date, err = chart.MakeDate(y, time.Month(mo), d); err != nil {
 		return DateCand{}, 0, false
 	}
-	d := date{dc.Year, dc.Month, dc.Day}
-	if birth && (d.after(x.today) || dc.Year < 1880) {
+	if birth && (x.today.Before(dc.Date) || y < 1880) {
 		return DateCand{}, 0, false
 	}
-	if !birth && (dc.Year < 1950 || dc.Year > x.today.y+1) {
+	if !birth && (y < 1950 || y > x.today.Year+1) {
 		return DateCand{}, 0, false
 	}
 	dc.Raw = s[:n]

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"time"
 
+	"paperchart/chart"
 	"paperchart/classify"
 	"paperchart/extract"
 	"paperchart/match"
@@ -14,31 +15,6 @@ import (
 	"paperchart/separate"
 	"paperchart/storage"
 )
-
-// Candidate is one patient proposed for a document, as stored with it and
-// shown in the review queue. Reasons hold patient data (nicknames): show
-// them to people, never log them.
-type Candidate struct {
-	PatientID   int64    `json:"patient_id"`
-	Probability float64  `json:"probability"` // P(same person), from the match model
-	Weight      float64  `json:"weight"`      // evidence in bits
-	Reasons     []string `json:"reasons"`     // which fields agreed, in plain words
-	FoundBy     []string `json:"found_by"`    // how the index found it: mrn, birth_date, family_similar, ...
-}
-
-// Identifiers is what was read on a document's pages: patient data.
-type Identifiers struct {
-	MRN         string   `json:"mrn,omitempty"`
-	OtherMRNs   []string `json:"other_mrns,omitempty"`
-	LabelMRNs   []string `json:"label_mrns,omitempty"` // from patient-label barcodes
-	CoverMRN    string   `json:"cover_mrn,omitempty"`  // from the cover sheet
-	Family      string   `json:"family,omitempty"`
-	Given       string   `json:"given,omitempty"`
-	Middle      string   `json:"middle,omitempty"`
-	BirthDate   string   `json:"birth_date,omitempty"`
-	ServiceDate string   `json:"service_date,omitempty"`
-	Facility    string   `json:"facility,omitempty"`
-}
 
 // mrnConfidence is the confidence an extracted MRN needs to count; weaker
 // ones are too likely to be another number.
@@ -65,7 +41,7 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 		coverType, _ = lookupType(part.Cover.Type)
 	}
 	pred := f.cls.Predict(strings.Join(texts, "\n\n"))
-	d.TypeRanked = pred.Ranked
+	d.TypeRanked = rankedTypes(pred.Ranked)
 	switch {
 	case coverType.Code != "":
 		d.TypeSuggested, d.TypeConfidence = coverType.Code, 1
@@ -85,9 +61,8 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	// Identifiers read on the pages.
 	found := f.ext.Document(texts)
 	ids := identifiers(found, labels)
-	if len(found.ServiceDates) > 0 {
-		sd := found.ServiceDates[0]
-		t := time.Date(sd.Year, time.Month(sd.Month), sd.Day, 0, 0, 0, 0, time.UTC)
+	if !ids.ServiceDate.IsZero() {
+		t := ids.ServiceDate.Time()
 		d.ServiceDate = &t
 	}
 	d.Facility = found.Facility
@@ -96,7 +71,7 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	var pr patientDecision
 	var err error
 	if part.Cover != nil {
-		ids.CoverMRN = part.Cover.MRN
+		ids.CoverMRN = chart.MRN(part.Cover.MRN)
 		pr, err = f.coverPatient(ctx, part, ids)
 	} else {
 		pr, err = f.matchPatient(ctx, ids)
@@ -106,9 +81,6 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	}
 	d.Identifiers = ids
 	d.Candidates = pr.candidates
-	if pr.candidates == nil {
-		d.Candidates = []Candidate{} // [] rather than null in the row
-	}
 	d.PatientConfidence = pr.confidence
 	d.PatientReview = !pr.sure
 	if len(pr.candidates) > 0 {
@@ -130,6 +102,15 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	return d, nil
 }
 
+// rankedTypes is the classifier's ranking as stored with a document.
+func rankedTypes(ss []classify.Scored) chart.RankedTypes {
+	out := make(chart.RankedTypes, len(ss))
+	for i, s := range ss {
+		out[i] = chart.RankedType{Type: s.Type, Probability: s.Probability}
+	}
+	return out
+}
+
 // lookupType finds a type by its code or its LOINC code, as a cover sheet
 // may carry either.
 func lookupType(s string) (classify.Type, bool) {
@@ -145,21 +126,21 @@ func lookupType(s string) (classify.Type, bool) {
 }
 
 // identifiers picks the best of each identifier read on a document.
-func identifiers(found extract.Found, labels []string) Identifiers {
-	var ids Identifiers
+func identifiers(found extract.Found, labels []string) chart.Identifiers {
+	var ids chart.Identifiers
 	for _, m := range found.MRNs {
 		if m.Confidence < mrnConfidence {
 			continue
 		}
-		if ids.MRN == "" {
+		if ids.MRN.IsZero() {
 			ids.MRN = m.Value
-		} else if m.Value != ids.MRN && !contains(ids.OtherMRNs, m.Value) {
+		} else if m.Value != ids.MRN && !slices.Contains(ids.OtherMRNs, m.Value) {
 			ids.OtherMRNs = append(ids.OtherMRNs, m.Value)
 		}
 	}
 	for _, l := range labels {
-		if !contains(ids.LabelMRNs, l) {
-			ids.LabelMRNs = append(ids.LabelMRNs, l)
+		if m := chart.MRN(l); !slices.Contains(ids.LabelMRNs, m) {
+			ids.LabelMRNs = append(ids.LabelMRNs, m)
 		}
 	}
 	if len(found.Names) > 0 {
@@ -167,51 +148,48 @@ func identifiers(found extract.Found, labels []string) Identifiers {
 		ids.Family, ids.Given, ids.Middle = n.Family, n.Given, n.Middle
 	}
 	if len(found.BirthDates) > 0 {
-		ids.BirthDate = found.BirthDates[0].ISO()
+		ids.BirthDate = found.BirthDates[0].Date
 	}
 	if len(found.ServiceDates) > 0 {
-		ids.ServiceDate = found.ServiceDates[0].ISO()
+		ids.ServiceDate = found.ServiceDates[0].Date
 	}
 	ids.Facility = found.Facility
 	return ids
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
+// documentRecord is the document's side of a comparison.
+func documentRecord(ids chart.Identifiers) match.Record {
+	r := match.Record{MRN: ids.MRN, Family: ids.Family, Given: ids.Given, Middle: ids.Middle, Birth: ids.BirthDate}
+	if len(ids.LabelMRNs) > 0 {
+		// A label barcode is read without OCR errors.
+		r.MRN = ids.LabelMRNs[0]
+	}
+	return r
+}
+
+func patientRecord(p patients.Patient) match.Record {
+	return match.Record{MRN: chart.MRN(p.MRN), Family: p.Family, Given: p.Given, Birth: p.BirthDate, Sex: p.Sex,
+		Address: p.Address, City: p.City, Postal: p.PostalCode, Phone: p.Phone}
+}
+
+// mrnDiffers reports whether the pages carry an MRN that is not the
+// patient's. Such a document is never filed to that patient automatically,
+// whether or not the other MRN is in the index: a namesake with the same
+// birth date is a real case. (An MRN of a record since merged into the
+// patient also counts as another: old paper of a merged patient is
+// reviewed once.)
+func mrnDiffers(ids chart.Identifiers, p patients.Patient) bool {
+	for _, m := range ids.PageMRNs() {
+		if !chart.CompareMRN(m, chart.MRN(p.MRN)).Same() {
 			return true
 		}
 	}
 	return false
 }
 
-// record is the document's side of a comparison.
-func (ids Identifiers) record() match.Record {
-	r := match.Record{MRN: ids.MRN, Family: ids.Family, Given: ids.Given, Middle: ids.Middle}
-	if len(ids.LabelMRNs) > 0 {
-		// A label barcode is read without OCR errors.
-		r.MRN = ids.LabelMRNs[0]
-	}
-	if ids.BirthDate != "" {
-		if d, err := match.ParseDate(ids.BirthDate); err == nil {
-			r.Birth = d
-		}
-	}
-	return r
-}
-
-func patientRecord(p patients.Patient) match.Record {
-	r := match.Record{MRN: p.MRN, Family: p.Family, Given: p.Given, Sex: p.Sex,
-		Address: p.Address, City: p.City, Postal: p.PostalCode, Phone: p.Phone}
-	if !p.BirthDate.IsZero() {
-		r.Birth = match.Date{Year: p.BirthDate.Year, Month: int(p.BirthDate.Month), Day: p.BirthDate.Day}
-	}
-	return r
-}
-
 // patientDecision is the outcome of the patient decision.
 type patientDecision struct {
-	candidates []Candidate // best first
+	candidates chart.Candidates // best first
 	confidence float64
 	sure       bool
 	why        []string // plain words, when not sure
@@ -219,16 +197,12 @@ type patientDecision struct {
 
 // conflicts lists the reasons the pages' own identifiers make a document
 // ambiguous, whoever it is matched to.
-func (ids Identifiers) conflicts() []string {
+func conflicts(ids chart.Identifiers) []string {
 	var out []string
-	mrns := append([]string{}, ids.LabelMRNs...)
-	if ids.MRN != "" {
-		mrns = append(mrns, ids.MRN)
-	}
-	mrns = append(mrns, ids.OtherMRNs...)
+	mrns := ids.PageMRNs()
 	for i := range mrns {
 		for j := i + 1; j < len(mrns); j++ {
-			if match.CompareMRN(mrns[i], mrns[j]) == match.LevelDisagree {
+			if chart.CompareMRN(mrns[i], mrns[j]) == chart.MRNDiffer {
 				return append(out, "the pages carry more than one MRN")
 			}
 		}
@@ -238,15 +212,9 @@ func (ids Identifiers) conflicts() []string {
 
 // matchPatient searches the index for the document's patient and scores
 // every candidate.
-func (f *Filer) matchPatient(ctx context.Context, ids Identifiers) (patientDecision, error) {
-	rec := ids.record()
-	q := patients.Query{Authority: f.cfg.Authority, MRN: rec.MRN, Family: rec.Family, Given: rec.Given}
-	if !rec.Birth.IsZero() {
-		bd, err := patients.MakeDate(rec.Birth.Year, time.Month(rec.Birth.Month), rec.Birth.Day)
-		if err == nil {
-			q.BirthDate = bd
-		}
-	}
+func (f *Filer) matchPatient(ctx context.Context, ids chart.Identifiers) (patientDecision, error) {
+	rec := documentRecord(ids)
+	q := patients.Query{Authority: f.cfg.Authority, MRN: string(rec.MRN), Family: rec.Family, Given: rec.Given, BirthDate: rec.Birth}
 	if q.MRN == "" && q.Family == "" && q.Given == "" && q.BirthDate.IsZero() {
 		return patientDecision{why: []string{"no patient identifiers (MRN, name, birth date) were found on the pages"}}, nil
 	}
@@ -259,11 +227,14 @@ func (f *Filer) matchPatient(ctx context.Context, ids Identifiers) (patientDecis
 		results[i] = f.match.Score(rec, patientRecord(p))
 	}
 	dec := f.match.Decide(results)
-	pd := patientDecision{candidates: make([]Candidate, len(dec.Ranked))}
+	pd := patientDecision{candidates: make(chart.Candidates, len(dec.Ranked))}
 	for i, r := range dec.Ranked {
 		p := found[r.Index]
-		c := Candidate{PatientID: p.ID, Probability: r.Result.Probability, Weight: r.Result.Weight,
+		c := chart.Candidate{PatientID: p.ID, Probability: r.Result.Probability, Weight: r.Result.Weight,
 			Reasons: match.FieldReasons(r.Result)}
+		if mrnDiffers(ids, p) {
+			c.MRNDiffers = true
+		}
 		for _, w := range p.Why {
 			c.FoundBy = append(c.FoundBy, string(w))
 		}
@@ -278,7 +249,11 @@ func (f *Filer) matchPatient(ctx context.Context, ids Identifiers) (patientDecis
 	if !pd.sure {
 		pd.why = append(pd.why, dec.Reasons[0])
 	}
-	if c := ids.conflicts(); len(c) > 0 {
+	if pd.candidates[0].MRNDiffers {
+		pd.sure = false
+		pd.why = append(pd.why, "the pages carry an MRN that is not this patient's")
+	}
+	if c := conflicts(ids); len(c) > 0 {
 		pd.sure = false
 		pd.why = append(pd.why, c...)
 	}
@@ -287,7 +262,7 @@ func (f *Filer) matchPatient(ctx context.Context, ids Identifiers) (patientDecis
 
 // coverPatient takes the patient a cover sheet names, and checks that the
 // pages do not name somebody else.
-func (f *Filer) coverPatient(ctx context.Context, part separate.Document, ids Identifiers) (patientDecision, error) {
+func (f *Filer) coverPatient(ctx context.Context, part separate.Document, ids chart.Identifiers) (patientDecision, error) {
 	if part.Cover.MRN == "" {
 		// A sheet whose barcodes disagreed: fall back to the pages.
 		pd, err := f.matchPatient(ctx, ids)
@@ -319,15 +294,14 @@ func (f *Filer) coverPatient(ctx context.Context, part separate.Document, ids Id
 		pd.sure = false
 		pd.why = append(pd.why, "the cover sheet's patient record is inactive")
 	}
-	c := Candidate{PatientID: p.ID, Probability: 1, Reasons: []string{"named by the cover sheet"}, FoundBy: []string{"cover_sheet"}}
+	c := chart.Candidate{PatientID: p.ID, Probability: 1, Reasons: []string{"named by the cover sheet"}, FoundBy: []string{"cover_sheet"}}
 	// The pages' own identifiers must not contradict the sheet: a sheet put
 	// on the wrong pile is caught here.
-	rec := ids.record()
-	rec.MRN = firstNonEmpty(append(append([]string{}, ids.LabelMRNs...), ids.MRN)...)
+	rec := documentRecord(ids)
 	res := f.match.Score(rec, patientRecord(p))
 	c.Weight = res.Weight
 	c.Reasons = append(c.Reasons, match.FieldReasons(res)...)
-	pd.candidates = []Candidate{c}
+	pd.candidates = chart.Candidates{c}
 	if res.Field(match.FieldMRN).Level == match.LevelDisagree {
 		pd.sure = false
 		pd.why = append(pd.why, "the pages carry another MRN than the cover sheet")
@@ -336,7 +310,7 @@ func (f *Filer) coverPatient(ctx context.Context, part separate.Document, ids Id
 		pd.sure = false
 		pd.why = append(pd.why, "the pages carry another birth date than the cover sheet's patient")
 	}
-	if cs := ids.conflicts(); len(cs) > 0 {
+	if cs := conflicts(ids); len(cs) > 0 {
 		pd.sure = false
 		pd.why = append(pd.why, cs...)
 	}
@@ -344,13 +318,4 @@ func (f *Filer) coverPatient(ctx context.Context, part separate.Document, ids Id
 		pd.confidence = res.Probability
 	}
 	return pd, nil
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -2,7 +2,6 @@ package filing
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -83,11 +82,10 @@ func coverOf(d storage.Document) *sheets.Sheet {
 	if d.SeparatedBy != separate.ByCover {
 		return nil
 	}
-	var ids Identifiers
-	if json.Unmarshal(d.Identifiers, &ids) != nil || ids.CoverMRN == "" {
+	if d.Identifiers.CoverMRN.IsZero() {
 		return nil
 	}
-	c := sheets.Sheet{Kind: sheets.Cover, MRN: ids.CoverMRN}
+	c := sheets.Sheet{Kind: sheets.Cover, MRN: string(d.Identifiers.CoverMRN)}
 	if d.TypeConfidence == 1 {
 		c.Type = d.TypeSuggested
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,6 +71,18 @@ func TestFileBatch(t *testing.T) {
 			name:  "patient not in the index",
 			pages: []filingtest.Page{{Text: filingtest.Stranger}},
 			want:  []want{{pages: []int{1}, state: storage.DocReview}},
+		},
+		{
+			// Name and birth date agree, but the MRN on the page is not
+			// hers and not in the index: a namesake, never filed to her.
+			name:  "namesake with another MRN not in the index",
+			pages: []filingtest.Page{{Text: filingtest.Namesake}},
+			want:  []want{{pages: []int{1}, state: storage.DocReview, mrn: "00410001", because: "an MRN that is not this patient's"}},
+		},
+		{
+			name:  "name and birth date of one patient, MRN of another",
+			pages: []filingtest.Page{{Text: filingtest.OthersMRN}},
+			want:  []want{{pages: []int{1}, state: storage.DocReview, because: "an MRN that is not this patient's"}},
 		},
 		{
 			name:  "cover sheet for an MRN not in the index",
@@ -172,8 +183,7 @@ func TestTwinsNeverFiledToTheOther(t *testing.T) {
 			t.Fatalf("filed to %s, the twin", p.MRN)
 		}
 	}
-	var cands []filing.Candidate
-	testenv.Must(t, json.Unmarshal(d.Candidates, &cands), "candidates")
+	cands := d.Candidates
 	if len(cands) < 2 {
 		t.Fatalf("%d candidates, want both twins", len(cands))
 	}

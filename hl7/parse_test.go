@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"paperchart/chart"
 	"paperchart/patients"
 )
 
@@ -175,10 +176,10 @@ func TestEscapeRoundTrip(t *testing.T) {
 
 func TestBirthDate(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	day := func(y int, m time.Month, d int) patients.Date { return patients.Date{Year: y, Month: m, Day: d} }
+	day := func(y int, m time.Month, d int) chart.Date { return chart.Date{Year: y, Month: m, Day: d} }
 	tests := []struct {
 		in      string
-		want    patients.Date
+		want    chart.Date
 		wantErr string
 	}{
 		{"19800102", day(1980, 1, 2), ""},
@@ -188,22 +189,22 @@ func TestBirthDate(t *testing.T) {
 		{"19800102123059-0500", day(1980, 1, 2), ""},
 		{"198001021230+0100", day(1980, 1, 2), ""},
 		{"20000229", day(2000, 2, 29), ""},
-		{"", patients.Date{}, ""},
-		{"1980", patients.Date{}, ""},   // year only: unknown
-		{"198001", patients.Date{}, ""}, // year and month: unknown
-		{"800102", patients.Date{}, "not a date"},
-		{"80010203", patients.Date{}, "not a date"}, // two-digit year padded: year 8001
-		{"19800230", patients.Date{}, "not a date"},
-		{"19801301", patients.Date{}, "not a date"},
-		{"19000229", patients.Date{}, "not a date"},
-		{"1980010", patients.Date{}, "not a date"},
-		{"198001022460", patients.Date{}, "not a date"},
-		{"1980-01-02", patients.Date{}, "not a date"},
-		{"01/02/1980", patients.Date{}, "not a date"},
-		{"19800102+05", patients.Date{}, "not a date"},
-		{"17991231", patients.Date{}, "not a date"},
-		{"20260602", patients.Date{}, "in the future"},
-		{"20270101", patients.Date{}, "not a date"},
+		{"", chart.Date{}, ""},
+		{"1980", chart.Date{}, ""},   // year only: unknown
+		{"198001", chart.Date{}, ""}, // year and month: unknown
+		{"800102", chart.Date{}, "not a date"},
+		{"80010203", chart.Date{}, "not a date"}, // two-digit year padded: year 8001
+		{"19800230", chart.Date{}, "not a date"},
+		{"19801301", chart.Date{}, "not a date"},
+		{"19000229", chart.Date{}, "not a date"},
+		{"1980010", chart.Date{}, "not a date"},
+		{"198001022460", chart.Date{}, "not a date"},
+		{"1980-01-02", chart.Date{}, "not a date"},
+		{"01/02/1980", chart.Date{}, "not a date"},
+		{"19800102+05", chart.Date{}, "not a date"},
+		{"17991231", chart.Date{}, "not a date"},
+		{"20260602", chart.Date{}, "in the future"},
+		{"20270101", chart.Date{}, "not a date"},
 	}
 	for _, tc := range tests {
 		got, e := birthDate(tc.in, now)
@@ -271,7 +272,7 @@ func TestReadPID(t *testing.T) {
 		t.Fatal(e)
 	}
 	want := patients.Patient{Authority: "HOSP", MRN: "123", Family: "Smith", Given: "John Paul",
-		BirthDate: patients.Date{Year: 1980, Month: 1, Day: 2}, Sex: patients.SexMale,
+		BirthDate: chart.Date{Year: 1980, Month: 1, Day: 2}, Sex: patients.SexMale,
 		Address: "1 Main St, Apt 2", City: "Springfield", PostalCode: "62701", Phone: "(217)555-0100"}
 	if got := f.apply(patients.Patient{}); got.Authority != want.Authority || got.MRN != want.MRN || got.Family != want.Family ||
 		got.Given != want.Given || got.BirthDate != want.BirthDate || got.Sex != want.Sex || got.Address != want.Address ||

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"paperchart/chart"
 	"paperchart/patients"
 )
 
@@ -207,52 +208,52 @@ func pickRep(f Value, comp int, want string) Value {
 // date: a year, or a year and month, is stored as unknown. Years have four
 // digits: a six-digit value is a year and a month, never YYMMDD, and fails
 // when it is not one.
-func birthDate(s string, now time.Time) (patients.Date, *Error) {
+func birthDate(s string, now time.Time) (chart.Date, *Error) {
 	bad := errorf("PID", 7, CodeDataType, "PID-7 birth date is not a date YYYYMMDD[HHMM[SS]]")
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return patients.Date{}, nil
+		return chart.Date{}, nil
 	}
 	if i := strings.IndexAny(s, "+-"); i >= 0 {
 		zone := s[i+1:]
 		if len(zone) != 4 || !digits(zone) {
-			return patients.Date{}, bad
+			return chart.Date{}, bad
 		}
 		s = s[:i]
 	}
 	if i := strings.IndexByte(s, '.'); i >= 0 {
 		if frac := s[i+1:]; frac == "" || len(frac) > 4 || !digits(frac) || len(s[:i]) != 14 {
-			return patients.Date{}, bad
+			return chart.Date{}, bad
 		}
 		s = s[:i]
 	}
 	if !digits(s) || len(s)%2 != 0 || len(s) < 4 || len(s) > 14 {
-		return patients.Date{}, bad
+		return chart.Date{}, bad
 	}
 	year, _ := strconv.Atoi(s[:4])
 	if year < 1800 || year > now.Year() {
-		return patients.Date{}, bad
+		return chart.Date{}, bad
 	}
 	if len(s) >= 6 {
 		if m, _ := strconv.Atoi(s[4:6]); m < 1 || m > 12 {
-			return patients.Date{}, bad
+			return chart.Date{}, bad
 		}
 	}
 	if len(s) < 8 {
-		return patients.Date{}, nil
+		return chart.Date{}, nil
 	}
-	d, err := patients.ParseDate(s[:8])
+	d, err := chart.ParseDate(s[:8])
 	if err != nil {
-		return patients.Date{}, bad
+		return chart.Date{}, bad
 	}
 	limits := []int{23, 59, 59}
 	for i, k := 8, 0; i < len(s); i, k = i+2, k+1 {
 		if v, _ := strconv.Atoi(s[i : i+2]); v > limits[k] {
-			return patients.Date{}, bad
+			return chart.Date{}, bad
 		}
 	}
 	if d.Time().After(now) {
-		return patients.Date{}, errorf("PID", 7, CodeDataType, "PID-7 birth date is in the future")
+		return chart.Date{}, errorf("PID", 7, CodeDataType, "PID-7 birth date is in the future")
 	}
 	return d, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"paperchart/chart"
 	"paperchart/classify"
 	"paperchart/patients"
 )
@@ -186,7 +187,7 @@ func (s *Sender) sendOne(ctx context.Context, c *client) (worked, reached bool, 
 	}
 	m.p = patients.Patient{Authority: *auth, MRN: *mrn, Family: deref(family), Given: deref(given), Sex: deref(sex)}
 	if birth != nil {
-		m.p.BirthDate = patients.DateOf(*birth)
+		m.p.BirthDate = chart.DateOf(*birth)
 	}
 
 	code, text, xerr := c.exchange(ctx, s.mdm(m, time.Now()), controlID(m.outboxID))

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"paperchart/chart"
 	"paperchart/hl7"
 	"paperchart/internal/testenv"
 	"paperchart/patients"
@@ -135,7 +136,7 @@ func testPatient(t testing.TB, db *storage.DB, mrn string) patients.Patient {
 	t.Helper()
 	x := patients.New(db.Pool(), patients.Options{})
 	res, err := x.Upsert(context.Background(), patients.Patient{MRN: mrn, Family: "Everyman", Given: "Adam",
-		BirthDate: patients.Date{Year: 1961, Month: 3, Day: 15}, Sex: "M"})
+		BirthDate: chart.Date{Year: 1961, Month: 3, Day: 15}, Sex: "M"})
 	testenv.Must(t, err, "add patient")
 	p, err := x.ByID(context.Background(), res.ID)
 	testenv.Must(t, err, "read patient")

@@ -2,6 +2,7 @@ package match
 
 import (
 	_ "embed"
+	"paperchart/chart"
 	"strings"
 	"sync"
 )
@@ -127,52 +128,19 @@ func FieldLevels(f Field) []Level {
 	return nil
 }
 
-// ocrCanon maps characters OCR confuses to one representative.
-func ocrCanon(c byte) byte {
-	switch c {
-	case 'O':
-		return '0'
-	case 'I', 'L':
-		return '1'
-	case 'S':
-		return '5'
-	case 'B':
-		return '8'
-	case 'Z':
-		return '2'
-	}
-	return c
-}
-
-// CompareMRN compares two identifiers: exact (letters and digits, case ignored), one
-// OCR-confusable substitution (O/0, I/l/1, S/5, B/8, Z/2), a leading-zero difference, or disagree.
-// Any other difference — even one digit — is a disagreement: neighbouring MRNs belong to other
-// patients.
-func CompareMRN(a, b string) Level {
-	a, b = normalizeID(a), normalizeID(b)
-	if a == "" || b == "" {
+// CompareMRN compares two identifiers with chart.CompareMRN: exact, a leading-zero difference,
+// equal once OCR confusions are undone (chart.DigitFor), or disagree. Any other difference — even
+// one digit — is a disagreement: neighbouring MRNs belong to other patients.
+func CompareMRN(a, b chart.MRN) Level {
+	switch chart.CompareMRN(a, b) {
+	case chart.MRNMissing:
 		return LevelMissing
-	}
-	if a == b {
+	case chart.MRNExact:
 		return LevelExact
-	}
-	if len(a) == len(b) {
-		diffs, confusable := 0, true
-		for i := 0; i < len(a); i++ {
-			if a[i] != b[i] {
-				diffs++
-				if ocrCanon(a[i]) != ocrCanon(b[i]) {
-					confusable = false
-				}
-			}
-		}
-		if diffs == 1 && confusable {
-			return LevelOCR
-		}
-	}
-	ta, tb := strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
-	if ta == tb && ta != "" {
+	case chart.MRNLeadingZeros:
 		return LevelLeadingZero
+	case chart.MRNConfusable:
+		return LevelOCR
 	}
 	return LevelDisagree
 }
@@ -321,17 +289,17 @@ func CompareMiddle(a, b string) Level {
 // CompareBirth compares birth dates: exact, day and month swapped, one digit off or two adjacent
 // digits transposed (in YYYYMMDD), same year and month, or disagree. A date with unknown year is
 // missing.
-func CompareBirth(a, b Date) Level {
+func CompareBirth(a, b chart.Date) Level {
 	if a.IsZero() || b.IsZero() {
 		return LevelMissing
 	}
 	if a == b {
 		return LevelExact
 	}
-	if a.Year == b.Year && a.Month == b.Day && a.Day == b.Month {
+	if s, ok := a.Swapped(); ok && s == b {
 		return LevelDayMonthSwapped
 	}
-	da, db := a.digits(), b.digits()
+	da, db := a.Digits(), b.Digits()
 	if oneEdit(string(da[:]), string(db[:])) {
 		return LevelOneDigit
 	}
@@ -372,7 +340,7 @@ func ComparePostal(a, b string) Level {
 
 func normalizePostal(s string) string {
 	s = normalizeID(s)
-	if len(s) == 9 && allDigits(s) { // ZIP+4
+	if len(s) == 9 && strings.Trim(s, "0123456789") == "" { // ZIP+4
 		s = s[:5]
 	}
 	return s

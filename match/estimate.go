@@ -3,7 +3,6 @@ package match
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // LabelledPair is two records whose truth (same person or not) is known: training data for
@@ -208,7 +207,7 @@ func assumedLevels(f Field) map[Level]LevelParams {
 // are compared when they share a key. The keys use only what documents carry (identifier, names,
 // birth date), so the same search serves documents and index records:
 //
-//	m:<MRN with OCR-confusable characters canonical and leading zeros dropped>
+//	m:<the MRN's chart.MRN.Key: OCR-confusable characters as digits, leading zeros dropped>
 //	b:<birth date YYYYMMDD>
 //	fy:<Soundex of family name><birth year>
 //	fg:<Soundex of family name><Soundex of first given name>
@@ -218,18 +217,12 @@ func assumedLevels(f Field) map[Level]LevelParams {
 // soundex()/dmetaphone() of the names (fuzzystrmatch).
 func BlockingKeys(r Record) []string {
 	var keys []string
-	if id := normalizeID(r.MRN); id != "" {
-		b := []byte(id)
-		for i := range b {
-			b[i] = ocrCanon(b[i])
-		}
-		if t := strings.TrimLeft(string(b), "0"); t != "" {
-			keys = append(keys, "m:"+t)
-		}
+	if k := r.MRN.Key(); k != "" {
+		keys = append(keys, "m:"+k)
 	}
 	fam, giv := Soundex(squash(NormalizeName(r.Family))), Soundex(firstWord(NormalizeName(r.Given)))
 	if !r.Birth.IsZero() {
-		d := r.Birth.digits()
+		d := r.Birth.Digits()
 		keys = append(keys, "b:"+string(d[:]))
 		if fam != "" {
 			keys = append(keys, "fy:"+fam+string(d[:4]))

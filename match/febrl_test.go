@@ -9,10 +9,13 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"paperchart/chart"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The Febrl data sit beside the repository (../shared/data/febrl); they are read from there and
@@ -51,15 +54,15 @@ func loadFebrl(t testing.TB, name string) []febrlRec {
 		parts := strings.Split(row[0], "-") // rec-12-org, rec-12-dup-0
 		var cl int
 		fmt.Sscan(parts[1], &cl)
-		var birth Date
-		if d := row[9]; len(d) == 8 && allDigits(d) {
-			birth = Date{atoi(d[:4]), atoi(d[4:6]), atoi(d[6:])}
+		var birth chart.Date
+		if d := row[9]; len(d) == 8 && strings.Trim(d, "0123456789") == "" {
+			birth = chart.Date{Year: atoi(d[:4]), Month: time.Month(atoi(d[4:6])), Day: atoi(d[6:])}
 		}
 		out = append(out, febrlRec{
 			Cluster: cl,
 			Org:     parts[2] == "org",
 			Rec: Record{
-				MRN: row[10], Given: row[1], Family: row[2], Birth: birth,
+				MRN: chart.MRN(row[10]), Given: row[1], Family: row[2], Birth: birth,
 				Address: strings.Join(nonEmpty(row[3], row[4], row[5]), " "),
 				City:    row[6], Postal: row[7],
 			},
@@ -365,4 +368,9 @@ func TestHeldOut(t *testing.T) {
 			t.Errorf("filing %s: %d wrong auto-files for %d right", v.name, wrong, present.AutoRight)
 		}
 	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

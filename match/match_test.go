@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"paperchart/chart"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestJaroWinkler(t *testing.T) {
@@ -69,7 +71,7 @@ func TestCompareMRN(t *testing.T) {
 		{"12O45S", "120456", LevelDisagree}, // two substitutions
 		{"", "123", LevelMissing},
 	} {
-		if got := CompareMRN(c.a, c.b); got != c.want {
+		if got := CompareMRN(chart.MRN(c.a), chart.MRN(c.b)); got != c.want {
 			t.Errorf("CompareMRN(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
 		}
 	}
@@ -122,33 +124,10 @@ func TestIsNickname(t *testing.T) {
 	}
 }
 
-func TestParseDateAndCompareBirth(t *testing.T) {
+func TestCompareBirth(t *testing.T) {
+	d := func(y, m, dd int) chart.Date { return chart.Date{Year: y, Month: time.Month(m), Day: dd} }
 	for _, c := range []struct {
-		in   string
-		want Date
-	}{
-		{"19940915", Date{1994, 9, 15}}, {"1994-09-15", Date{1994, 9, 15}}, {"09/15/1994", Date{1994, 9, 15}},
-		{"9-15-1994", Date{1994, 9, 15}}, {"Sep 15, 1994", Date{1994, 9, 15}}, {"15 September 1994", Date{1994, 9, 15}},
-		{"2000-02-29", Date{2000, 2, 29}},
-	} {
-		got, err := ParseDate(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("ParseDate(%q) = %v, %v; want %v", c.in, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"", "1999-02-29", "13/01/1994", "09/15/94", "soon", "1994-13-01"} {
-		_, err := ParseDate(bad)
-		if err == nil {
-			t.Errorf("ParseDate(%q): no error", bad)
-			continue
-		}
-		if bad != "" && strings.Contains(err.Error(), bad) {
-			t.Errorf("ParseDate error %q contains the input", err)
-		}
-	}
-	d := func(y, m, dd int) Date { return Date{y, m, dd} }
-	for _, c := range []struct {
-		a, b Date
+		a, b chart.Date
 		want Level
 	}{
 		{d(1994, 9, 15), d(1994, 9, 15), LevelExact},
@@ -158,7 +137,7 @@ func TestParseDateAndCompareBirth(t *testing.T) {
 		{d(1994, 9, 15), d(1984, 9, 15), LevelOneDigit},
 		{d(1994, 9, 15), d(1994, 9, 27), LevelSameYearMonth},
 		{d(1994, 9, 15), d(1961, 2, 3), LevelDisagree},
-		{d(1994, 9, 15), Date{}, LevelMissing},
+		{d(1994, 9, 15), chart.Date{}, LevelMissing},
 	} {
 		if got := CompareBirth(c.a, c.b); got != c.want {
 			t.Errorf("CompareBirth(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
@@ -217,13 +196,13 @@ func TestDefaultModelParams(t *testing.T) {
 
 // fixtures: a small patient index with look-alikes.
 var index = []Record{
-	{MRN: "100234", Family: "Smith", Given: "William", Birth: Date{1956, 4, 9}, Sex: "M", Address: "7 Wallaby Place", City: "Cleveland", Postal: "44101"},
-	{MRN: "100235", Family: "Smith", Given: "Willa", Birth: Date{1956, 4, 9}, Sex: "F", Address: "7 Wallaby Place", City: "Cleveland", Postal: "44101"},
-	{MRN: "200871", Family: "Smyth", Given: "William", Birth: Date{1965, 4, 9}, Sex: "M", Address: "18 Oak Road", City: "Akron", Postal: "44301"},
-	{MRN: "301442", Family: "Garcia-Lopez", Given: "Maria", Birth: Date{1980, 11, 3}, Sex: "F"},
-	{MRN: "301443", Family: "Garcia", Given: "Mario", Birth: Date{1980, 11, 3}, Sex: "M"},
-	{MRN: "412000", Family: "McCarthy", Given: "Margaret", Birth: Date{1941, 2, 7}, Sex: "F"},
-	{MRN: "412001", Family: "McCarthy", Given: "Mary", Birth: Date{1941, 7, 2}, Sex: "F"},
+	{MRN: "100234", Family: "Smith", Given: "William", Birth: chart.Date{Year: 1956, Month: 4, Day: 9}, Sex: "M", Address: "7 Wallaby Place", City: "Cleveland", Postal: "44101"},
+	{MRN: "100235", Family: "Smith", Given: "Willa", Birth: chart.Date{Year: 1956, Month: 4, Day: 9}, Sex: "F", Address: "7 Wallaby Place", City: "Cleveland", Postal: "44101"},
+	{MRN: "200871", Family: "Smyth", Given: "William", Birth: chart.Date{Year: 1965, Month: 4, Day: 9}, Sex: "M", Address: "18 Oak Road", City: "Akron", Postal: "44301"},
+	{MRN: "301442", Family: "Garcia-Lopez", Given: "Maria", Birth: chart.Date{Year: 1980, Month: 11, Day: 3}, Sex: "F"},
+	{MRN: "301443", Family: "Garcia", Given: "Mario", Birth: chart.Date{Year: 1980, Month: 11, Day: 3}, Sex: "M"},
+	{MRN: "412000", Family: "McCarthy", Given: "Margaret", Birth: chart.Date{Year: 1941, Month: 2, Day: 7}, Sex: "F"},
+	{MRN: "412001", Family: "McCarthy", Given: "Mary", Birth: chart.Date{Year: 1941, Month: 7, Day: 2}, Sex: "F"},
 }
 
 func TestScoreRanksTrueRecordFirst(t *testing.T) {
@@ -233,14 +212,14 @@ func TestScoreRanksTrueRecordFirst(t *testing.T) {
 		want     int
 		autoFile bool
 	}{
-		{"nickname, OCR'd MRN", Record{MRN: "1OO234", Family: "SMITH", Given: "Bill", Birth: Date{1956, 4, 9}}, 0, true},
-		{"no MRN, look-alike at the same address", Record{Family: "Smiht", Given: "William", Birth: Date{1956, 4, 9}}, 0, false},
-		{"no MRN, typos in both names", Record{Family: "McCarthy", Given: "Margret", Birth: Date{1941, 2, 7}}, 5, true},
-		{"compound family name", Record{MRN: "301442", Family: "Garcia", Given: "Maria", Birth: Date{1980, 11, 3}}, 3, true},
-		{"day and month swapped", Record{MRN: "412000", Family: "Mc Carthy", Given: "Peggy", Birth: Date{1941, 7, 2}}, 5, true},
-		{"names swapped", Record{MRN: "200871", Family: "William", Given: "Smyth", Birth: Date{1965, 4, 9}}, 2, true},
+		{"nickname, OCR'd MRN", Record{MRN: "1OO234", Family: "SMITH", Given: "Bill", Birth: chart.Date{Year: 1956, Month: 4, Day: 9}}, 0, true},
+		{"no MRN, look-alike at the same address", Record{Family: "Smiht", Given: "William", Birth: chart.Date{Year: 1956, Month: 4, Day: 9}}, 0, false},
+		{"no MRN, typos in both names", Record{Family: "McCarthy", Given: "Margret", Birth: chart.Date{Year: 1941, Month: 2, Day: 7}}, 5, true},
+		{"compound family name", Record{MRN: "301442", Family: "Garcia", Given: "Maria", Birth: chart.Date{Year: 1980, Month: 11, Day: 3}}, 3, true},
+		{"day and month swapped", Record{MRN: "412000", Family: "Mc Carthy", Given: "Peggy", Birth: chart.Date{Year: 1941, Month: 7, Day: 2}}, 5, true},
+		{"names swapped", Record{MRN: "200871", Family: "William", Given: "Smyth", Birth: chart.Date{Year: 1965, Month: 4, Day: 9}}, 2, true},
 		{"name only: too weak", Record{Family: "Smith", Given: "William"}, 0, false},
-		{"birth date contradicts", Record{MRN: "100234", Family: "Smith", Given: "William", Birth: Date{1971, 1, 30}}, 0, false},
+		{"birth date contradicts", Record{MRN: "100234", Family: "Smith", Given: "William", Birth: chart.Date{Year: 1971, Month: 1, Day: 30}}, 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			results := make([]Result, len(index))
@@ -263,7 +242,7 @@ func TestScoreRanksTrueRecordFirst(t *testing.T) {
 }
 
 func TestReasonsAndRedaction(t *testing.T) {
-	doc := Record{MRN: "100234", Family: "Smith", Given: "Bill", Birth: Date{1956, 4, 9}}
+	doc := Record{MRN: "100234", Family: "Smith", Given: "Bill", Birth: chart.Date{Year: 1956, Month: 4, Day: 9}}
 	d := Decide([]Result{Score(doc, index[0]), Score(doc, index[2])})
 	all := strings.Join(d.Reasons, "; ")
 	for _, want := range []string{"MRN agrees", "birth date agrees", "given name is a nickname of the other (bill / william)", "filed automatically"} {
@@ -316,7 +295,7 @@ func TestChooseThreshold(t *testing.T) {
 }
 
 func BenchmarkScore(b *testing.B) {
-	doc := Record{MRN: "1OO234", Family: "Smiht", Given: "Bill", Birth: Date{1956, 4, 9}}
+	doc := Record{MRN: "1OO234", Family: "Smiht", Given: "Bill", Birth: chart.Date{Year: 1956, Month: 4, Day: 9}}
 	m := DefaultModel()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,9 +1,7 @@
 package match
 
 import (
-	"errors"
-	"fmt"
-	"strconv"
+	"paperchart/chart"
 	"strings"
 	"unicode"
 )
@@ -12,147 +10,16 @@ import (
 // from a document. Every field may be empty (zero Date for the birth date): a missing field is no
 // evidence either way and weighs 0.
 type Record struct {
-	MRN     string // medical record number (or another identifier of the same kind)
-	Family  string // family name (surname)
-	Given   string // given (first) name
-	Middle  string // middle name or initial
-	Birth   Date   // birth date; zero = unknown
-	Sex     string // "M", "F", "male", "female", ...; anything else counts as unknown
-	Address string // street address, one line (number, street, unit)
+	MRN     chart.MRN  // medical record number (or another identifier of the same kind)
+	Family  string     // family name (surname)
+	Given   string     // given (first) name
+	Middle  string     // middle name or initial
+	Birth   chart.Date // birth date; zero = unknown
+	Sex     string     // "M", "F", "male", "female", ...; anything else counts as unknown
+	Address string     // street address, one line (number, street, unit)
 	City    string
 	Postal  string // postal or ZIP code
 	Phone   string
-}
-
-// Date is a calendar date whose parts may be unknown (0). A Date with Year 0 is treated as unknown
-// by the comparators.
-type Date struct {
-	Year, Month, Day int
-}
-
-// IsZero reports whether the year is unknown (the comparators then ignore the date).
-func (d Date) IsZero() bool { return d.Year == 0 }
-
-// String formats the date as YYYY-MM-DD (unknown parts as zeros).
-func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day) }
-
-// digits returns the date as its eight digits YYYYMMDD.
-func (d Date) digits() [8]byte {
-	var b [8]byte
-	y, m, dd := d.Year, d.Month, d.Day
-	for i := 3; i >= 0; i-- {
-		b[i] = byte('0' + abs(y)%10)
-		y /= 10
-	}
-	b[4], b[5] = byte('0'+abs(m)/10%10), byte('0'+abs(m)%10)
-	b[6], b[7] = byte('0'+abs(dd)/10%10), byte('0'+abs(dd)%10)
-	return b
-}
-
-func abs(i int) int {
-	if i < 0 {
-		return -i
-	}
-	return i
-}
-
-// ErrDate is wrapped by every error ParseDate returns. Its messages never contain the input.
-var ErrDate = errors.New("match: unrecognised date")
-
-var monthNames = [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
-
-// ParseDate reads a date in the formats found on US medical records and in data feeds:
-// YYYYMMDD, YYYY-MM-DD (also with / or .), MM/DD/YYYY and MM-DD-YYYY (US order), "Jan 2, 2006",
-// "2 Jan 2006" and "January 2 2006". Two-digit years are refused: for a birth date the century
-// cannot be guessed safely. The error never contains the input (it may be patient data).
-func ParseDate(s string) (Date, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" {
-		return Date{}, fmt.Errorf("%w: empty", ErrDate)
-	}
-	var d Date
-	switch {
-	case len(s) == 8 && allDigits(s):
-		d = Date{atoi(s[:4]), atoi(s[4:6]), atoi(s[6:])}
-	default:
-		parts := strings.FieldsFunc(s, func(r rune) bool {
-			return r == '-' || r == '/' || r == '.' || r == ',' || unicode.IsSpace(r)
-		})
-		if len(parts) != 3 {
-			return Date{}, fmt.Errorf("%w: want three parts", ErrDate)
-		}
-		if m := monthIndex(parts[0]); m > 0 { // Jan 2 2006
-			d = Date{atoi(parts[2]), m, atoi(parts[1])}
-			if len(parts[2]) != 4 {
-				return Date{}, fmt.Errorf("%w: year must have four digits", ErrDate)
-			}
-		} else if m := monthIndex(parts[1]); m > 0 { // 2 Jan 2006
-			d = Date{atoi(parts[2]), m, atoi(parts[0])}
-			if len(parts[2]) != 4 {
-				return Date{}, fmt.Errorf("%w: year must have four digits", ErrDate)
-			}
-		} else {
-			for _, p := range parts {
-				if !allDigits(p) {
-					return Date{}, fmt.Errorf("%w: not a number", ErrDate)
-				}
-			}
-			switch {
-			case len(parts[0]) == 4: // ISO order
-				d = Date{atoi(parts[0]), atoi(parts[1]), atoi(parts[2])}
-			case len(parts[2]) == 4: // US order
-				d = Date{atoi(parts[2]), atoi(parts[0]), atoi(parts[1])}
-			default:
-				return Date{}, fmt.Errorf("%w: year must have four digits", ErrDate)
-			}
-		}
-	}
-	if d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > daysIn(d.Year, d.Month) || d.Year < 1800 || d.Year > 2200 {
-		return Date{}, fmt.Errorf("%w: out of range", ErrDate)
-	}
-	return d, nil
-}
-
-func monthIndex(s string) int {
-	if len(s) < 3 || !unicode.IsLetter(rune(s[0])) {
-		return 0
-	}
-	for i, m := range monthNames {
-		if strings.HasPrefix(s, m) {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-func allDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
 
 var foldLatin = map[rune]string{

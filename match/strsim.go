@@ -1,5 +1,7 @@
 package match
 
+import "paperchart/chart"
+
 // Jaro returns the Jaro similarity of a and b (1 = equal, 0 = nothing in common), comparing bytes;
 // callers pass normalized (lower-case ASCII) strings.
 func Jaro(a, b string) float64 {
@@ -126,39 +128,6 @@ func Soundex(s string) string {
 	return string(out)
 }
 
-// oneEdit reports whether a and b (same length or one apart) differ by exactly one substituted,
-// inserted or deleted byte, or by one swap of adjacent bytes.
-func oneEdit(a, b string) bool {
-	if a == b {
-		return false
-	}
-	la, lb := len(a), len(b)
-	switch {
-	case la == lb:
-		diff := -1
-		for i := 0; i < la; i++ {
-			if a[i] != b[i] {
-				if diff >= 0 {
-					// second difference: adjacent transposition?
-					return i == diff+1 && a[diff] == b[i] && a[i] == b[diff] && a[i+1:] == b[i+1:]
-				}
-				diff = i
-			}
-		}
-		return true
-	case la == lb+1:
-		return oneDeletion(a, b)
-	case lb == la+1:
-		return oneDeletion(b, a)
-	}
-	return false
-}
-
-// oneDeletion reports whether deleting one byte of long gives short.
-func oneDeletion(long, short string) bool {
-	i := 0
-	for i < len(short) && long[i] == short[i] {
-		i++
-	}
-	return long[i+1:] == short[i:]
-}
+// oneEdit reports whether a and b differ by exactly one substituted, inserted or deleted byte, or
+// by one swap of adjacent bytes.
+func oneEdit(a, b string) bool { return chart.EditsString(a, b, 1, true) == 1 }

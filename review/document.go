@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,8 +13,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"paperchart/audit"
+	"paperchart/chart"
 	"paperchart/classify"
-	"paperchart/filing"
 	"paperchart/patients"
 	"paperchart/storage"
 	"paperchart/users"
@@ -113,7 +112,7 @@ type docData struct {
 	BatchDocs    int
 	Pages        []pageView
 	Texts        []textView
-	IDs          filing.Identifiers
+	IDs          chart.Identifiers
 	HasIDs       bool
 	Candidates   []candidateView
 	Selected     int64 // the patient pre-selected, 0 for none
@@ -216,21 +215,12 @@ func (a *app) claimFailed(w http.ResponseWriter, r *http.Request, id int64, what
 func (a *app) documentData(ctx context.Context, r *http.Request, d storage.Document, me string) (docData, error) {
 	data := docData{Doc: d, Tags: tags(d), Reasons: d.ReviewReasons,
 		SplitPct: pct(d.SplitConfidence), PatientPct: pct(d.PatientConfidence)}
-	var cands []filing.Candidate
-	if len(d.Candidates) > 0 {
-		if err := json.Unmarshal(d.Candidates, &cands); err != nil {
-			return data, fmt.Errorf("decode candidates of document %d: %w", d.ID, err)
-		}
-	}
+	cands := d.Candidates
 	if len(cands) > maxCandidates {
 		cands = cands[:maxCandidates]
 	}
-	if len(d.Identifiers) > 0 {
-		if err := json.Unmarshal(d.Identifiers, &data.IDs); err != nil {
-			return data, fmt.Errorf("decode identifiers of document %d: %w", d.ID, err)
-		}
-	}
-	data.HasIDs = !noIdentifiers(d.Identifiers)
+	data.IDs = d.Identifiers
+	data.HasIDs = !d.Identifiers.Empty()
 
 	var (
 		pages   []storage.Page
@@ -301,12 +291,8 @@ func (a *app) documentData(ctx context.Context, r *http.Request, d storage.Docum
 	}
 
 	// Types, with the classifier's probabilities.
-	var ranked []classify.Scored
-	if len(d.TypeRanked) > 0 {
-		json.Unmarshal(d.TypeRanked, &ranked) // a damaged ranking only loses the percentages
-	}
 	prob := map[string]float64{}
-	for _, s := range ranked {
+	for _, s := range d.TypeRanked {
 		prob[s.Type] = s.Probability
 	}
 	chosen := d.TypeSuggested

@@ -1,13 +1,11 @@
 package review
 
 import (
+	"paperchart/chart"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
-
-	"paperchart/filing"
 )
 
 // segment is a run of OCR text; Kind names the identifier it is, if any
@@ -21,7 +19,7 @@ type segment struct {
 // read as the patient's identifiers: the MRNs (also as OCR misreads them),
 // the names, the birth date and the date of service (in the usual written
 // forms of the date).
-func highlight(text string, ids filing.Identifiers) []segment {
+func highlight(text string, ids chart.Identifiers) []segment {
 	type pattern struct {
 		re   *regexp.Regexp
 		kind string
@@ -35,9 +33,9 @@ func highlight(text string, ids filing.Identifiers) []segment {
 			pats = append(pats, pattern{re, kind})
 		}
 	}
-	mrns := append(append([]string{ids.MRN, ids.CoverMRN}, ids.OtherMRNs...), ids.LabelMRNs...)
+	mrns := append(append([]chart.MRN{ids.MRN, ids.CoverMRN}, ids.OtherMRNs...), ids.LabelMRNs...)
 	for _, m := range mrns {
-		add(mrnPattern(m), "mrn")
+		add(m.Pattern(), "mrn")
 	}
 	for _, n := range []string{ids.Family, ids.Given, ids.Middle} {
 		add(namePattern(n), "name")
@@ -82,33 +80,6 @@ func highlight(text string, ids filing.Identifiers) []segment {
 	return out
 }
 
-// ocrDigit is what OCR may read for each digit.
-var ocrDigit = map[rune]string{
-	'0': "[0OoQD]", '1': "[1lIi|]", '2': "[2Z]", '5': "[5S]", '6': "[6G]", '8': "[8B]",
-}
-
-// mrnPattern matches an MRN as printed (leading zeros optional) and as OCR
-// may misread its digits.
-func mrnPattern(mrn string) string {
-	mrn = strings.TrimSpace(mrn)
-	core := strings.TrimLeft(mrn, "0")
-	if len(core) < 3 {
-		return ""
-	}
-	var b strings.Builder
-	b.WriteString(`(?:^|[^0-9A-Za-z])([0OoQD]*`)
-	for _, r := range core {
-		if c, ok := ocrDigit[r]; ok {
-			b.WriteString(c)
-		} else {
-			b.WriteString(regexp.QuoteMeta(string(r)))
-		}
-		b.WriteString(`[ -]?`)
-	}
-	s := strings.TrimSuffix(b.String(), `[ -]?`)
-	return s + `)(?:$|[^0-9A-Za-z])`
-}
-
 // namePattern matches a name as a whole word, in any case.
 func namePattern(name string) string {
 	f := strings.Fields(name)
@@ -121,13 +92,13 @@ func namePattern(name string) string {
 	return `(?i)(?:^|[^\pL])(` + strings.Join(f, `\s+`) + `)(?:$|[^\pL])`
 }
 
-// datePattern matches a date (given as YYYY-MM-DD) written as ISO,
-// month/day/year, day.month.year or with the month's name.
-func datePattern(iso string) string {
-	t, err := time.Parse("2006-01-02", strings.TrimSpace(iso))
-	if err != nil {
+// datePattern matches a date written as ISO, month/day/year,
+// day.month.year or with the month's name.
+func datePattern(dt chart.Date) string {
+	if dt.IsZero() {
 		return ""
 	}
+	t := dt.Time()
 	y, m, d := t.Year(), int(t.Month()), t.Day()
 	num := func(n int) string { return `0?` + strconv.Itoa(n) }
 	yy := `(?:` + strconv.Itoa(y/100) + `)?` + pad2(y%100)

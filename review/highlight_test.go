@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"paperchart/filing"
+	"paperchart/chart"
 	"paperchart/patients"
 )
 
@@ -21,7 +21,7 @@ func render(segs []segment) string {
 }
 
 func TestHighlight(t *testing.T) {
-	ids := filing.Identifiers{MRN: "00410001", Family: "HARTMANN", Given: "ELISE", BirthDate: "1961-04-12", ServiceDate: "2024-03-14"}
+	ids := chart.Identifiers{MRN: "00410001", Family: "HARTMANN", Given: "ELISE", BirthDate: chart.Date{Year: 1961, Month: 4, Day: 12}, ServiceDate: chart.Date{Year: 2024, Month: 3, Day: 14}}
 	tests := []struct{ text, want string }{
 		{"Patient: HARTMANN, ELISE\nMRN: 00410001\nDOB: 04/12/1961\nDate of Service: 03/14/2024",
 			"Patient: [name:HARTMANN], [name:ELISE]\nMRN: [mrn:00410001]\nDOB: [birth:04/12/1961]\nDate of Service: [service:03/14/2024]"},
@@ -38,18 +38,18 @@ func TestHighlight(t *testing.T) {
 		}
 	}
 	// Nothing read: the text as it is.
-	if got := render(highlight("MRN: 00410001", filing.Identifiers{})); got != "MRN: 00410001" {
+	if got := render(highlight("MRN: 00410001", chart.Identifiers{})); got != "MRN: 00410001" {
 		t.Errorf("without identifiers: %q", got)
 	}
 	// Regular-expression characters in a name are literal.
-	if got := render(highlight("O'BRIEN (A.) X", filing.Identifiers{Family: "O'BRIEN", Given: "(A.)"})); got != "[name:O'BRIEN] [name:(A.)] X" {
+	if got := render(highlight("O'BRIEN (A.) X", chart.Identifiers{Family: "O'BRIEN", Given: "(A.)"})); got != "[name:O'BRIEN] [name:(A.)] X" {
 		t.Errorf("quoted name: %q", got)
 	}
 }
 
 func TestParseSearch(t *testing.T) {
-	date := func(s string) patients.Date {
-		d, err := patients.ParseDate(s)
+	date := func(s string) chart.Date {
+		d, err := chart.ParseDate(s)
 		if err != nil {
 			t.Fatal(err)
 		}

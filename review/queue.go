@@ -2,7 +2,6 @@ package review
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -71,9 +70,9 @@ type tag struct {
 func tags(d storage.Document) []tag {
 	var out []tag
 	if d.PatientReview {
-		if noIdentifiers(d.Identifiers) {
+		if d.Identifiers.Empty() {
 			out = append(out, tag{storage.ReasonIdentifiers, reasonLabels[storage.ReasonIdentifiers]})
-		} else if len(d.Candidates) == 0 || string(d.Candidates) == "[]" || string(d.Candidates) == "null" {
+		} else if len(d.Candidates) == 0 {
 			out = append(out, tag{storage.ReasonPatient, "no patient found"})
 		} else {
 			out = append(out, tag{storage.ReasonPatient, reasonLabels[storage.ReasonPatient]})
@@ -86,17 +85,6 @@ func tags(d storage.Document) []tag {
 		out = append(out, tag{storage.ReasonSplit, reasonLabels[storage.ReasonSplit]})
 	}
 	return out
-}
-
-// noIdentifiers reports whether nothing that names a patient was read.
-func noIdentifiers(raw json.RawMessage) bool {
-	var m map[string]any
-	if json.Unmarshal(raw, &m) != nil {
-		return true
-	}
-	delete(m, "facility")
-	delete(m, "service_date")
-	return len(m) == 0
 }
 
 type queueRow struct {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"paperchart/chart"
 	"paperchart/patients"
 )
 
@@ -38,7 +39,7 @@ func (a *app) searchPatients(w http.ResponseWriter, r *http.Request) {
 		q.Given = s
 	}
 	if s := strings.TrimSpace(v.Get("birth_date")); s != "" {
-		bd, err := patients.ParseDate(s)
+		bd, err := chart.ParseDate(s)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the birth date must be a date such as 1958-03-14"})
 			return
@@ -111,7 +112,7 @@ func parseSearch(s string) (patients.Query, error) {
 		case word == ",":
 			names = append(names, word)
 		case digits && strings.Contains(word, "/"), digits && len(word) == 10 && word[4] == '-' && word[7] == '-':
-			bd, err := patients.ParseDate(word)
+			bd, err := chart.ParseDate(word)
 			if err != nil {
 				return q, errors.New("the birth date must be a date such as 1958-03-14 or 03/14/1958")
 			}

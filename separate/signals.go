@@ -136,7 +136,7 @@ func (s *Separator) read(no int, text string, labels []string) signals {
 		if c.Confidence < 0.5 {
 			continue
 		}
-		if v := normMRN(c.Value); v != "" {
+		if v := normMRN(string(c.Value)); v != "" {
 			sg.mrns = append(sg.mrns, v)
 		}
 		if c.Line < 2 {
@@ -154,12 +154,12 @@ func (s *Separator) read(no int, text string, labels []string) signals {
 	}
 	for _, d := range f.BirthDates {
 		if d.Confidence >= 0.5 {
-			sg.dobs = append(sg.dobs, ymd{d.Year, d.Month, d.Day})
+			sg.dobs = append(sg.dobs, ymd{d.Year, int(d.Month), d.Day})
 		}
 	}
 	for _, d := range f.ServiceDates {
 		if d.Confidence >= 0.5 && d.Label != "" {
-			sg.services = append(sg.services, ymd{d.Year, d.Month, d.Day})
+			sg.services = append(sg.services, ymd{d.Year, int(d.Month), d.Day})
 		}
 	}
 	return sg

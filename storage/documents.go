@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"paperchart/chart"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,44 +25,44 @@ const FiledByAuto = "auto"
 
 // Document is one document cut from a batch, with the three decisions made
 // on it (split, type, patient), each with its confidence. Candidates,
-// Identifiers and TypeRanked are JSON written by the filing package; they
-// hold patient data.
+// Identifiers and TypeRanked are the stored decisions (package chart, JSON
+// columns); they hold patient data.
 type Document struct {
-	ID                int64           `json:"id"`
-	BatchID           int64           `json:"batch_id"`
-	Seq               int             `json:"seq"`
-	State             string          `json:"state"`
-	Pages             []int           `json:"pages"`
-	ObjectKey         string          `json:"-"`
-	PDFSize           int64           `json:"pdf_size"`
-	PDFSHA1           string          `json:"pdf_sha1,omitempty"` // hex
-	PatientID         *int64          `json:"patient_id,omitempty"`
-	Type              string          `json:"type,omitempty"`
-	LOINC             string          `json:"loinc,omitempty"`
-	Title             string          `json:"title,omitempty"`
-	ServiceDate       *time.Time      `json:"service_date,omitempty"`
-	Facility          string          `json:"facility,omitempty"`
-	SeparatedBy       string          `json:"separated_by"`
-	SplitConfidence   float64         `json:"split_confidence"`
-	SplitReview       bool            `json:"split_review"`
-	SplitReasons      []string        `json:"split_reasons"`
-	TypeSuggested     string          `json:"type_suggested,omitempty"`
-	TypeConfidence    float64         `json:"type_confidence"`
-	TypeReview        bool            `json:"type_review"`
-	TypeRanked        json.RawMessage `json:"type_ranked"`
-	PatientSuggested  *int64          `json:"patient_suggested,omitempty"`
-	PatientConfidence float64         `json:"patient_confidence"`
-	PatientReview     bool            `json:"patient_review"`
-	Candidates        json.RawMessage `json:"candidates"`
-	Identifiers       json.RawMessage `json:"identifiers"`
-	ReviewReasons     []string        `json:"review_reasons"`
-	FiledBy           string          `json:"filed_by,omitempty"`
-	FiledAt           *time.Time      `json:"filed_at,omitempty"`
-	ClaimedBy         string          `json:"claimed_by,omitempty"`
-	ClaimedUntil      *time.Time      `json:"claimed_until,omitempty"`
-	MergedInto        *int64          `json:"merged_into,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
-	UpdatedAt         time.Time       `json:"updated_at"`
+	ID                int64             `json:"id"`
+	BatchID           int64             `json:"batch_id"`
+	Seq               int               `json:"seq"`
+	State             string            `json:"state"`
+	Pages             []int             `json:"pages"`
+	ObjectKey         string            `json:"-"`
+	PDFSize           int64             `json:"pdf_size"`
+	PDFSHA1           string            `json:"pdf_sha1,omitempty"` // hex
+	PatientID         *int64            `json:"patient_id,omitempty"`
+	Type              string            `json:"type,omitempty"`
+	LOINC             string            `json:"loinc,omitempty"`
+	Title             string            `json:"title,omitempty"`
+	ServiceDate       *time.Time        `json:"service_date,omitempty"`
+	Facility          string            `json:"facility,omitempty"`
+	SeparatedBy       string            `json:"separated_by"`
+	SplitConfidence   float64           `json:"split_confidence"`
+	SplitReview       bool              `json:"split_review"`
+	SplitReasons      []string          `json:"split_reasons"`
+	TypeSuggested     string            `json:"type_suggested,omitempty"`
+	TypeConfidence    float64           `json:"type_confidence"`
+	TypeReview        bool              `json:"type_review"`
+	TypeRanked        chart.RankedTypes `json:"type_ranked"`
+	PatientSuggested  *int64            `json:"patient_suggested,omitempty"`
+	PatientConfidence float64           `json:"patient_confidence"`
+	PatientReview     bool              `json:"patient_review"`
+	Candidates        chart.Candidates  `json:"candidates"`
+	Identifiers       chart.Identifiers `json:"identifiers"`
+	ReviewReasons     []string          `json:"review_reasons"`
+	FiledBy           string            `json:"filed_by,omitempty"`
+	FiledAt           *time.Time        `json:"filed_at,omitempty"`
+	ClaimedBy         string            `json:"claimed_by,omitempty"`
+	ClaimedUntil      *time.Time        `json:"claimed_until,omitempty"`
+	MergedInto        *int64            `json:"merged_into,omitempty"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
 }
 
 const documentColumns = `id, batch_id, seq, state, pages, object_key, patient_id, type, loinc, title, service_date, facility,
@@ -178,20 +179,13 @@ type NewDocument struct {
 	TypeSuggested     string
 	TypeConfidence    float64
 	TypeReview        bool
-	TypeRanked        any // encoded as JSON
+	TypeRanked        chart.RankedTypes
 	PatientSuggested  *int64
 	PatientConfidence float64
 	PatientReview     bool
-	Candidates        any // encoded as JSON
-	Identifiers       any // encoded as JSON
+	Candidates        chart.Candidates
+	Identifiers       chart.Identifiers
 	ReviewReasons     []string
-}
-
-func jsonArg(v any, empty string) ([]byte, error) {
-	if v == nil {
-		return []byte(empty), nil
-	}
-	return json.Marshal(v)
 }
 
 // FiledSummary counts what FinishFiling recorded.
@@ -253,13 +247,13 @@ func nonNil(s []string) []string {
 
 // documentJSON encodes a new document's JSON columns.
 func documentJSON(d NewDocument) (ranked, cands, ids []byte, err error) {
-	if ranked, err = jsonArg(d.TypeRanked, "[]"); err != nil {
+	if ranked, err = json.Marshal(d.TypeRanked); err != nil {
 		return
 	}
-	if cands, err = jsonArg(d.Candidates, "[]"); err != nil {
+	if cands, err = json.Marshal(d.Candidates); err != nil {
 		return
 	}
-	ids, err = jsonArg(d.Identifiers, "{}")
+	ids, err = json.Marshal(d.Identifiers)
 	return
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os/user"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"paperchart/classify"
-	"paperchart/filing"
 	"paperchart/storage"
 )
 
@@ -169,10 +167,9 @@ func documentsShow(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  - %s\n", r)
 		}
 	}
-	var cands []filing.Candidate
-	if err := json.Unmarshal(d.Candidates, &cands); err == nil && len(cands) > 0 {
+	if len(d.Candidates) > 0 {
 		fmt.Fprintln(stdout, "\nCandidates:")
-		for i, cd := range cands {
+		for i, cd := range d.Candidates {
 			fmt.Fprintf(stdout, "  %d. patient %d  p=%.4f  %.1f bits  found by %s\n", i+1, cd.PatientID, cd.Probability, cd.Weight, strings.Join(cd.FoundBy, ", "))
 			for _, r := range cd.Reasons {
 				fmt.Fprintf(stdout, "       %s\n", r)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"paperchart/chart"
 	"paperchart/patients"
 )
 
@@ -274,7 +275,7 @@ func patientsSearch(ctx context.Context, args []string, stdout io.Writer) error 
 	}
 	q := patients.Query{Authority: *authority, MRN: *mrn, Family: *family, Given: *given}
 	if *dob != "" {
-		d, err := patients.ParseDate(*dob)
+		d, err := chart.ParseDate(*dob)
 		if err != nil {
 			return fmt.Errorf("--dob: %w", err)
 		}

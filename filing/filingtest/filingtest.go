@@ -120,6 +120,14 @@ var (
 	Stranger = header("PROGRESS NOTE", "ZIMMERMANN, OTTO", "00999999", "01/01/1944") +
 		"Subjective: follow-up of hypertension. Objective: blood pressure 142/88. Assessment: hypertension not at goal. Plan: increase lisinopril.\nPage 1 of 1\n"
 	WrongPile = header("CONSULTATION NOTE", "OKAFOR, DANIEL", "00410002", "11/03/1979") + Consult
+	// Namesake is a person with the name and birth date of HARTMANN, ELISE
+	// (00410001) who prints another MRN, one that is not in the index.
+	Namesake = header("DISCHARGE SUMMARY", "HARTMANN, ELISE", "77120945", "04/12/1961") +
+		"Hospital Course: admitted for elective knee replacement, uneventful recovery.\nDischarge Condition: stable.\nPage 1 of 1\n"
+	// OthersMRN prints HARTMANN, ELISE's name and birth date with the MRN
+	// of OKAFOR, DANIEL (00410002).
+	OthersMRN = header("DISCHARGE SUMMARY", "HARTMANN, ELISE", "00410002", "04/12/1961") +
+		"Hospital Course: admitted for elective knee replacement, uneventful recovery.\nDischarge Condition: stable.\nPage 1 of 1\n"
 )
 
 // Setup is what most tests of the filing stage and what sits on it need:
