@@ -45,11 +45,11 @@ type Config struct {
 // Candidate is one MRN found on a page.
 type Candidate struct {
 	Value      chart.MRN // normalised: OCR confusions in digit runs fixed, padded to MRNWidth
-	Raw        string  // as printed
-	Label      string  // canonical label: "MRN", "MR#", "Med Rec #", "Medical Record No."
-	Page       int     // 0-based page index (always 0 from Page)
-	Line       int     // 0-based line index on that page
-	Confidence float64 // 0..1
+	Raw        string    // as printed
+	Label      string    // canonical label: "MRN", "MR#", "Med Rec #", "Medical Record No."
+	Page       int       // 0-based page index (always 0 from Page)
+	Line       int       // 0-based line index on that page
+	Confidence float64   // 0..1
 }
 
 // Name is one patient name found on a page. Family, Given and Middle are
