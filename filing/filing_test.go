@@ -73,6 +73,11 @@ func TestFileBatch(t *testing.T) {
 			want:  []want{{pages: []int{1}, state: storage.DocReview}},
 		},
 		{
+			name:  "a patient whose index record has no family name, by MRN and birth date",
+			pages: []filingtest.Page{{Text: filingtest.NoFamily}},
+			want:  []want{{pages: []int{1}, state: storage.DocFiled, mrn: "00410007", typ: "lab-report"}},
+		},
+		{
 			// Name and birth date agree, but the MRN on the page is not
 			// hers and not in the index: a namesake, never filed to her.
 			name:  "namesake with another MRN not in the index",

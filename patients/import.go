@@ -85,15 +85,27 @@ const MaxRejections = 1000
 // ImportReport says what an import did. Read = Inserted + Updated +
 // Unchanged + Rejected.
 type ImportReport struct {
-	Format     string        `json:"format"` // ReadCSV, ReadFHIRBundle or ReadFHIRNDJSON
-	Read       int           `json:"read"`   // patient records read
-	Inserted   int           `json:"inserted"`
-	Updated    int           `json:"updated"`
-	Unchanged  int           `json:"unchanged"`
-	Rejected   int           `json:"rejected"`
-	Ignored    int           `json:"ignored,omitempty"` // FHIR resources that are not Patients
-	Rejections []Rejection   `json:"rejections,omitempty"`
-	Elapsed    time.Duration `json:"elapsed_ns"`
+	Format     string      `json:"format"` // ReadCSV, ReadFHIRBundle or ReadFHIRNDJSON
+	Read       int         `json:"read"`   // patient records read
+	Inserted   int         `json:"inserted"`
+	Updated    int         `json:"updated"`
+	Unchanged  int         `json:"unchanged"`
+	Rejected   int         `json:"rejected"`
+	Ignored    int         `json:"ignored,omitempty"` // FHIR resources that are not Patients
+	Rejections []Rejection `json:"rejections,omitempty"`
+	// Warned counts records imported with a part missing (no family name,
+	// no birth date): they are matchable by what they have. Warnings lists
+	// the first MaxRejections, in the form of a Rejection.
+	Warned   int           `json:"warned,omitempty"`
+	Warnings []Rejection   `json:"warnings,omitempty"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
+}
+
+func (rep *ImportReport) warn(r Rejection) {
+	rep.Warned++
+	if len(rep.Warnings) < MaxRejections {
+		rep.Warnings = append(rep.Warnings, r)
+	}
 }
 
 func (rep *ImportReport) reject(r Rejection) {
@@ -117,6 +129,7 @@ type record struct {
 	address, city, postal, tel string
 	active                     bool
 	idents                     []Identifier
+	warning                    string // set by check: a part is missing, the record is kept
 }
 
 // source reads records one at a time: a record, or a rejection of a bad
@@ -227,6 +240,15 @@ func (x *Index) Import(ctx context.Context, r io.Reader, format Format, opt Impo
 			continue
 		}
 		valid++
+		if rec.warning != "" {
+			r := Rejection{Reason: rec.warning}
+			if rep.Format == ReadFHIRBundle {
+				r.Entry = rec.pos
+			} else {
+				r.Line = rec.pos
+			}
+			rep.warn(r)
+		}
 		var bd any
 		if !rec.birth.IsZero() {
 			bd = pgtype.Date{Time: rec.birth.Time(), Valid: true}
@@ -433,7 +455,11 @@ func clean(field, s string, max int) (string, string) {
 	return s, ""
 }
 
-// check cleans every field of a record, returning the first problem.
+// check cleans every field of a record, returning the first problem that
+// refuses it. Only a record without an MRN is refused for a missing part: a
+// master patient index has records without a family name or birth date, and
+// their patients' documents must still be fileable by what they have (the
+// MRN, the given name, the birth date). Such a record gets a warning.
 func (rec *record) check(now time.Time) string {
 	var why string
 	fields := []struct {
@@ -454,10 +480,16 @@ func (rec *record) check(now time.Time) string {
 	switch {
 	case rec.mrn == "":
 		return "mrn is empty"
-	case rec.family == "":
-		return "family name is empty"
 	case !rec.birth.IsZero() && rec.birth.Time().After(now):
 		return "birth date is in the future"
+	}
+	switch {
+	case rec.family == "" && rec.birth.IsZero():
+		rec.warning = "family name and birth date are empty: imported, matchable by MRN and given name only"
+	case rec.family == "":
+		rec.warning = "family name is empty: imported, matchable by MRN, given name and birth date"
+	case rec.birth.IsZero():
+		rec.warning = "birth date is empty: imported, matchable by MRN and name"
 	}
 	return ""
 }

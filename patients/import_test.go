@@ -35,6 +35,7 @@ func TestImport(t *testing.T) {
 		wantFormat string
 		want       counts
 		wantReject []string // "line N: reason" / "entry N: reason", prefixes of the reason
+		wantWarn   []string // the same for warnings; nil: not checked
 		wantStored []stored
 	}{
 		{
@@ -76,11 +77,10 @@ func TestImport(t *testing.T) {
 				"1009,\"Multi\nLine\",Xavier,1990-01-01,f\n" + // 10-11: good, a name with a newline
 				"1001,Dupe,Row,1990-01-01,m\n" + // 12: same MRN as line 2, wins
 				"1012,Toolong" + strings.Repeat("x", 300) + ",Xavier,,\n", // 13
-			wantFormat: patients.ReadCSV, want: counts{Read: 11, Inserted: 2, Rejected: 9},
+			wantFormat: patients.ReadCSV, want: counts{Read: 11, Inserted: 3, Rejected: 8},
 			wantReject: []string{
 				"line 2: the same MRN appears again at line 12",
 				"line 3: mrn is empty",
-				"line 4: family name is empty",
 				"line 5: birth_date is not a date",
 				"line 6: sex is not one of",
 				"line 7: has 3 fields, the header has 5",
@@ -88,9 +88,22 @@ func TestImport(t *testing.T) {
 				"line 9: is not valid CSV",
 				"line 13: family is longer than 200 characters",
 			},
+			wantWarn: []string{"line 4: family name is empty: imported"},
 			wantStored: []stored{
 				{"MRN", "1001", "Dupe", "Row", "1990-01-01", "male", "", "", "", "", true, nil},
+				{"MRN", "1003", "", "Xavier", "1990-01-01", "male", "", "", "", "", true, nil},
 				{"MRN", "1009", "Multi Line", "Xavier", "1990-01-01", "female", "", "", "", "", true, nil},
+			},
+		},
+		{
+			name:       "CSV rows without family name or birth date are kept, with a warning",
+			input:      "mrn,family,given,birth_date\nK1,,Ann,1970-01-01\nK2,Lee,,\nK3,,,\n",
+			wantFormat: patients.ReadCSV, want: counts{Read: 3, Inserted: 3},
+			wantWarn: []string{"line 2: family name is empty", "line 3: birth date is empty", "line 4: family name and birth date are empty"},
+			wantStored: []stored{
+				{"MRN", "K1", "", "Ann", "1970-01-01", "", "", "", "", "", true, nil},
+				{"MRN", "K2", "Lee", "", "", "", "", "", "", "", true, nil},
+				{"MRN", "K3", "", "", "", "", "", "", "", "", true, nil},
 			},
 		},
 		{
@@ -152,6 +165,14 @@ func TestImport(t *testing.T) {
 					t.Errorf("rejection %d: %q, want %q...", i, got, tc.wantReject[i])
 				}
 			}
+			if tc.wantWarn != nil && (len(rep.Warnings) != len(tc.wantWarn) || rep.Warned != len(tc.wantWarn)) {
+				t.Errorf("warnings %v (%d), want %v", rep.Warnings, rep.Warned, tc.wantWarn)
+			}
+			for i := 0; i < len(rep.Warnings) && i < len(tc.wantWarn); i++ {
+				if got := rep.Warnings[i].String(); !strings.HasPrefix(got, tc.wantWarn[i]) {
+					t.Errorf("warning %d: %q, want %q...", i, got, tc.wantWarn[i])
+				}
+			}
 			for _, want := range tc.wantStored {
 				p := byMRN(t, x, want.Authority, want.MRN)
 				if got := storedOf(p); !reflect.DeepEqual(got, want) {
@@ -203,7 +224,7 @@ func TestImportFails(t *testing.T) {
 		{"empty input", "", patients.FormatAuto, patients.ErrNoPatients, ""},
 		{"only white space", " \n\n", patients.FormatAuto, patients.ErrNoPatients, ""},
 		{"header only", "mrn,family\n", patients.FormatAuto, patients.ErrNoPatients, "no patient records"},
-		{"every row bad", "mrn,family,birth_date\n1,A,never\n2,,\n", patients.FormatAuto, patients.ErrNoPatients, "all 2 records were rejected"},
+		{"every row bad", "mrn,family,birth_date\n1,A,never\n,B,\n", patients.FormatAuto, patients.ErrNoPatients, "all 2 records were rejected"},
 		{"no mrn column", "id,family\n1,A\n", patients.FormatCSV, nil, "must name the columns mrn and family"},
 		{"FHIR with no Patient", `{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Organization"}}]}`, patients.FormatAuto, patients.ErrNoPatients, ""},
 		{"FHIR that is not JSON", "{ not json at all", patients.FormatFHIR, nil, "read FHIR"},

@@ -128,6 +128,9 @@ func patientsImport(ctx context.Context, args []string, stdout io.Writer) error 
 	if rep.Format != "" {
 		fmt.Fprintf(stdout, "%s (%s): %d read, %d inserted, %d updated, %d unchanged, %d rejected",
 			fs.Arg(0), rep.Format, rep.Read, rep.Inserted, rep.Updated, rep.Unchanged, rep.Rejected)
+		if rep.Warned > 0 {
+			fmt.Fprintf(stdout, ", %d imported with a part missing", rep.Warned)
+		}
 		if rep.Ignored > 0 {
 			fmt.Fprintf(stdout, ", %d other resources ignored", rep.Ignored)
 		}
@@ -140,6 +143,15 @@ func patientsImport(ctx context.Context, args []string, stdout io.Writer) error 
 		}
 		if rep.Rejected > len(rep.Rejections) {
 			fmt.Fprintf(stdout, "  ... and %d more\n", rep.Rejected-len(rep.Rejections))
+		}
+	}
+	if len(rep.Warnings) > 0 {
+		fmt.Fprintln(stdout, "Imported with a part missing:")
+		for _, r := range rep.Warnings {
+			fmt.Fprintf(stdout, "  %s\n", r)
+		}
+		if rep.Warned > len(rep.Warnings) {
+			fmt.Fprintf(stdout, "  ... and %d more\n", rep.Warned-len(rep.Warnings))
 		}
 	}
 	return schemaHint(err)

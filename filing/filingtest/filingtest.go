@@ -31,6 +31,7 @@ const Index = `mrn,family,given,birth_date,sex,address,city,postal_code,phone
 00410004,NGUYEN,MAI,1990-02-27,female,77 Pine Rd,Chatham,62629,217-555-0103
 00410005,BRENNAN,PATRICK,1950-06-30,male,5 Lake Dr,Rochester,62563,217-555-0105
 00410006,BRENNAN,PATRICK,1982-09-14,male,5 Lake Dr,Rochester,62563,217-555-0106
+00410007,,WREN,1955-05-05,female,,,,
 `
 
 // Page is one page of a test batch: text, or a sheet.
@@ -120,6 +121,10 @@ var (
 	Stranger = header("PROGRESS NOTE", "ZIMMERMANN, OTTO", "00999999", "01/01/1944") +
 		"Subjective: follow-up of hypertension. Objective: blood pressure 142/88. Assessment: hypertension not at goal. Plan: increase lisinopril.\nPage 1 of 1\n"
 	WrongPile = header("CONSULTATION NOTE", "OKAFOR, DANIEL", "00410002", "11/03/1979") + Consult
+	// NoFamily is a document of 00410007, whose index record has no family
+	// name (real master patient indexes have such records).
+	NoFamily = header("LABORATORY REPORT", "KOWALSKI, WREN", "00410007", "05/05/1955") +
+		"Specimen: blood Collected: 03/14/2024 08:15\nSodium 139 mmol/L 135-145\nPotassium 4.1 mmol/L 3.5-5.1\nPage 1 of 1\n"
 	// Namesake is a person with the name and birth date of HARTMANN, ELISE
 	// (00410001) who prints another MRN, one that is not in the index.
 	Namesake = header("DISCHARGE SUMMARY", "HARTMANN, ELISE", "77120945", "04/12/1961") +
