@@ -30,6 +30,8 @@ type Documents interface {
 	RecordDocumentEvent(ctx context.Context, id int64, actor, event, detail string) error
 	PatientDocuments(ctx context.Context, patientID int64) ([]storage.Document, error)
 	Discard(ctx context.Context, id int64, actor, reason string) error
+	TypeCheckList(ctx context.Context, limit int, afterID int64) ([]storage.Document, error)
+	TypeCheckCount(ctx context.Context) (int, error)
 }
 
 // Patients is what the review API reads of the patient index.
@@ -42,6 +44,7 @@ type Patients interface {
 // Filer files a reviewed document.
 type Filer interface {
 	FileReviewed(ctx context.Context, id int64, r filing.ReviewDecision) (storage.Document, error)
+	ConfirmType(ctx context.Context, id int64, actor, code string) (storage.Document, error)
 }
 
 // Objects opens stored documents.
@@ -78,6 +81,8 @@ func (s *Server) reviewRoutes(mux *http.ServeMux) {
 		"GET /api/documents/{id}/pdf":      s.documentPDF,
 		"POST /api/documents/{id}/file":    s.fileDocument,
 		"POST /api/documents/{id}/discard": s.discardDocument,
+		"POST /api/documents/{id}/type":    s.confirmType,
+		"GET /api/typecheck":               s.listTypeCheck,
 		"GET /api/patients/search":         s.searchPatients,
 		"GET /api/patients/{id}/documents": s.patientDocuments,
 		"GET /api/coversheet":              s.coversheet,
@@ -367,6 +372,111 @@ func (s *Server) fileDocument(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "that patient record is inactive")
 	case err != nil:
 		s.internal(w, "file document", err)
+	default:
+		writeJSON(w, http.StatusOK, d)
+	}
+}
+
+// TypeCheckItem is one document of the type-check queue: filed under its
+// patient, its type preliminary.
+type TypeCheckItem struct {
+	ID             int64     `json:"id"`
+	BatchID        int64     `json:"batch_id"`
+	Seq            int       `json:"seq"`
+	PageCount      int       `json:"page_count"`
+	PatientID      int64     `json:"patient_id"`
+	Type           string    `json:"type"`
+	TypeName       string    `json:"type_name,omitempty"`
+	TypeConfidence float64   `json:"type_confidence"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// TypeCheckList is the type-check queue, a page at a time.
+type TypeCheckList struct {
+	Count     int             `json:"count"`
+	Documents []TypeCheckItem `json:"documents"`
+	Next      int64           `json:"next,omitempty"` // after= of the next page; 0 at the end
+}
+
+func (s *Server) listTypeCheck(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, after := 50, int64(0)
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 500")
+			return
+		}
+		limit = n
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "after must be a document id")
+			return
+		}
+		after = n
+	}
+	ctx := r.Context()
+	docs, err := s.Documents.TypeCheckList(ctx, limit, after)
+	if err != nil {
+		s.internal(w, "read the type-check queue", err)
+		return
+	}
+	out := TypeCheckList{Documents: make([]TypeCheckItem, 0, len(docs))}
+	if out.Count, err = s.Documents.TypeCheckCount(ctx); err != nil {
+		s.internal(w, "count the type-check queue", err)
+		return
+	}
+	for _, d := range docs {
+		it := TypeCheckItem{ID: d.ID, BatchID: d.BatchID, Seq: d.Seq, PageCount: len(d.Pages), Type: d.Type,
+			TypeConfidence: d.TypeConfidence, CreatedAt: d.CreatedAt}
+		if d.PatientID != nil {
+			it.PatientID = *d.PatientID
+		}
+		if t, ok := classify.Lookup(d.Type); ok {
+			it.TypeName = t.Name
+		}
+		out.Documents = append(out.Documents, it)
+	}
+	if len(docs) == limit {
+		out.Next = docs[len(docs)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// TypeRequest is the body of POST /api/documents/{id}/type.
+type TypeRequest struct {
+	Type string `json:"type"`
+}
+
+// confirmType confirms or corrects the type of a filed, preliminary
+// document, which makes it final.
+func (s *Server) confirmType(w http.ResponseWriter, r *http.Request) {
+	id, ok := parseID(w, r, "document")
+	if !ok {
+		return
+	}
+	if s.Filer == nil {
+		writeError(w, http.StatusServiceUnavailable, "filing is not configured on this server")
+		return
+	}
+	var req TypeRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if _, ok := classify.Lookup(req.Type); !ok {
+		writeError(w, http.StatusBadRequest, "type must be one of the codes GET /api/types lists")
+		return
+	}
+	d, err := s.Filer.ConfirmType(r.Context(), id, actor(r), req.Type)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such document")
+	case errors.Is(err, storage.ErrNotInTypeCheck):
+		writeError(w, http.StatusConflict, "the document's type is not waiting for a check")
+	case err != nil:
+		s.internal(w, "confirm document type", err)
 	default:
 		writeJSON(w, http.StatusOK, d)
 	}

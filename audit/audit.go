@@ -77,6 +77,7 @@ const (
 	ActionReviewFile     = "review.file"     // a person filed a document to a patient
 	ActionReviewReject   = "review.reject"   // a person took a document out of the queue
 	ActionReviewEdit     = "review.edit"     // a person split, merged, moved pages, changed type or date
+	ActionReviewType     = "review.type"     // a person confirmed or corrected a filed document's type
 	ActionSignInOK       = "signin.ok"
 	ActionSignInFail     = "signin.fail"
 	ActionTokenCreate    = "token.create"

@@ -238,7 +238,13 @@ func (s *Server) patientResource(p patients.Patient) Patient {
 }
 
 func (s *Server) documentResource(d storage.Document, base string) DocumentReference {
-	r := DocumentReference{ResourceType: "DocumentReference", ID: fmt.Sprint(d.ID), Status: "current", DocStatus: "final",
+	// docStatus: preliminary while the type waits for a person's check
+	// (filed under its sure patient with the best type), final after.
+	docStatus := storage.DocStatusFinal
+	if d.DocStatus == storage.DocStatusPreliminary {
+		docStatus = storage.DocStatusPreliminary
+	}
+	r := DocumentReference{ResourceType: "DocumentReference", ID: fmt.Sprint(d.ID), Status: "current", DocStatus: docStatus,
 		Meta:             &Meta{LastUpdated: instant(d.UpdatedAt), Profile: []string{profileDocRef}},
 		MasterIdentifier: &Identifier{System: systemDocumentID, Value: fmt.Sprint(d.ID)},
 		Category:         []CodeableConcept{{Coding: []Coding{{System: systemCategory, Code: "clinical-note", Display: "Clinical Note"}}}},

@@ -92,12 +92,22 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	}
 
 	d.ReviewReasons = reasons
-	if !d.SplitReview && !d.TypeReview && pr.sure && d.Type != "" {
+	switch {
+	case d.SplitReview || !pr.sure || d.Type == "":
+		d.State = storage.DocReview
+	case d.TypeReview && f.cfg.TypeDoubt == TypeDoubtReview:
+		d.State = storage.DocReview
+	default:
+		// A sure split and patient file the document: a doubtful type
+		// never hides it from the chart. It is filed preliminary, with the
+		// best type, and waits for a person in the type-check queue.
 		d.State = storage.DocFiled
+		d.DocStatus = storage.DocStatusFinal
+		if d.TypeReview {
+			d.DocStatus = storage.DocStatusPreliminary
+		}
 		id := pr.candidates[0].PatientID
 		d.PatientID = &id
-	} else {
-		d.State = storage.DocReview
 	}
 	return d, nil
 }

@@ -64,6 +64,28 @@ type Config struct {
 	Candidates int
 	// WorkDir holds temporary files. Default: the system's.
 	WorkDir string
+	// TypeDoubt says what becomes of a document whose split and patient are
+	// sure but whose type is not: TypeDoubtFile (the default) files it under
+	// its patient with the best type, preliminary, for the type-check
+	// queue; TypeDoubtReview holds it in the review queue.
+	TypeDoubt string
+}
+
+// What Config.TypeDoubt may say.
+const (
+	TypeDoubtFile   = "file"
+	TypeDoubtReview = "review"
+)
+
+// ParseTypeDoubt reads a Config.TypeDoubt value ("" is TypeDoubtFile).
+func ParseTypeDoubt(s string) (string, error) {
+	switch s {
+	case "", TypeDoubtFile:
+		return TypeDoubtFile, nil
+	case TypeDoubtReview:
+		return TypeDoubtReview, nil
+	}
+	return "", fmt.Errorf("type doubt %q: want %s or %s", s, TypeDoubtFile, TypeDoubtReview)
 }
 
 // Filer files batches. It is safe for concurrent use.
@@ -82,6 +104,9 @@ type Filer struct {
 // New prepares a Filer: it loads the classifier and compiles the
 // extraction patterns once.
 func New(db *storage.DB, obj *storage.Objects, cfg Config, log *slog.Logger) (*Filer, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Authority == "" {
 		cfg.Authority = patients.DefaultAuthority
 	}
@@ -93,6 +118,10 @@ func New(db *storage.DB, obj *storage.Objects, cfg Config, log *slog.Logger) (*F
 	}
 	if cfg.WorkDir == "" {
 		cfg.WorkDir = os.TempDir()
+	}
+	var err error
+	if cfg.TypeDoubt, err = ParseTypeDoubt(cfg.TypeDoubt); err != nil {
+		return nil, err
 	}
 	xc := extract.Config{MRNWidth: 8}
 	if cfg.Extract != nil {
@@ -313,6 +342,24 @@ func (f *Filer) FileReviewed(ctx context.Context, docID int64, r ReviewDecision)
 		return d, err
 	}
 	f.log.Info("document filed by review", "document", docID, "patient", p.ID)
+	return f.db.Document(ctx, docID)
+}
+
+// ConfirmType makes the type of a filed, preliminary document final: the
+// type a person confirmed or chose (a classify type code). A type other than
+// the suggested one is kept as a correction, for retraining.
+func (f *Filer) ConfirmType(ctx context.Context, docID int64, actor, code string) (storage.Document, error) {
+	if strings.TrimSpace(actor) == "" {
+		return storage.Document{}, errors.New("confirm a document's type: who decided is required")
+	}
+	t, ok := classify.Lookup(code)
+	if !ok {
+		return storage.Document{}, fmt.Errorf("confirm a document's type: unknown document type %q", code)
+	}
+	if err := f.db.ConfirmType(ctx, docID, storage.TypeDecision{Actor: actor, Type: t.Code, LOINC: t.LOINC, Title: t.Name}); err != nil {
+		return storage.Document{}, err
+	}
+	f.log.Info("document type confirmed", "document", docID)
 	return f.db.Document(ctx, docID)
 }
 

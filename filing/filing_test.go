@@ -292,3 +292,81 @@ func TestFiledDocumentsAnnounced(t *testing.T) {
 		t.Fatalf("outbox %v after review, want both documents", got)
 	}
 }
+
+// A document whose split and patient are sure is filed under its patient
+// even when its type is in doubt: preliminary, in the type-check queue,
+// until a person confirms or corrects the type. --type-doubt review keeps
+// it in the review queue instead.
+func TestTypeDoubt(t *testing.T) {
+	ctx := context.Background()
+	su := filingtest.New(t, nil)
+	db, obj, x := su.DB, su.Objects, su.Index
+
+	id := filingtest.Batch(t, db, obj, "vague-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.VagueType}})
+	_, err := su.Filer.FileBatch(ctx, id)
+	testenv.Must(t, err, "file batch")
+	docs, err := db.BatchDocuments(ctx, id)
+	testenv.Must(t, err, "documents")
+	if len(docs) != 1 {
+		t.Fatalf("%d documents, want 1", len(docs))
+	}
+	d := docs[0]
+	if !d.TypeReview {
+		t.Fatalf("the classifier is sure (%.2f) of a text meant to be vague: pick another", d.TypeConfidence)
+	}
+	if d.State != storage.DocFiled || d.DocStatus != storage.DocStatusPreliminary || d.PatientID == nil {
+		t.Fatalf("document %s/%s patient %v, want filed preliminary (reasons %q)", d.State, d.DocStatus, d.PatientID, d.ReviewReasons)
+	}
+	p, err := x.ByID(ctx, *d.PatientID)
+	testenv.Must(t, err, "patient")
+	if p.MRN != "00410001" {
+		t.Fatalf("filed to %s", p.MRN)
+	}
+	if d.ObjectKey != storage.PatientDocumentKey(p.ID, id, d.Seq) {
+		t.Errorf("PDF at %s, want under the patient", d.ObjectKey)
+	}
+	queue, err := db.TypeCheckList(ctx, 0, 0)
+	testenv.Must(t, err, "type-check queue")
+	if len(queue) != 1 || queue[0].ID != d.ID {
+		t.Fatalf("type-check queue %v, want document %d", queue, d.ID)
+	}
+	review, err := db.ReviewQueue(ctx, storage.ReviewFilter{})
+	testenv.Must(t, err, "review queue")
+	if len(review) != 0 {
+		t.Errorf("review queue has %d documents, want none", len(review))
+	}
+
+	// A person corrects the type: final, the correction kept.
+	got, err := su.Filer.ConfirmType(ctx, d.ID, "ann", "progress-note")
+	testenv.Must(t, err, "confirm type")
+	if got.DocStatus != storage.DocStatusFinal || got.Type != "progress-note" || got.LOINC != "11506-3" || got.TypeReview {
+		t.Errorf("after the type check: %s %s %s review=%v", got.DocStatus, got.Type, got.LOINC, got.TypeReview)
+	}
+	var n int
+	testenv.Must(t, db.Pool().QueryRow(ctx, `SELECT count(*) FROM document_corrections WHERE document_id = $1 AND field = 'type'
+		AND chosen = 'progress-note' AND actor = 'ann'`, d.ID).Scan(&n), "corrections")
+	if n != 1 {
+		t.Errorf("%d type corrections, want 1", n)
+	}
+	if _, err := su.Filer.ConfirmType(ctx, d.ID, "ann", "progress-note"); !errors.Is(err, storage.ErrNotInTypeCheck) {
+		t.Errorf("confirming twice: %v, want ErrNotInTypeCheck", err)
+	}
+	if queue, _ := db.TypeCheckList(ctx, 0, 0); len(queue) != 0 {
+		t.Errorf("type-check queue still has %d", len(queue))
+	}
+
+	// The site that wants a person to decide every doubtful type.
+	strict, err := filing.New(db, obj, filing.Config{TypeDoubt: filing.TypeDoubtReview}, nil)
+	testenv.Must(t, err, "filer")
+	id2 := filingtest.Batch(t, db, obj, "vague2-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.VagueType}})
+	_, err = strict.FileBatch(ctx, id2)
+	testenv.Must(t, err, "file batch")
+	docs, err = db.BatchDocuments(ctx, id2)
+	testenv.Must(t, err, "documents")
+	if len(docs) != 1 || docs[0].State != storage.DocReview || docs[0].PatientID != nil {
+		t.Errorf("with --type-doubt review: %+v, want one document in review", docs)
+	}
+	if _, err := filing.ParseTypeDoubt("maybe"); err == nil {
+		t.Error("ParseTypeDoubt accepts anything")
+	}
+}

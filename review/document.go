@@ -107,6 +107,8 @@ type moveTarget struct {
 type docData struct {
 	Doc          storage.Document
 	Open         bool   // in review and claimed by the viewer: actions allowed
+	TypeCheck    bool   // filed, its type preliminary: the type can be confirmed
+	Typed        int64  // the document whose type was just confirmed (the flash)
 	StateLabel   string // filed, rejected, merged...
 	Batch        storage.Batch
 	BatchDocs    int
@@ -167,6 +169,8 @@ func (a *app) document(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Open = open
+	data.TypeCheck = d.State == storage.DocFiled && d.DocStatus == storage.DocStatusPreliminary
+	data.Typed, _ = strconv.ParseInt(r.URL.Query().Get("typed"), 10, 64)
 	data.Filter = filterOf(r.URL.Query())
 	data.Query = data.Filter.query()
 	data.Flash, data.FlashLink, data.FlashLinkTo = flash(r.URL.Query())
@@ -358,6 +362,9 @@ func (a *app) documentData(ctx context.Context, r *http.Request, d storage.Docum
 	switch d.State {
 	case storage.DocFiled:
 		data.StateLabel = "filed"
+		if d.DocStatus == storage.DocStatusPreliminary {
+			data.StateLabel = "filed, type unconfirmed"
+		}
 	case storage.DocDiscarded:
 		data.StateLabel = "rejected"
 	case storage.DocMerged:

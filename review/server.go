@@ -101,6 +101,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /review/doc/{id}/remove-page", signedIn(users.Indexer, a.removePage))
 	mux.Handle("POST /review/doc/{id}/move-page", signedIn(users.Indexer, a.movePage))
 	mux.Handle("GET /review/patients", signedIn(users.Indexer, a.searchPatients))
+	mux.Handle("GET /review/types", signedIn(users.Indexer, a.typeQueue))
+	mux.Handle("POST /review/doc/{id}/type", signedIn(users.Indexer, a.confirmType))
 
 	mux.Handle("GET /review/batches", signedIn(users.Indexer, a.batches))
 	mux.Handle("GET /review/batches.json", signedIn(users.Indexer, a.batchesJSON))
@@ -342,7 +344,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // pageTemplates are the pages, each parsed with layout.html.
-var pageTemplates = []string{"login.html", "queue.html", "document.html", "batches.html", "stats.html", "admin_users.html", "error.html"}
+var pageTemplates = []string{"login.html", "queue.html", "typecheck.html", "document.html", "batches.html", "stats.html", "admin_users.html", "error.html"}
 
 func parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{

@@ -20,6 +20,16 @@ const (
 	DocDiscarded = "discarded"
 )
 
+// Document statuses (FHIR DocumentReference.docStatus) of filed documents.
+const (
+	// DocStatusFinal: every decision is sure or a person made it.
+	DocStatusFinal = "final"
+	// DocStatusPreliminary: filed under its sure patient while its type is
+	// in doubt; the type-check queue lists it until a person confirms the
+	// type.
+	DocStatusPreliminary = "preliminary"
+)
+
 // FiledByAuto is Document.FiledBy for documents that filed themselves.
 const FiledByAuto = "auto"
 
@@ -32,6 +42,7 @@ type Document struct {
 	BatchID           int64             `json:"batch_id"`
 	Seq               int               `json:"seq"`
 	State             string            `json:"state"`
+	DocStatus         string            `json:"doc_status"` // DocStatusFinal or DocStatusPreliminary
 	Pages             []int             `json:"pages"`
 	ObjectKey         string            `json:"-"`
 	PDFSize           int64             `json:"pdf_size"`
@@ -68,7 +79,7 @@ type Document struct {
 const documentColumns = `id, batch_id, seq, state, pages, object_key, patient_id, type, loinc, title, service_date, facility,
 	separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence, type_review, type_ranked,
 	patient_suggested, patient_confidence, patient_review, candidates, identifiers, review_reasons, filed_by, filed_at,
-	claimed_by, claimed_until, merged_into, pdf_size, pdf_sha1, created_at, updated_at`
+	claimed_by, claimed_until, merged_into, pdf_size, pdf_sha1, created_at, updated_at, doc_status`
 
 func scanDocument(row pgx.Row) (Document, error) {
 	var d Document
@@ -77,7 +88,7 @@ func scanDocument(row pgx.Row) (Document, error) {
 	err := row.Scan(&d.ID, &d.BatchID, &d.Seq, &d.State, &pages, &d.ObjectKey, &d.PatientID, &d.Type, &d.LOINC, &d.Title,
 		&d.ServiceDate, &d.Facility, &d.SeparatedBy, &sc, &d.SplitReview, &d.SplitReasons, &d.TypeSuggested, &tc,
 		&d.TypeReview, &d.TypeRanked, &d.PatientSuggested, &pc, &d.PatientReview, &d.Candidates, &d.Identifiers,
-		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.ClaimedBy, &d.ClaimedUntil, &d.MergedInto, &d.PDFSize, &d.PDFSHA1, &d.CreatedAt, &d.UpdatedAt)
+		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.ClaimedBy, &d.ClaimedUntil, &d.MergedInto, &d.PDFSize, &d.PDFSHA1, &d.CreatedAt, &d.UpdatedAt, &d.DocStatus)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrNotFound
 	}
@@ -163,6 +174,7 @@ func (db *DB) PatientDocuments(ctx context.Context, patientID int64) ([]Document
 type NewDocument struct {
 	Seq               int
 	State             string // DocReview or DocFiled
+	DocStatus         string // of a filed document: DocStatusFinal ("" too) or DocStatusPreliminary
 	Pages             []int
 	ObjectKey         string
 	PDFSize           int64  // bytes of the PDF at ObjectKey
@@ -269,6 +281,14 @@ func insertDocument(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocument
 	return addDocEvent(ctx, tx, id, FiledByAuto, event, "")
 }
 
+// docStatus is the status a new document is stored with.
+func docStatus(d NewDocument) string {
+	if d.State == DocFiled && d.DocStatus == DocStatusPreliminary {
+		return DocStatusPreliminary
+	}
+	return DocStatusFinal
+}
+
 func insertDocumentRow(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocument) (int64, error) {
 	ranked, cands, ids, err := documentJSON(d)
 	if err != nil {
@@ -284,13 +304,13 @@ func insertDocumentRow(ctx context.Context, tx pgx.Tx, batchID int64, d NewDocum
 	err = tx.QueryRow(ctx, `INSERT INTO documents (batch_id, seq, state, pages, object_key, patient_id, type, loinc, title,
 		service_date, facility, separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence,
 		type_review, type_ranked, patient_suggested, patient_confidence, patient_review, candidates, identifiers,
-		review_reasons, filed_by, filed_at, pdf_size, pdf_sha1)
+		review_reasons, filed_by, filed_at, pdf_size, pdf_sha1, doc_status)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-		$24, $25, $26, $27, $28, $29) RETURNING id`,
+		$24, $25, $26, $27, $28, $29, $30) RETURNING id`,
 		batchID, d.Seq, d.State, d.Pages, d.ObjectKey, d.PatientID, d.Type, d.LOINC, d.Title, d.ServiceDate, d.Facility,
 		d.SeparatedBy, d.SplitConfidence, d.SplitReview, nonNil(d.SplitReasons), d.TypeSuggested, d.TypeConfidence, d.TypeReview,
 		ranked, d.PatientSuggested, d.PatientConfidence, d.PatientReview, cands, ids, nonNil(d.ReviewReasons), filedBy, filedAt,
-		d.PDFSize, d.PDFSHA1).Scan(&id)
+		d.PDFSize, d.PDFSHA1, docStatus(d)).Scan(&id)
 	return id, err
 }
 

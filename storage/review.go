@@ -209,6 +209,8 @@ type ReviewStats struct {
 	FiledToday         int            `json:"filed_today"`
 	FiledByPeopleToday int            `json:"filed_by_people_today"`
 	ByUser             []UserCount    `json:"by_user"` // today
+	// TypeCheck counts filed documents whose type waits for a person.
+	TypeCheck int `json:"type_check"`
 }
 
 // ReviewStats counts the queue and today's filing.
@@ -226,6 +228,9 @@ func (db *DB) ReviewStats(ctx context.Context) (ReviewStats, error) {
 	}
 	st.ByReason[ReasonSplit], st.ByReason[ReasonType], st.ByReason[ReasonPatient] = split, typ, patient
 	st.ByReason[ReasonIdentifiers] = idents
+	if st.TypeCheck, err = db.TypeCheckCount(ctx); err != nil {
+		return st, err
+	}
 	err = db.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE filed_by <> 'auto')
 		FROM documents WHERE state = 'filed' AND filed_at >= date_trunc('day', now())`).Scan(&st.FiledToday, &st.FiledByPeopleToday)
 	if err != nil {

@@ -61,6 +61,7 @@ type config struct {
 	Authority  string
 	Separator  string
 	MRNPattern string
+	TypeDoubt  string
 	MRNWidth   int
 	NoBarcodes bool
 
@@ -167,6 +168,8 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 			"POST a signed notice here for every filed document (worker; PAPERCHART_WEBHOOK_URL)")
 		fs.StringVar(&c.WebhookSecret, "webhook-secret", env("PAPERCHART_WEBHOOK_SECRET", ""),
 			"HMAC-SHA256 key the notices are signed with; required with --webhook-url (PAPERCHART_WEBHOOK_SECRET)")
+		fs.StringVar(&c.TypeDoubt, "type-doubt", env("PAPERCHART_TYPE_DOUBT", filing.TypeDoubtFile),
+			"a document whose split and patient are sure but whose type is in doubt: file (under its patient,\npreliminary, for the type-check queue) or review (hold it in the review queue) (PAPERCHART_TYPE_DOUBT)")
 		fs.IntVar(&c.MRNWidth, "mrn-width", envInt("PAPERCHART_MRN_WIDTH", 8),
 			"all-digit MRNs printed shorter are padded with zeros to this width; 0: never (PAPERCHART_MRN_WIDTH)")
 	}
@@ -178,7 +181,7 @@ func (c *config) filingConfig() filing.Config {
 	if c.MRNPattern != "" {
 		xc.MRNPatterns = []string{c.MRNPattern}
 	}
-	return filing.Config{Authority: c.Authority, Separator: c.Separator, Extract: &xc, WorkDir: c.WorkDir}
+	return filing.Config{Authority: c.Authority, Separator: c.Separator, Extract: &xc, WorkDir: c.WorkDir, TypeDoubt: c.TypeDoubt}
 }
 
 func (c *config) logger() *slog.Logger {

@@ -125,6 +125,10 @@ var (
 	// name (real master patient indexes have such records).
 	NoFamily = header("LABORATORY REPORT", "KOWALSKI, WREN", "00410007", "05/05/1955") +
 		"Specimen: blood Collected: 03/14/2024 08:15\nSodium 139 mmol/L 135-145\nPotassium 4.1 mmol/L 3.5-5.1\nPage 1 of 1\n"
+	// VagueType is a note of HARTMANN, ELISE (00410001) whose type no
+	// classifier can be sure of.
+	VagueType = "SPRINGFIELD MEMORIAL HOSPITAL\nPatient: HARTMANN, ELISE\nMRN: 00410001\nDOB: 04/12/1961\n" +
+		"Notes: the patient called about the results. Will discuss at next visit.\n"
 	// Namesake is a person with the name and birth date of HARTMANN, ELISE
 	// (00410001) who prints another MRN, one that is not in the index.
 	Namesake = header("DISCHARGE SUMMARY", "HARTMANN, ELISE", "77120945", "04/12/1961") +

@@ -72,7 +72,7 @@
   }, true);
   document.addEventListener("keyup", () => { swallow = null; }, true);
 
-  if (page === "queue") queuePage();
+  if (page === "queue" || page === "types") queuePage();
   if (page === "document") documentPage();
   if (page === "batches") batchesPage();
 
@@ -97,7 +97,7 @@
         case "j": case "ArrowDown": mark(at + 1); return true;
         case "k": case "ArrowUp": mark(at - 1); return true;
         case "Enter": case "o": if (at >= 0) { location.href = rows[at].dataset.href; return true; } return false;
-        case "n": $("#next-form").requestSubmit(); return true;
+        case "n": { const f = $("#next-form"); if (!f) return false; f.requestSubmit(); return true; }
         case "f": $("#f-source").focus(); return true;
         case "b": location.href = "/review/batches"; return true;
       }
@@ -333,7 +333,16 @@
         case "]": rotate(90); return true;
         case "o": toggleText(); return true;
       }
-      if (!open) return false;
+      if (!open) {
+        // A filed document whose type waits for a check: t picks, Enter confirms.
+        const tc = $("#typecheck");
+        if (!tc) return false;
+        switch (e.key) {
+          case "Enter": $("#confirm-type").disabled = true; tc.requestSubmit(); return true;
+          case "t": $("#type").focus(); return true;
+        }
+        return false;
+      }
       switch (e.key) {
         case "Enter": confirm(); return true;
         case "/": q.focus(); q.select(); return true;
