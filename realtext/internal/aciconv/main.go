@@ -210,10 +210,29 @@ func clean(text string, m meta) string {
 	if m.family != "" {
 		names = append(names, m.family)
 	}
+	// Notes whose metadata lacks the name, or spells another, introduce the
+	// patient as "NAME is a 52-year-old male": that name goes too.
+	for _, sm := range introduced.FindAllStringSubmatch(text, -1) {
+		parts := strings.Fields(sm[1])
+		names = append(names, sm[1])
+		for _, t := range []string{"Mr. ", "Ms. ", "Mrs. ", "Miss "} {
+			names = append(names, t+parts[len(parts)-1])
+		}
+		names = append(names, parts[0], parts[len(parts)-1])
+	}
+	// A titled surname (Mr. Ross) is the patient's: clinicians are Dr.
+	for _, sm := range titled.FindAllStringSubmatch(text, -1) {
+		names = append(names, sm[0], sm[1])
+	}
 	for _, n := range names {
+		if !realName.MatchString(n) {
+			continue // the metadata has "33" for a name here and there
+		}
 		re := regexp.MustCompile(`\b` + regexp.QuoteMeta(n) + `\b`)
 		text = re.ReplaceAllString(text, "the patient")
 	}
+	text = regexp.MustCompile(`\b(Mr|Ms|Mrs)\. the patient|\bMiss the patient`).ReplaceAllString(text, "the patient")
+	text = regexp.MustCompile(`(?i)\bthe patient( the patient)+`).ReplaceAllString(text, "the patient")
 	// Sentence and line starts take a capital.
 	start := regexp.MustCompile(`(^|\n|[.!?:•-] +)the patient`)
 	text = start.ReplaceAllStringFunc(text, func(s string) string {
@@ -221,6 +240,15 @@ func clean(text string, m meta) string {
 	})
 	return strings.TrimSpace(text) + "\n"
 }
+
+// introduced matches a patient introduced by name and age.
+var introduced = regexp.MustCompile(`(?:Mr\. |Ms\. |Mrs\. |Miss )?([A-Z][a-z'-]+(?: [A-Z]\.)?(?: [A-Z][a-z'-]+)+),? (?:is|was) an? (?:very )?(?:pleasant )?\d+[- ]year[- ]old`)
+
+// titled matches a title and a surname; realName a name at all.
+var (
+	titled   = regexp.MustCompile(`\b(?:Mr|Ms|Mrs)\. ([A-Z][a-z'-]+)\b`)
+	realName = regexp.MustCompile(`^[A-Za-z][A-Za-z .'-]+$`)
+)
 
 // bucket is the FNV-1a hash of id modulo 100.
 func bucket(id string) int {
