@@ -13,10 +13,18 @@
 //     buckets, weighted by log term frequency and L2-normalised;
 //   - a multinomial logistic regression trained by stochastic gradient
 //     descent (train.go), its weights quantised to 8 bits per class;
+//   - layout features (structure.go), a block of their own weighed against
+//     the words: section headings (SUBJECTIVE, REASON FOR CONSULTATION, ...),
+//     how many there are, and letter marks (salutation, closing, Re: and cc:
+//     lines, "Thank you for referring");
 //   - title rules (titles.go): a recognised title line near the top
 //     ("DISCHARGE SUMMARY", "OPERATIVE REPORT", ...), matched with an edit
 //     distance that tolerates OCR errors, adds a bonus to that type's score;
-//   - calibration: the bonus and a softmax temperature are fitted on a
+//   - layout rules (rules.go): a salutation near the top adds a bonus to
+//     both letter types, and a consultation request ("referred by her
+//     primary care physician", "REASON FOR CONSULTATION") in a document
+//     that is neither a letter nor titled otherwise adds one to consult-note;
+//   - calibration: the bonuses and a softmax temperature are fitted on a
 //     held-out split by minimising its log loss, so Prediction.Probability
 //     means what it says (expected calibration error is reported before and
 //     after);
@@ -31,15 +39,21 @@
 // saying to retrain, rather than misapplying it.
 //
 // The shipped default model (model/default.json.gz, loaded by Default) is
-// trained from the project's own generated corpus (scangen.NoisyCorpus).
-// Regenerate it after changing the types, the features or the generator:
+// trained from the project's own generated corpus (scangen.NoisyCorpus)
+// and the real documents in ../realtext/train (their weight 3 against a
+// generated one); calibration and the bonuses are fitted on a held-out
+// share of that mix, never on ../realtext/heldout, which the tests score
+// the shipped model on (realtext_test.go; see ../realtext/README.md).
+// Regenerate it, from the repository root, after changing the types, the
+// features, the generator or realtext/train:
 //
-//	paperchart classify train --out classify/model/default.json.gz
+//	paperchart classify train --from realtext/train --out classify/model/default.json.gz
 //
-// (or go generate ./classify). Technicians' corrections (Correction) are
+// (or go generate ./classify). "paperchart classify eval --from DIR" scores
+// a model on any labelled folder. Technicians' corrections (Correction) are
 // the input of later retraining; storing them is the integrator's job.
 //
 // Page text is patient data: nothing here logs it or puts it in an error.
 package classify
 
-//go:generate go run ../cmd/paperchart classify train --out model/default.json.gz
+//go:generate sh -c "cd .. && go run ./cmd/paperchart classify train --from realtext/train --out classify/model/default.json.gz"

@@ -18,13 +18,23 @@ type featureSpec struct {
 	TF        string `json:"tf"`        // "log": 1+ln(count)
 	Normalise string `json:"normalise"` // "lower,digits=0,l2"
 	Hash      string `json:"hash"`      // "fnv1a-64"
+	// Structure names the layout features (structure.go): section
+	// headings and letter marks, a block of their own, L2-normalised and
+	// scaled by StructureWeight before the whole vector is normalised.
+	Structure       string  `json:"structure"` // "headings+letter"
+	StructureWeight float64 `json:"structure_weight"`
 }
 
-const featureVersion = 1
+const featureVersion = 2
 
-func newSpec(buckets int) featureSpec {
+// DefaultStructureWeight is the weight of the layout block against the
+// words and character n-grams (whose block has norm 1).
+const DefaultStructureWeight = 0.6
+
+func newSpec(buckets int, structureWeight float64) featureSpec {
 	return featureSpec{Version: featureVersion, Buckets: buckets, Words: "unigrams+bigrams", Head: 15,
-		CharMin: 3, CharMax: 5, TF: "log", Normalise: "lower,digits=0,l2", Hash: "fnv1a-64"}
+		CharMin: 3, CharMax: 5, TF: "log", Normalise: "lower,digits=0,l2", Hash: "fnv1a-64",
+		Structure: "headings+letter", StructureWeight: structureWeight}
 }
 
 // sparse is a feature vector: bucket indices and values.
@@ -128,6 +138,20 @@ func (f *featurizer) vector(text string) sparse {
 			f.add(hashBytes(base, norm[i:i+n]))
 		}
 	}
+	body := f.flush(1)
+	if f.spec.StructureWeight == 0 {
+		return body
+	}
+	for _, t := range structure(text) {
+		f.add(hashBytes(fnvOffset^'s', t))
+	}
+	layout := f.flush(f.spec.StructureWeight)
+	return merge(body, layout)
+}
+
+// flush returns the counted features, log-scaled and L2-normalised to norm
+// weight, and clears the counts.
+func (f *featurizer) flush(weight float64) sparse {
 	v := sparse{idx: make([]uint32, len(f.touched)), val: make([]float32, len(f.touched))}
 	var sum float64
 	for i, b := range f.touched {
@@ -138,10 +162,43 @@ func (f *featurizer) vector(text string) sparse {
 	}
 	f.touched = f.touched[:0]
 	if sum > 0 {
-		inv := float32(1 / math.Sqrt(sum))
+		scale := float32(weight / math.Sqrt(sum))
 		for i := range v.val {
-			v.val[i] *= inv
+			v.val[i] *= scale
 		}
 	}
 	return v
+}
+
+// merge adds two vectors (a bucket both touch gets the sum) and
+// L2-normalises the result.
+func merge(a, b sparse) sparse {
+	if len(b.idx) == 0 {
+		return a
+	}
+	pos := make(map[uint32]int, len(a.idx)+len(b.idx))
+	out := sparse{idx: append([]uint32(nil), a.idx...), val: append([]float32(nil), a.val...)}
+	for i, x := range out.idx {
+		pos[x] = i
+	}
+	for i, x := range b.idx {
+		if j, ok := pos[x]; ok {
+			out.val[j] += b.val[i]
+			continue
+		}
+		pos[x] = len(out.idx)
+		out.idx = append(out.idx, x)
+		out.val = append(out.val, b.val[i])
+	}
+	var sum float64
+	for _, x := range out.val {
+		sum += float64(x) * float64(x)
+	}
+	if sum > 0 {
+		inv := float32(1 / math.Sqrt(sum))
+		for i := range out.val {
+			out.val[i] *= inv
+		}
+	}
+	return out
 }

@@ -19,7 +19,7 @@ import (
 // formatVersion whenever the meaning of a saved model changes.
 const (
 	formatName    = "paperchart-classify-model"
-	formatVersion = 1
+	formatVersion = 2
 )
 
 // DefaultBuckets is the number of hash buckets features fall into.
@@ -33,7 +33,7 @@ type Model struct {
 	scales      []float32 // per type: weight = int8 * scale
 	bias        []float32
 	temperature float64
-	titleBonus  float64
+	bonus       bonuses
 	threshold   float64
 	meta        Meta
 	pool        sync.Pool // *featurizer
@@ -69,6 +69,9 @@ type Prediction struct {
 	Ranked       []Scored `json:"ranked"`      // every type, most probable first
 	TitleMatched bool     `json:"title_matched"`
 	Title        string   `json:"title_type,omitempty"` // the type the title rule found, if any
+	// Letter and ConsultRequest say which layout rule (rules.go) matched.
+	Letter         bool `json:"letter,omitempty"`
+	ConsultRequest bool `json:"consult_request,omitempty"`
 	// Review is true when Probability is under the model's threshold: a
 	// person must decide the type.
 	Review bool `json:"review"`
@@ -106,15 +109,23 @@ func (m *Model) rawScores(v sparse, out []float64) {
 	}
 }
 
-// logits are the calibrated log-odds: raw scores plus the title bonus,
+// logits are the calibrated log-odds: raw scores plus the rules' bonuses,
 // divided by the temperature.
-func logits(raw []float64, title int, bonus, temperature float64, out []float64) {
-	for c := range raw {
-		z := raw[c]
-		if c == title {
-			z += bonus
+func logits(raw []float64, h layoutHits, b bonuses, temperature float64, out []float64) {
+	copy(out, raw)
+	if h.title >= 0 {
+		out[h.title] += b.title
+	}
+	if h.consult {
+		out[consultIndex] += b.consult
+	}
+	if h.letter {
+		for _, i := range letterIndex {
+			out[i] += b.letter
 		}
-		out[c] = z / temperature
+	}
+	for c := range out {
+		out[c] /= temperature
 	}
 }
 
@@ -141,30 +152,28 @@ func (m *Model) Predict(text string) Prediction {
 	m.pool.Put(f)
 	raw := make([]float64, len(m.codes))
 	m.rawScores(v, raw)
-	title := -1
-	tc := matchTitle(text)
-	if tc != "" {
-		title = slices.Index(m.codes, tc)
-	}
+	h := matchRules(text)
 	p := make([]float64, len(raw))
-	logits(raw, title, m.titleBonus, m.temperature, p)
+	logits(raw, h, m.bonus, m.temperature, p)
 	softmax(p)
-	return predictionFrom(m, p, title)
+	return predictionFrom(m, p, h)
 }
 
 // savedModel is the JSON form of a Model.
 type savedModel struct {
-	Format      string      `json:"format"`
-	Version     int         `json:"version"`
-	Types       []string    `json:"types"`
-	Features    featureSpec `json:"features"`
-	Temperature float64     `json:"temperature"`
-	TitleBonus  float64     `json:"title_bonus"`
-	Threshold   float64     `json:"threshold"`
-	Scales      []float32   `json:"scales"`
-	Bias        []float32   `json:"bias"`
-	Weights     string      `json:"weights"` // base64 of int8, bucket-major
-	Meta        Meta        `json:"meta"`
+	Format       string      `json:"format"`
+	Version      int         `json:"version"`
+	Types        []string    `json:"types"`
+	Features     featureSpec `json:"features"`
+	Temperature  float64     `json:"temperature"`
+	TitleBonus   float64     `json:"title_bonus"`
+	ConsultBonus float64     `json:"consult_bonus"`
+	LetterBonus  float64     `json:"letter_bonus"`
+	Threshold    float64     `json:"threshold"`
+	Scales       []float32   `json:"scales"`
+	Bias         []float32   `json:"bias"`
+	Weights      string      `json:"weights"` // base64 of int8, bucket-major
+	Meta         Meta        `json:"meta"`
 }
 
 // Save writes the model as JSON to w.
@@ -174,7 +183,7 @@ func (m *Model) Save(w io.Writer) error {
 		b[i] = byte(x)
 	}
 	s := savedModel{Format: formatName, Version: formatVersion, Types: m.codes, Features: m.spec,
-		Temperature: m.temperature, TitleBonus: m.titleBonus, Threshold: m.threshold,
+		Temperature: m.temperature, TitleBonus: m.bonus.title, ConsultBonus: m.bonus.consult, LetterBonus: m.bonus.letter, Threshold: m.threshold,
 		Scales: m.scales, Bias: m.bias, Weights: base64.StdEncoding.EncodeToString(b), Meta: m.meta}
 	if err := json.NewEncoder(w).Encode(s); err != nil {
 		return fmt.Errorf("classify: save model: %w", err)
@@ -232,7 +241,8 @@ func Load(r io.Reader) (*Model, error) {
 	if !slices.Equal(s.Types, want) {
 		return nil, fmt.Errorf("classify: load model: its types %v differ from this build's %v: %w", s.Types, want, ErrIncompatible)
 	}
-	if spec := newSpec(s.Features.Buckets); s.Features != spec || s.Features.Buckets <= 0 || s.Features.Buckets&(s.Features.Buckets-1) != 0 {
+	if spec := newSpec(s.Features.Buckets, s.Features.StructureWeight); s.Features != spec || s.Features.Buckets <= 0 ||
+		s.Features.Buckets&(s.Features.Buckets-1) != 0 || s.Features.StructureWeight < 0 || s.Features.StructureWeight > maxStructureWeight {
 		return nil, fmt.Errorf("classify: load model: feature settings %+v differ from this build's %+v: %w", s.Features, spec, ErrIncompatible)
 	}
 	k := len(want)
@@ -248,7 +258,7 @@ func Load(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("classify: load model: temperature %g, threshold %g out of range: corrupt model", s.Temperature, s.Threshold)
 	}
 	m := &Model{spec: s.Features, codes: s.Types, weights: make([]int8, len(b)), scales: s.Scales, bias: s.Bias,
-		temperature: s.Temperature, titleBonus: s.TitleBonus, threshold: s.Threshold, meta: s.Meta}
+		temperature: s.Temperature, bonus: bonuses{s.TitleBonus, s.ConsultBonus, s.LetterBonus}, threshold: s.Threshold, meta: s.Meta}
 	for i, x := range b {
 		m.weights[i] = int8(x)
 	}
@@ -259,7 +269,7 @@ func Load(r io.Reader) (*Model, error) {
 var defaultModel []byte
 
 // Default loads the shipped model, trained from the project's generated
-// corpus. Each call loads it anew (about a tenth of a second): load it once
+// corpus and the real text in realtext/train (see the package doc). Each call loads it anew (about a tenth of a second): load it once
 // and keep it. An error means the shipped file does not match this build,
 // which the package's tests catch before a release does.
 func Default() (*Model, error) {

@@ -18,6 +18,19 @@ import (
 type Labelled struct {
 	Type string
 	Text string
+	// Weight scales the document's part in training and calibration; 0
+	// means 1. Real documents, far fewer than generated ones, weigh more.
+	Weight float64
+	// Source names where the document came from ("generated",
+	// "realtext/train", ...): Train reports its held-out figures per source.
+	Source string
+}
+
+func (d Labelled) weight() float64 {
+	if d.Weight > 0 {
+		return d.Weight
+	}
+	return 1
 }
 
 // TrainOptions control Train. The zero value is sensible.
@@ -34,7 +47,14 @@ type TrainOptions struct {
 	Seed           uint64  // shuffling and the held-out split
 	Workers        int     // feature extraction; 0 means GOMAXPROCS
 	Source         string  // where the documents came from, recorded in the model
+	// StructureWeight is the weight of the layout features (structure.go)
+	// against the words; 0 means DefaultStructureWeight, a negative value
+	// none at all.
+	StructureWeight float64
 }
+
+// maxStructureWeight bounds TrainOptions.StructureWeight.
+const maxStructureWeight = 4
 
 func (o *TrainOptions) normalise() error {
 	if o.Buckets == 0 {
@@ -63,6 +83,14 @@ func (o *TrainOptions) normalise() error {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	switch {
+	case o.StructureWeight == 0:
+		o.StructureWeight = DefaultStructureWeight
+	case o.StructureWeight < 0:
+		o.StructureWeight = 0
+	case o.StructureWeight > maxStructureWeight:
+		return fmt.Errorf("classify: structure weight %g out of range (at most %d)", o.StructureWeight, maxStructureWeight)
 	}
 	return nil
 }
@@ -93,16 +121,20 @@ type Evaluation struct {
 
 // Report is what Train measured on its held-out split.
 type Report struct {
-	Docs        int           `json:"docs"`
-	TrainDocs   int           `json:"train_docs"`
-	HeldOutDocs int           `json:"held_out_docs"`
-	HeldOut     Evaluation    `json:"held_out"` // with the calibrated model
-	ECEBefore   float64       `json:"ece_before"`
-	ECEAfter    float64       `json:"ece_after"`
-	Temperature float64       `json:"temperature"`
-	TitleBonus  float64       `json:"title_bonus"`
-	Threshold   float64       `json:"threshold"`
-	Elapsed     time.Duration `json:"elapsed_ns"`
+	Docs        int        `json:"docs"`
+	TrainDocs   int        `json:"train_docs"`
+	HeldOutDocs int        `json:"held_out_docs"`
+	HeldOut     Evaluation `json:"held_out"` // with the calibrated model
+	// HeldOutBySource is HeldOut for each Labelled.Source.
+	HeldOutBySource map[string]Evaluation `json:"held_out_by_source"`
+	ECEBefore       float64               `json:"ece_before"`
+	ECEAfter        float64               `json:"ece_after"`
+	Temperature     float64               `json:"temperature"`
+	TitleBonus      float64               `json:"title_bonus"`
+	ConsultBonus    float64               `json:"consult_bonus"`
+	LetterBonus     float64               `json:"letter_bonus"`
+	Threshold       float64               `json:"threshold"`
+	Elapsed         time.Duration         `json:"elapsed_ns"`
 }
 
 // Train fits a model to docs: logistic regression on a share of each type,
@@ -139,7 +171,7 @@ func Train(docs []Labelled, opt TrainOptions) (*Model, Report, error) {
 		held = append(held, ix[:n]...)
 		train = append(train, ix[n:]...)
 	}
-	spec := newSpec(opt.Buckets)
+	spec := newSpec(opt.Buckets, opt.StructureWeight)
 	vecs := featurize(spec, docs, opt.Workers)
 	label := func(i int) int { return typeIndex(docs[i].Type) }
 
@@ -167,13 +199,14 @@ func Train(docs []Labelled, opt TrainOptions) (*Model, Report, error) {
 			}
 			softmax(p)
 			y := label(i)
+			step := lr * float32(docs[i].weight())
 			g := acc // reuse: gradient of each class's score
 			for c := range g {
 				g[c] = float32(p[c])
 				if c == y {
 					g[c]--
 				}
-				g[c] *= lr
+				g[c] *= step
 				bias[c] -= g[c]
 			}
 			for j, b := range v.idx {
@@ -194,33 +227,56 @@ func Train(docs []Labelled, opt TrainOptions) (*Model, Report, error) {
 	// Calibrate on the held-out split: raw scores and title matches once,
 	// then the title bonus and temperature that minimise the log loss.
 	raws := make([][]float64, len(held))
-	titles := make([]int, len(held))
+	hits := make([]layoutHits, len(held))
 	ys := make([]int, len(held))
+	ws := make([]float64, len(held))
 	parallel(len(held), opt.Workers, func(j int) {
 		i := held[j]
 		raws[j] = make([]float64, k)
 		m.rawScores(vecs[i], raws[j])
-		titles[j] = typeIndex(matchTitle(docs[i].Text))
+		hits[j] = matchRules(docs[i].Text)
 		ys[j] = label(i)
+		ws[j] = docs[i].weight()
 	})
 	rep := Report{Docs: len(docs), TrainDocs: len(train), HeldOutDocs: len(held)}
-	rep.ECEBefore = ece(calibrated(raws, titles, 0, 1), ys)
+	rep.ECEBefore = ece(calibrated(raws, hits, bonuses{}, 1), ys)
 	bestNLL := math.Inf(1)
-	for _, bonus := range []float64{0, 0.25, 0.5, 1, 1.5, 2, 3, 4, 6} {
-		t, nll := fitTemperature(raws, titles, ys, bonus)
-		if nll < bestNLL-1e-9 {
-			bestNLL, m.titleBonus, m.temperature = nll, bonus, t
+	grid := []float64{0, 0.5, 1, 2, 3, 4, 6}
+	for _, tb := range []float64{0, 0.25, 0.5, 1, 1.5, 2, 3, 4, 6} {
+		for _, cb := range grid {
+			for _, lb := range grid {
+				b := bonuses{tb, cb, lb}
+				t, nll := fitTemperature(raws, hits, ys, ws, b)
+				if nll < bestNLL-1e-9 {
+					bestNLL, m.bonus, m.temperature = nll, b, t
+				}
+			}
 		}
 	}
-	probs := calibrated(raws, titles, m.titleBonus, m.temperature)
+	probs := calibrated(raws, hits, m.bonus, m.temperature)
 	rep.ECEAfter = ece(probs, ys)
 	m.threshold = chooseThreshold(probs, ys, opt.TargetAccuracy, opt.MinThreshold)
-	rep.Temperature, rep.TitleBonus, rep.Threshold = m.temperature, m.titleBonus, m.threshold
+	rep.Temperature, rep.TitleBonus, rep.Threshold = m.temperature, m.bonus.title, m.threshold
+	rep.ConsultBonus, rep.LetterBonus = m.bonus.consult, m.bonus.letter
 	preds := make([]Prediction, len(held))
 	for j := range held {
-		preds[j] = predictionFrom(m, probs[j], titles[j])
+		preds[j] = predictionFrom(m, probs[j], hits[j])
 	}
 	rep.HeldOut = evaluate(preds, ys, m.threshold)
+	bySource := map[string][]int{}
+	for j, i := range held {
+		bySource[docs[i].Source] = append(bySource[docs[i].Source], j)
+	}
+	if len(bySource) > 1 {
+		rep.HeldOutBySource = map[string]Evaluation{}
+		for src, js := range bySource {
+			ps, y := make([]Prediction, len(js)), make([]int, len(js))
+			for n, j := range js {
+				ps[n], y[n] = preds[j], ys[j]
+			}
+			rep.HeldOutBySource[src] = evaluate(ps, y, m.threshold)
+		}
+	}
 	rep.Elapsed = time.Since(start)
 	m.meta = Meta{TrainedAt: time.Now().UTC().Format(time.RFC3339), Source: opt.Source, Docs: len(docs),
 		Report: Summary{Accuracy: rep.HeldOut.Accuracy, MacroF1: rep.HeldOut.MacroF1, ECEBefore: rep.ECEBefore,
@@ -281,11 +337,11 @@ func parallel(n, workers int, fn func(i int)) {
 	wg.Wait()
 }
 
-func calibrated(raws [][]float64, titles []int, bonus, temperature float64) [][]float64 {
+func calibrated(raws [][]float64, hits []layoutHits, b bonuses, temperature float64) [][]float64 {
 	out := make([][]float64, len(raws))
 	for j, raw := range raws {
 		out[j] = make([]float64, len(raw))
-		logits(raw, titles[j], bonus, temperature, out[j])
+		logits(raw, hits[j], b, temperature, out[j])
 		softmax(out[j])
 	}
 	return out
@@ -296,28 +352,30 @@ func calibrated(raws [][]float64, titles []int, bonus, temperature float64) [][]
 // zero and every probability to exactly 1, which no new document deserves.
 const smoothing = 0.002
 
-func nll(raws [][]float64, titles, ys []int, bonus, temperature float64) float64 {
+// nll is the weighted mean log loss (ws are the documents' weights).
+func nll(raws [][]float64, hits []layoutHits, ys []int, ws []float64, b bonuses, temperature float64) float64 {
 	z := make([]float64, len(raws[0]))
-	var sum float64
+	var sum, total float64
 	other := smoothing / float64(len(z)-1)
 	for j, raw := range raws {
-		logits(raw, titles[j], bonus, temperature, z)
+		logits(raw, hits[j], b, temperature, z)
 		softmax(z)
 		for c, p := range z {
 			y := other
 			if c == ys[j] {
 				y = 1 - smoothing
 			}
-			sum -= y * math.Log(max(p, 1e-300))
+			sum -= ws[j] * y * math.Log(max(p, 1e-300))
 		}
+		total += ws[j]
 	}
-	return sum / float64(len(raws))
+	return sum / total
 }
 
 // fitTemperature minimises the held-out log loss over the temperature by
 // golden-section search on its logarithm.
-func fitTemperature(raws [][]float64, titles, ys []int, bonus float64) (float64, float64) {
-	f := func(lt float64) float64 { return nll(raws, titles, ys, bonus, math.Exp(lt)) }
+func fitTemperature(raws [][]float64, hits []layoutHits, ys []int, ws []float64, bn bonuses) (float64, float64) {
+	f := func(lt float64) float64 { return nll(raws, hits, ys, ws, bn, math.Exp(lt)) }
 	lo, hi := math.Log(0.02), math.Log(50.0)
 	g := (math.Sqrt(5) - 1) / 2
 	a, b := hi-g*(hi-lo), lo+g*(hi-lo)
@@ -398,10 +456,10 @@ func chooseThreshold(probs [][]float64, ys []int, target, floor float64) float64
 	return max(threshold, floor)
 }
 
-func predictionFrom(m *Model, p []float64, title int) Prediction {
-	pr := Prediction{Ranked: make([]Scored, len(p)), TitleMatched: title >= 0}
-	if title >= 0 {
-		pr.Title = m.codes[title]
+func predictionFrom(m *Model, p []float64, h layoutHits) Prediction {
+	pr := Prediction{Ranked: make([]Scored, len(p)), TitleMatched: h.title >= 0, Letter: h.letter, ConsultRequest: h.consult}
+	if h.title >= 0 {
+		pr.Title = m.codes[h.title]
 	}
 	for i, c := range m.codes {
 		pr.Ranked[i] = Scored{c, p[i]}
