@@ -77,23 +77,35 @@ func (m *Model) Decide(candidates []Result) Decision {
 		d.Margin = top.Weight - d.Ranked[1].Result.Weight
 		d.ProbabilityMargin = top.Probability - d.Ranked[1].Result.Probability
 	}
-	birth := top.Field(FieldBirth).Level
 	var why []string
+	gateOK, gateWhy := Eligible(top)
 	switch {
+	case !gateOK:
+		why = append(why, "not filed automatically: "+gateWhy)
 	case top.Weight < d.Threshold:
 		why = append(why, fmt.Sprintf("not filed automatically: match probability %.4f is below what automatic filing needs", top.Probability))
 	case d.RunnerUp && d.Margin < th.Margin:
 		why = append(why, fmt.Sprintf("not filed automatically: the next candidate scores almost as well (%.1f bits apart, %.1f needed)", d.Margin, th.Margin))
-	case identifiersAgreeing(top) < 2:
-		why = append(why, "not filed automatically: fewer than two identifiers (MRN, name, birth date) agree")
-	case birth == LevelDisagree:
-		why = append(why, "not filed automatically: the birth date differs")
 	default:
 		d.AutoFile = true
 		why = append(why, fmt.Sprintf("filed automatically: match probability %.4f", top.Probability))
 	}
 	d.Reasons = append(why, FieldReasons(top)...)
 	return d
+}
+
+// Eligible applies the rules of identification that no weight overrides: two identifiers
+// agree among MRN, full name and birth date, and the birth date, when both records have one,
+// does not disagree. It says why not in plain words (no patient data). Only an eligible result
+// may be filed automatically, so the thresholds are measured on eligible pairs.
+func Eligible(r Result) (bool, string) {
+	switch {
+	case identifiersAgreeing(r) < 2:
+		return false, "fewer than two identifiers (MRN, name, birth date) agree"
+	case r.Field(FieldBirth).Level == LevelDisagree:
+		return false, "the birth date differs"
+	}
+	return true, ""
 }
 
 // identifiersAgreeing counts the agreeing identifiers among MRN, full name and birth date.
