@@ -366,8 +366,6 @@ func TestEstimate(t *testing.T) {
 // marginBits is the least weight by which the best candidate must beat the runner-up.
 const marginBits = 5
 
-
-
 // TestHeldOut evaluates the shipped parameters on Febrl dataset 3, never used for estimation.
 func TestHeldOut(t *testing.T) {
 	t.Parallel()
