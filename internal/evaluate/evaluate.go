@@ -204,7 +204,6 @@ func (c Confusion) Total() int {
 // at least 95%.
 func (r Report) InIndexAutoFileRate() float64 { return ratio(r.InIndexFiled, r.InIndex) }
 
-
 // TypeAccuracy is the share of documents whose type is the truth's.
 func (r Report) TypeAccuracy() float64 { return ratio(r.TypeCorrect, r.Documents) }
 
