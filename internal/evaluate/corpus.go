@@ -80,6 +80,26 @@ type TruthBatch struct {
 	Sheets, Mixed bool
 }
 
+// ProblemsError lists what is wrong with a corpus or its truth.csv, by line
+// and file name, never with patient data.
+type ProblemsError struct {
+	What     string   // what was checked: "truth.csv", "corpus DIR"
+	Problems []string // the first maxProblems problems
+	Total    int      // how many there are
+}
+
+func (e *ProblemsError) Error() string {
+	s := fmt.Sprintf("%s: %d problem", e.What, e.Total)
+	if e.Total > 1 {
+		s += "s"
+	}
+	s += ":\n  " + strings.Join(e.Problems, "\n  ")
+	if e.Total > len(e.Problems) {
+		s += fmt.Sprintf("\n  ... and %d more", e.Total-len(e.Problems))
+	}
+	return s
+}
+
 // problems collects what is wrong with an input, up to maxProblems.
 type problems struct {
 	what  string
@@ -94,19 +114,24 @@ func (p *problems) add(format string, a ...any) {
 	}
 }
 
+// merge adds the problems of err, each prefixed, or err itself.
+func (p *problems) merge(prefix string, err error) {
+	var pe *ProblemsError
+	if !errors.As(err, &pe) {
+		p.add("%v", err)
+		return
+	}
+	for _, s := range pe.Problems {
+		p.add("%s%s", prefix, s)
+	}
+	p.total += pe.Total - len(pe.Problems)
+}
+
 func (p *problems) err() error {
 	if p.total == 0 {
 		return nil
 	}
-	s := fmt.Sprintf("%s: %d problem", p.what, p.total)
-	if p.total > 1 {
-		s += "s"
-	}
-	s += ":\n  " + strings.Join(p.list, "\n  ")
-	if p.total > len(p.list) {
-		s += fmt.Sprintf("\n  ... and %d more", p.total-len(p.list))
-	}
-	return errors.New(s)
+	return &ProblemsError{What: p.what, Problems: slices.Clone(p.list), Total: p.total}
 }
 
 // typeCode returns the type code of a type code or a LOINC document code.
@@ -204,7 +229,7 @@ func ParseTruth(r io.Reader) ([]TruthBatch, error) {
 		}
 		get := func(k string) string { return strings.TrimSpace(rec[col[k]]) }
 		row := TruthRow{File: get("file"), Document: get("document"), Kind: strings.ToLower(get("kind")),
-			Type: get("type"), MRN: strings.Join(strings.Fields(get("mrn")), " ")}
+			Type: strings.ToLower(get("type")), MRN: strings.Join(strings.Fields(get("mrn")), " ")}
 		fail := func(format string, a ...any) { bad.add("line %d: "+format, append([]any{line}, a...)...) }
 		switch {
 		case row.File == "":
@@ -444,7 +469,7 @@ func LoadCorpus(ctx context.Context, dir string) (Corpus, error) {
 		truth, err = ParseTruth(tf)
 		tf.Close()
 		if err != nil {
-			bad.add("%v", err)
+			bad.merge(TruthFile+" ", err)
 		}
 	}
 
