@@ -63,6 +63,8 @@ type evalResult struct {
 	BoundaryF1None      float64        `json:"boundary_f1_without_sheets"`
 	BoundaryF1Sheet     float64        `json:"boundary_f1_with_sheets"`
 	BoundaryF1Mixed     float64        `json:"boundary_f1_sheets_on_some"`
+
+	fileOf map[int64]string // batch ID → file name
 }
 
 const evalAbout = `Runs the real pipeline (ingest, split, barcodes, OCR, separation, classification, patient matching,
@@ -77,7 +79,8 @@ after. Needs the services running (make run).
 
 Without --corpus it scores a generated held-out corpus, exactly the one
   paperchart gen --corpus DIR --seed 9000001
-writes with the flags below: a patient index of generated patients with look-alikes (twins, same
+writes (eval's --batch-pages and --sheets are gen's --pages and --sheets-share; the other flags
+below have the same names): a patient index of generated patients with look-alikes (twins, same
 names, near-identical MRNs) and batches of which some documents belong to patients it does not hold.
 
 With --corpus DIR it scores your own scanned paper, in this format:
@@ -179,7 +182,9 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "pages per minute: %.1f (%d pages in %.0f s, %d workers, from the first batch taken to the last filed)\n",
 		res.PagesPerMinute, res.Report.Pages, res.WallSeconds, c.Concurrency)
 	for _, d := range res.Report.WrongPatientDocuments {
-		fmt.Fprintf(stdout, "WRONG PATIENT: batch %d pages %v filed to MRN %s\n", d.BatchID, d.Pages, d.PatientMRN)
+		// The file and pages, to look up in truth.csv; the MRN it went to
+		// is in --json, not on the screen.
+		fmt.Fprintf(stdout, "WRONG PATIENT: %s pages %v filed to another patient\n", res.fileOf[d.BatchID], d.Pages)
 	}
 	return nil
 }
@@ -187,7 +192,7 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 // scoreCorpus checks the corpus in dir, runs its batches (all, or the
 // only-th) through a pipeline of its own and scores the result.
 func scoreCorpus(ctx context.Context, c *config, dir string, only int, progress func(string, ...any)) (evalResult, error) {
-	res := evalResult{Only: only}
+	res := evalResult{Only: only, fileOf: map[int64]string{}}
 	corpus, err := evaluate.LoadCorpus(ctx, dir)
 	if err != nil {
 		return res, err
@@ -247,6 +252,7 @@ func scoreCorpus(ctx context.Context, c *config, dir string, only int, progress 
 			last = *b.FinishedAt
 		}
 		truths = append(truths, cb.Batch(b.ID))
+		res.fileOf[b.ID] = cb.File
 		ds, err := p.DB.BatchDocuments(ctx, b.ID)
 		if err != nil {
 			return res, err

@@ -82,7 +82,7 @@ defaults. --pages, --format, --dpi, --clean, --bilevel, --rotate-prob,
                       cover, separator or mixed, 0..1 (default 0.4);
                       --sheets MODE instead gives every batch that mode
   --separator CODE    the separator sheets' barcode value (default PATCHT)
-  --pages             pages per batch here (default 16)
+  --pages N           pages per batch (default 16 here)
 
 Examples:
   paperchart gen --out var/drop/batch-0001.pdf --pages 20 --seed 7 \
