@@ -68,7 +68,7 @@ type TruthPage struct {
 	Line     int // the page's line in truth.csv; 0 when not read from one
 }
 
-// Batch is one generated batch and how it was cut by hand (the truth).
+// Batch is one batch and how it was cut by hand (the truth).
 type Batch struct {
 	ID     int64
 	Sheets bool // the batch was scanned with a cover or separator sheet before every document
