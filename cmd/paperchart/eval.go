@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +15,6 @@ import (
 	"paperchart/internal/evaluate"
 	"paperchart/internal/harness"
 	"paperchart/patients"
-	"paperchart/scangen"
-	"paperchart/scangen/sheetprint"
 	"paperchart/storage"
 )
 
@@ -25,7 +23,7 @@ import (
 // (see README.md), so its corpus is held out.
 const evalSeed = 9_000_001
 
-// evalOptions is what paperchart eval runs.
+// evalOptions is the generated corpus paperchart eval runs without --corpus.
 type evalOptions struct {
 	Documents      int     // at least this many documents in all
 	Seed           uint64  // corpus seed
@@ -34,34 +32,86 @@ type evalOptions struct {
 	BatchPages     int     // pages per batch
 	SheetsShare    float64 // share of batches scanned with cover or separator sheets
 	PerBatchPeople int     // patients per batch
-	Only           int     `json:"-"` // run only this batch (1-based); 0 all
+}
+
+// corpusOptions is the gen --corpus equivalent of o.
+func (o evalOptions) corpusOptions(separator string) corpusOptions {
+	co := defaultCorpusOptions()
+	co.Documents, co.Seed, co.Population, co.Unknown = o.Documents, o.Seed, o.Population, o.Unknown
+	co.Batch.Pages, co.SheetsShare, co.PerBatchPeople, co.Separator = o.BatchPages, o.SheetsShare, o.PerBatchPeople, separator
+	return co
 }
 
 // evalResult is what `paperchart eval --json` prints.
 type evalResult struct {
-	Options         evalOptions     `json:"options"`
-	Report          evaluate.Report `json:"report"`
-	ReviewReasons   map[string]int  `json:"review_reasons"` // why documents went to review (a document may have several)
-	PagesPerMinute  float64         `json:"pages_per_minute"`
-	WallSeconds     float64         `json:"wall_seconds"`
-	TypeAccuracy    float64         `json:"type_accuracy"`
-	AutoFileRate    float64         `json:"auto_file_rate"`
-	ReviewShare     float64         `json:"review_share"`
-	BoundaryF1None  float64         `json:"boundary_f1_without_sheets"`
-	BoundaryF1Sheet float64         `json:"boundary_f1_with_sheets"`
-	BoundaryF1Mixed float64         `json:"boundary_f1_sheets_on_some"`
+	Options *evalOptions    `json:"options,omitempty"` // the generated corpus; absent with --corpus
+	Corpus  string          `json:"corpus,omitempty"`  // the --corpus folder
+	Only    int             `json:"only,omitempty"`    // the one batch run (1-based, in file-name order)
+	Report  evaluate.Report `json:"report"`
+	// ReviewReasons counts the held documents by kind of reason (a
+	// document held for several kinds counts under each).
+	ReviewReasons       map[string]int `json:"review_reasons"`
+	PagesPerMinute      float64        `json:"pages_per_minute"`
+	WallSeconds         float64        `json:"wall_seconds"`
+	TypeAccuracy        float64        `json:"type_accuracy"`
+	TypeMacroF1         float64        `json:"type_macro_f1"`
+	AutoFileRate        float64        `json:"auto_file_rate"`
+	InIndexAutoFileRate float64        `json:"in_index_auto_file_rate"` // patient in the index, no conflicting identifier; goal ≥ 0.95
+	WrongPatient        int            `json:"wrong_patient_auto_files"`
+	WrongPatientConfl   int            `json:"wrong_patient_auto_files_conflict"` // of those, documents with conflict=yes
+	ReviewShare         float64        `json:"review_share"`
+	BoundaryF1None      float64        `json:"boundary_f1_without_sheets"`
+	BoundaryF1Sheet     float64        `json:"boundary_f1_with_sheets"`
+	BoundaryF1Mixed     float64        `json:"boundary_f1_sheets_on_some"`
+
+	fileOf map[int64]string // batch ID → file name
 }
+
+const evalAbout = `Runs the real pipeline (ingest, split, barcodes, OCR, separation, classification, patient matching,
+filing) on a corpus and prints how well it did against the corpus's ground truth: separation
+precision/recall of document boundaries without sheets, with a cover or separator sheet on every
+document and with sheets on some; type accuracy, macro-F1, per-type precision/recall/F1 and a
+confusion matrix; the auto-file rate, overall and among documents whose patient is in the index and
+that carry no conflicting identifier (the goal: at least 95%); wrong-patient auto-files (also those
+of documents with a conflicting identifier); the review-queue share and why documents were held, by
+kind of reason; and pages per minute. It works in a database, bucket and queues of its own, removed
+after. Needs the services running (make run).
+
+Without --corpus it scores a generated held-out corpus, exactly the one
+  paperchart gen --corpus DIR --seed 9000001
+writes (eval's --batch-pages and --sheets are gen's --pages and --sheets-share; the other flags
+below have the same names): a patient index of generated patients with look-alikes (twins, same
+names, near-identical MRNs) and batches of which some documents belong to patients it does not hold.
+
+With --corpus DIR it scores your own scanned paper, in this format:
+  DIR/patients.csv  the patient index: the CSV paperchart patients import reads
+                    (mrn,family,given,birth_date,sex,address,city,postal_code,phone)
+  DIR/batches/      the scanned batches, one file per batch (PDF, TIFF, JPEG, PNG)
+  DIR/truth.csv     one row per page of every batch, with the header
+                    file,page,document,kind,type,mrn,conflict
+    file      the batch's file name under batches/
+    page      1-based page in the file
+    document  the document this page belongs to, any label unique within the file; empty for a
+              sheet or a blank page that belongs to no document; a document's pages follow each
+              other (blank pages may lie between)
+    kind      empty for a content page, or cover, separator, blank
+    type      the document's type: a type code (discharge-summary, history-physical, progress-note,
+              consult-note, operative-report, lab-report, pathology-report, imaging-report,
+              medication-list, referral-letter, consent-form, insurance-card, correspondence, other)
+              or its LOINC code
+    mrn       the true patient's MRN as in patients.csv; empty when the patient is not in the index
+    conflict  "yes" when the document prints an identifier pointing to another person (another
+              facility's MRN that belongs to someone else in the index, ...); else empty
+  A batch counts as scanned with sheets when every document but the first has a cover or separator
+  sheet just before it, with sheets on some when only some have. The corpus is checked before
+  anything runs; problems are listed by line and file name.`
+
+// evalGenFlags are the flags that describe a generated corpus.
+var evalGenFlags = []string{"documents", "seed", "population", "unknown", "batch-pages", "sheets", "patients-per-batch"}
 
 func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("eval", "[flags]",
-		"Runs the real pipeline (ingest, split, barcodes, OCR, separation, classification, patient matching,\n"+
-			"filing) on a generated held-out corpus and prints how well it did against the ground truth:\n"+
-			"separation precision/recall of document boundaries with and without cover/separator sheets,\n"+
-			"type accuracy and macro-F1, auto-file rate, wrong-patient auto-files, review-queue share and\n"+
-			"pages per minute. The patient index holds a generated population with look-alikes (twins, same\n"+
-			"names, near-identical MRNs), and some documents belong to patients it does not hold. It works in a\n"+
-			"database, bucket and queues of its own, removed after. Needs the services running (make run).")
+	fs := newFlags("eval", "[--corpus DIR] [flags]", evalAbout)
 	c.register(fs, useDB|useRedis|useS3|useWorker|useFiling)
 	var o evalOptions
 	fs.IntVar(&o.Documents, "documents", 320, "generate batches until they hold at least this many documents")
@@ -71,22 +121,56 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.BatchPages, "batch-pages", 16, "pages per generated batch")
 	fs.Float64Var(&o.SheetsShare, "sheets", 0.4, "share of batches scanned with cover or separator sheets")
 	fs.IntVar(&o.PerBatchPeople, "patients-per-batch", 4, "patients whose documents a batch mixes")
+	corpus := fs.String("corpus", "", "score the corpus in this folder (format above) instead of a generated one")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
-	fs.IntVar(&o.Only, "only", 0, "run only the Nth generated batch (to look into one); 0: all")
+	only := fs.Int("only", 0, "run only the Nth batch, in file-name order (to look into one); 0: all")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.Documents < 1 || o.Population < 10 || o.BatchPages < 1 || o.Unknown < 0 || o.Unknown > 1 || o.SheetsShare < 0 || o.SheetsShare > 1 {
-		return fmt.Errorf("eval: --documents, --population (≥10), --batch-pages must be positive; --unknown and --sheets between 0 and 1")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("eval: unexpected arguments %q", fs.Args())
+	}
+	if *only < 0 {
+		return errors.New("eval: --only must be 0 (all batches) or a batch number")
 	}
 	progress := func(format string, a ...any) {
 		if !*asJSON {
 			fmt.Fprintf(stdout, format+"\n", a...)
 		}
 	}
-	res, err := evaluateCorpus(ctx, &c, o, progress)
-	if err != nil {
-		return err
+	var res evalResult
+	if *corpus != "" {
+		var set []string
+		fs.Visit(func(f *flag.Flag) {
+			if slices.Contains(evalGenFlags, f.Name) {
+				set = append(set, "--"+f.Name)
+			}
+		})
+		if len(set) > 0 {
+			return fmt.Errorf("eval: %v describe a generated corpus; they do not go with --corpus", set)
+		}
+		var err error
+		if res, err = scoreCorpus(ctx, &c, *corpus, *only, progress); err != nil {
+			return err
+		}
+		res.Corpus = *corpus
+	} else {
+		if o.Documents < 1 || o.Population < 10 || o.BatchPages < 1 || o.PerBatchPeople < 1 || o.Unknown < 0 || o.Unknown > 1 || o.SheetsShare < 0 || o.SheetsShare > 1 {
+			return fmt.Errorf("eval: --documents, --population (≥10), --batch-pages, --patients-per-batch must be positive; --unknown and --sheets between 0 and 1")
+		}
+		tmp, err := os.MkdirTemp("", "paperchart-eval-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir := filepath.Join(tmp, "corpus")
+		if _, err := writeCorpus(ctx, dir, o.corpusOptions(c.Separator), progress); err != nil {
+			return err
+		}
+		if res, err = scoreCorpus(ctx, &c, dir, *only, progress); err != nil {
+			return err
+		}
+		res.Options = &o
 	}
 	if *asJSON {
 		return writeJSON(stdout, res)
@@ -97,27 +181,31 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "pages per minute: %.1f (%d pages in %.0f s, %d workers, from the first batch taken to the last filed)\n",
 		res.PagesPerMinute, res.Report.Pages, res.WallSeconds, c.Concurrency)
-	if len(res.ReviewReasons) > 0 {
-		fmt.Fprintln(stdout, "why documents went to review:")
-		reasons := make([]string, 0, len(res.ReviewReasons))
-		for r := range res.ReviewReasons {
-			reasons = append(reasons, r)
-		}
-		slices.SortFunc(reasons, func(a, b string) int { return res.ReviewReasons[b] - res.ReviewReasons[a] })
-		for _, r := range reasons {
-			fmt.Fprintf(stdout, "  %4d  %s\n", res.ReviewReasons[r], r)
-		}
-	}
 	for _, d := range res.Report.WrongPatientDocuments {
-		fmt.Fprintf(stdout, "WRONG PATIENT: batch %d pages %v filed to MRN %s\n", d.BatchID, d.Pages, d.PatientMRN)
+		// The file and pages, to look up in truth.csv; the MRN it went to
+		// is in --json, not on the screen.
+		fmt.Fprintf(stdout, "WRONG PATIENT: %s pages %v filed to another patient\n", res.fileOf[d.BatchID], d.Pages)
 	}
 	return nil
 }
 
-// evaluateCorpus generates the corpus, runs it through a pipeline of its
-// own and scores the result.
-func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func(string, ...any)) (evalResult, error) {
-	res := evalResult{Options: o, ReviewReasons: map[string]int{}}
+// scoreCorpus checks the corpus in dir, runs its batches (all, or the
+// only-th) through a pipeline of its own and scores the result.
+func scoreCorpus(ctx context.Context, c *config, dir string, only int, progress func(string, ...any)) (evalResult, error) {
+	res := evalResult{Only: only, fileOf: map[int64]string{}}
+	corpus, err := evaluate.LoadCorpus(ctx, dir)
+	if err != nil {
+		return res, err
+	}
+	batches := corpus.Batches
+	progress("corpus %s: %d patients, %d batches, %d documents", dir, corpus.PatientRows, len(batches), corpus.Documents())
+	if only > 0 {
+		if only > len(batches) {
+			return res, fmt.Errorf("--only %d: the corpus has %d batches", only, len(batches))
+		}
+		batches = batches[only-1 : only]
+	}
+
 	p, err := harness.Start(ctx, harness.Options{
 		DatabaseURL: c.DatabaseURL, Redis: c.redis(),
 		Objects:     storage.ObjectsConfig{Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3TLS},
@@ -128,83 +216,14 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 	}
 	defer p.Close()
 
-	// The patient index: a population with look-alikes.
-	pop := scangen.Population(o.Seed, o.Population)
-	var csv bytes.Buffer
-	if err := scangen.WritePatientsCSV(&csv, pop); err != nil {
-		return res, err
-	}
 	idx := patients.New(p.DB.Pool(), patients.Options{})
-	rep, err := idx.Import(ctx, &csv, patients.FormatCSV, patients.ImportOptions{})
-	if err != nil {
-		return res, fmt.Errorf("import the generated patient index: %w", err)
-	}
-	progress("patient index: %d patients imported", rep.Inserted)
-	inIndex := map[string]bool{}
-	for _, pt := range pop {
-		inIndex[pt.MRN] = true
-	}
-	// Patients the index does not hold.
-	var strangers []scangen.Patient
-	for _, pt := range scangen.Population(o.Seed^0x5eed, 500) {
-		if !inIndex[pt.MRN] {
-			strangers = append(strangers, pt)
-		}
-	}
-
-	// The batches.
-	r := rand.New(rand.NewPCG(o.Seed, 0xe7a1))
-	tmp, err := os.MkdirTemp("", "paperchart-eval-")
-	if err != nil {
+	if err := importCorpusPatients(ctx, idx, corpus, c.Authority, progress); err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(tmp)
-	type genBatch struct {
-		name  string
-		mode  scangen.SheetMode
-		truth scangen.Truth
-	}
-	var batches []genBatch
-	docs := 0
-	for i := 0; docs < o.Documents; i++ {
-		opt := scangen.DefaultOptions()
-		opt.Pages, opt.Seed, opt.Format = o.BatchPages, o.Seed+uint64(i)+1, scangen.FormatPDF
-		for range o.PerBatchPeople {
-			if r.Float64() < o.Unknown {
-				opt.Patients = append(opt.Patients, strangers[r.IntN(len(strangers))])
-			} else {
-				opt.Patients = append(opt.Patients, pop[r.IntN(len(pop))])
-			}
-		}
-		if r.Float64() < o.SheetsShare {
-			opt.Sheets = []scangen.SheetMode{scangen.SheetsCover, scangen.SheetsSeparator, scangen.SheetsMixed}[r.IntN(3)]
-			opt.SheetPrinter = sheetprint.Printer{Separator: c.Separator}
-		}
-		name := fmt.Sprintf("eval-%03d.pdf", i+1)
-		truth, err := scangen.WriteFile(ctx, filepath.Join(tmp, name), opt)
-		if err != nil {
-			return res, fmt.Errorf("generate batch %d: %w", i+1, err)
-		}
-		seen := map[int]bool{}
-		for _, pg := range truth.Pages {
-			if pg.Document > 0 && pg.Sheet == "" {
-				seen[pg.Document] = true
-			}
-		}
-		docs += len(seen)
-		batches = append(batches, genBatch{name, opt.Sheets, truth})
-		progress("generated %s: %d pages, %d documents (sheets: %s); %d documents so far", name, len(truth.Pages), len(seen), opt.Sheets, docs)
-	}
 
-	if o.Only > 0 {
-		if o.Only > len(batches) {
-			return res, fmt.Errorf("--only %d: the corpus has %d batches", o.Only, len(batches))
-		}
-		batches = batches[o.Only-1 : o.Only]
-	}
 	start := time.Now()
 	for _, b := range batches {
-		if err := p.Drop(filepath.Join(tmp, b.name), b.name); err != nil {
+		if err := p.Drop(b.Path, b.File); err != nil {
 			return res, err
 		}
 	}
@@ -213,15 +232,18 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 	var made []evaluate.Doc
 	var first, last time.Time
 	mrnOf := map[int64]string{}
-	for i, gb := range batches {
-		wctx, cancel := context.WithTimeout(ctx, time.Duration(len(gb.truth.Pages))*2*time.Minute)
-		b, err := p.WaitBatch(wctx, gb.name)
+	for i, cb := range batches {
+		wctx, cancel := context.WithTimeout(ctx, time.Duration(len(cb.Pages))*2*time.Minute)
+		b, err := p.WaitBatch(wctx, cb.File)
 		cancel()
 		if err != nil {
 			return res, err
 		}
 		if b.State != storage.StateDone {
-			return res, fmt.Errorf("batch %s (%d) ended %s: %s", gb.name, b.ID, b.State, b.Reason)
+			return res, fmt.Errorf("batch %s (%d) ended %s: %s", cb.File, b.ID, b.State, b.Reason)
+		}
+		if b.Pages != len(cb.Pages) {
+			return res, fmt.Errorf("batch %s: the pipeline found %d pages, %s lists %d", cb.File, b.Pages, evaluate.TruthFile, len(cb.Pages))
 		}
 		if first.IsZero() || b.CreatedAt.Before(first) {
 			first = b.CreatedAt
@@ -229,31 +251,18 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 		if b.FinishedAt != nil && b.FinishedAt.After(last) {
 			last = *b.FinishedAt
 		}
-		tb := evaluate.Batch{ID: b.ID, Sheets: gb.mode == scangen.SheetsCover || gb.mode == scangen.SheetsSeparator,
-			Mixed: gb.mode == scangen.SheetsMixed}
-		for _, pg := range gb.truth.Pages {
-			tb.Pages = append(tb.Pages, evaluate.TruthPage{No: pg.Number, Document: pg.Document, Sheet: pg.Sheet != "",
-				Blank: pg.Blank, Type: pg.Type, MRN: pg.MRN})
-		}
-		truths = append(truths, tb)
+		truths = append(truths, cb.Batch(b.ID))
+		res.fileOf[b.ID] = cb.File
 		ds, err := p.DB.BatchDocuments(ctx, b.ID)
 		if err != nil {
 			return res, err
 		}
 		filed := 0
 		for _, d := range ds {
-			ed := evaluate.Doc{BatchID: b.ID, Pages: d.Pages, Filed: d.State == storage.DocFiled, Type: d.Type}
+			ed := evaluate.Doc{BatchID: b.ID, Pages: d.Pages, Filed: d.State == storage.DocFiled, Type: d.Type,
+				ReviewReasons: d.ReviewReasons}
 			if ed.Type == "" {
 				ed.Type = d.TypeSuggested
-			}
-			for _, why := range d.ReviewReasons {
-				if i := strings.Index(why, " ("); i > 0 && strings.HasPrefix(why, "document type uncertain") {
-					why = why[:i]
-				}
-				if i := strings.Index(why, ": match probability"); i > 0 {
-					why = why[:i] + ": match probability below what automatic filing needs"
-				}
-				res.ReviewReasons[why]++
 			}
 			ed.Review.Split, ed.Review.Type, ed.Review.Patient = d.SplitReview, d.TypeReview, d.PatientReview
 			if d.PatientID != nil {
@@ -271,7 +280,7 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 			}
 			made = append(made, ed)
 		}
-		progress("batch %d/%d (%s): %d pages, %d documents, %d filed", i+1, len(batches), gb.name, b.Pages, len(ds), filed)
+		progress("batch %d/%d (%s): %d pages, %d documents, %d filed", i+1, len(batches), cb.File, b.Pages, len(ds), filed)
 	}
 	res.Report = evaluate.Score(truths, made)
 	res.WallSeconds = last.Sub(first).Seconds()
@@ -279,11 +288,78 @@ func evaluateCorpus(ctx context.Context, c *config, o evalOptions, progress func
 		res.WallSeconds = time.Since(start).Seconds()
 	}
 	res.PagesPerMinute = float64(res.Report.Pages) / res.WallSeconds * 60
+	res.ReviewReasons = res.Report.Held
 	res.TypeAccuracy = res.Report.TypeAccuracy()
+	res.TypeMacroF1 = res.Report.TypeMacroF1
 	res.AutoFileRate = res.Report.AutoFileRate()
+	res.InIndexAutoFileRate = res.Report.InIndexAutoFileRate()
+	res.WrongPatient, res.WrongPatientConfl = res.Report.WrongPatient, res.Report.WrongPatientConflict
 	res.ReviewShare = res.Report.ReviewShare()
 	res.BoundaryF1None = res.Report.BoundariesNoSheets.F1()
 	res.BoundaryF1Sheet = res.Report.BoundariesWithSheets.F1()
 	res.BoundaryF1Mixed = res.Report.BoundariesMixed.F1()
 	return res, nil
+}
+
+// importCorpusPatients imports the corpus's patients.csv into the index
+// and checks that every patient truth.csv names was imported.
+func importCorpusPatients(ctx context.Context, idx *patients.Index, corpus evaluate.Corpus, authority string, progress func(string, ...any)) error {
+	f, err := os.Open(corpus.Patients)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", evaluate.PatientsFile, err)
+	}
+	defer f.Close()
+	rep, err := idx.Import(ctx, f, patients.FormatCSV, patients.ImportOptions{Authority: authority})
+	if err != nil {
+		return fmt.Errorf("import %s: %w", evaluate.PatientsFile, err)
+	}
+	progress("patient index: %d patients imported from %s, %d rows rejected", rep.Inserted+rep.Updated+rep.Unchanged, evaluate.PatientsFile, rep.Rejected)
+	for i, r := range rep.Rejections { // where and why, never the values
+		if i == 10 {
+			progress("  ... and %d more", rep.Rejected-10)
+			break
+		}
+		progress("  %s %s", evaluate.PatientsFile, r)
+	}
+	checked := map[string]bool{}
+	var missing []string
+	for _, b := range corpus.Batches {
+		for _, pg := range b.Pages {
+			if pg.MRN == "" || pg.Document == 0 || checked[pg.MRN] {
+				continue
+			}
+			checked[pg.MRN] = true
+			_, err := idx.ByMRN(ctx, authority, pg.MRN)
+			if errors.Is(err, patients.ErrNotFound) {
+				missing = append(missing, fmt.Sprintf("%s line %d", evaluate.TruthFile, pg.Line))
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("look up a patient of %s: %w", evaluate.TruthFile, err)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		n := len(missing)
+		if n > 10 {
+			missing = append(missing[:10], "...")
+		}
+		return fmt.Errorf("%d patients named in %s were not imported: %d rows of %s were rejected (%v); the first rows naming them: %v",
+			n, evaluate.TruthFile, rep.Rejected, evaluate.PatientsFile, firstRejections(rep.Rejections, 5), missing)
+	}
+	return nil
+}
+
+// firstRejections words up to n import rejections (where and why, never
+// the values).
+func firstRejections(rs []patients.Rejection, n int) string {
+	var out []string
+	for i, r := range rs {
+		if i == n {
+			out = append(out, "...")
+			break
+		}
+		out = append(out, r.String())
+	}
+	return strings.Join(out, "; ")
 }

@@ -1,7 +1,47 @@
-// Package evaluate scores what the pipeline made of generated batches
-// against their ground truth: document boundaries, types, and above all
-// documents filed to the wrong patient. paperchart eval and the end-to-end
-// tests use it.
+// Package evaluate scores what the pipeline made of scanned batches against
+// their ground truth: document boundaries, types, auto-filing, why documents
+// were held, and above all documents filed to the wrong patient.
+// paperchart eval and the end-to-end tests use it.
+//
+// # Corpus format
+//
+// A corpus is a folder that paperchart eval --corpus scores and paperchart
+// gen --corpus writes, so that a hospital can measure paperchart on its own
+// paper:
+//
+//	DIR/patients.csv  the patient index: the CSV paperchart patients import reads
+//	                  (header mrn,family,given,birth_date,sex,address,city,postal_code,phone;
+//	                  mrn and family required)
+//	DIR/batches/      the scanned batches, one file per batch: .pdf, .tif, .tiff, .jpg,
+//	                  .jpeg or .png (hidden files are ignored; no sub-folders)
+//	DIR/truth.csv     one row per page of every batch, with the header
+//	                  file,page,document,kind,type,mrn,conflict (columns in any order)
+//
+// The columns of truth.csv:
+//
+//	file      the batch's file name under batches/
+//	page      1-based page in the file; every page of every file has one row
+//	document  the document the page belongs to: any label unique within the file;
+//	          empty for a sheet, or a blank page that belongs to no document.
+//	          A document's pages follow each other (blank pages may lie between)
+//	kind      empty for a content page, or cover, separator or blank
+//	type      the document's type, a type code (classify.Types: discharge-summary,
+//	          history-physical, ...) or its LOINC code (18842-5, ...); needed on
+//	          content pages, the same on all pages of a document
+//	mrn       the true patient's MRN as in patients.csv; empty when the patient
+//	          is not in the index; the same on all pages of a document
+//	conflict  "yes" when the document prints an identifier pointing to another
+//	          person (another facility's MRN that belongs to someone else in the
+//	          index, ...); else empty
+//
+// type, mrn and conflict are ignored on sheet and blank rows. A batch counts as
+// scanned with sheets when it holds cover or separator sheets and every
+// document but the first has one just before it (blank pages aside); with
+// sheets on some documents when it holds sheets but some later document has
+// none; without sheets when it holds none.
+//
+// LoadCorpus and ParseTruth check all of it and say what is wrong by line or
+// file name, never with an MRN or a document label.
 package evaluate
 
 import (
@@ -20,10 +60,15 @@ type TruthPage struct {
 	Sheet    bool   // a cover or separator sheet: not a page of any document
 	Blank    bool   // a blank sheet
 	Type     string // document type code
-	MRN      string // the patient's MRN as the index holds it
+	MRN      string // the patient's MRN as the index holds it; "" when the index does not hold the patient
+	// Conflict: the document prints an identifier pointing to another
+	// person of the index (another facility's MRN that is someone else's,
+	// ...).
+	Conflict bool
+	Line     int // the page's line in truth.csv; 0 when not read from one
 }
 
-// Batch is one generated batch and how it was cut by hand (the truth).
+// Batch is one batch and how it was cut by hand (the truth).
 type Batch struct {
 	ID     int64
 	Sheets bool // the batch was scanned with a cover or separator sheet before every document
@@ -41,6 +86,9 @@ type Doc struct {
 	Review     struct {
 		Split, Type, Patient bool
 	}
+	// ReviewReasons are the plain-language reasons stored with the
+	// document, why it was held for review.
+	ReviewReasons []string
 }
 
 // Boundaries counts document starts found against the truth.
@@ -99,7 +147,62 @@ type Report struct {
 	ReviewSplit           int
 	ReviewType            int
 	ReviewPatient         int
+
+	// Confusion counts documents by truth type and by the type they were
+	// given.
+	Confusion Confusion
+	// InIndex counts the documents whose patient is in the index and that
+	// carry no conflicting identifier (by the truth document holding most
+	// of their pages): those that should all file themselves.
+	// InIndexFiled counts those that did.
+	InIndex, InIndexFiled int
+	// Conflicting counts the documents with a conflicting identifier (as
+	// InIndex), ConflictingFiled those of them filed.
+	Conflicting, ConflictingFiled int
+	// NotInIndex counts the documents of patients the index does not hold
+	// (as InIndex); any of them filed is filed to a wrong patient.
+	NotInIndex, NotInIndexFiled int
+	// WrongPatientConflict counts the wrong-patient filings of documents
+	// with a page marked conflict; WrongPatientNotInIndex those with a page
+	// of a patient the index does not hold; WrongPatientOther the rest
+	// (every page of patients in the index, none marked conflict: those a
+	// person would least expect). WrongPatient counts them all.
+	WrongPatientConflict, WrongPatientNotInIndex, WrongPatientOther int
+	// Held counts the held documents by kind of reason (ReasonKind); a
+	// document held for several kinds of reason counts under each, once.
+	Held map[string]int
 }
+
+// Confusion is a confusion matrix of document types.
+type Confusion struct {
+	Types  []string // labels of rows (truth) and columns (given); "" is no type
+	Counts [][]int  // Counts[i][j]: documents of truth type Types[i] given type Types[j]
+}
+
+// Count returns the documents of truth type truth given type given.
+func (c Confusion) Count(truth, given string) int {
+	i, j := slices.Index(c.Types, truth), slices.Index(c.Types, given)
+	if i < 0 || j < 0 {
+		return 0
+	}
+	return c.Counts[i][j]
+}
+
+// Total is the number of documents in the matrix.
+func (c Confusion) Total() int {
+	n := 0
+	for _, row := range c.Counts {
+		for _, v := range row {
+			n += v
+		}
+	}
+	return n
+}
+
+// InIndexAutoFileRate is the share of the documents of patients in the
+// index with no conflicting identifier that filed themselves: the goal is
+// at least 95%.
+func (r Report) InIndexAutoFileRate() float64 { return ratio(r.InIndexFiled, r.InIndex) }
 
 // TypeAccuracy is the share of documents whose type is the truth's.
 func (r Report) TypeAccuracy() float64 { return ratio(r.TypeCorrect, r.Documents) }
@@ -157,6 +260,8 @@ func Score(batches []Batch, docs []Doc) Report {
 	truthType := map[string]int{}
 	predType := map[string]int{}
 	hit := map[string]int{}
+	confusion := map[[2]string]int{}
+	r.Held = map[string]int{}
 	for _, b := range batches {
 		r.Batches++
 		r.Pages += len(b.Pages)
@@ -202,18 +307,50 @@ func Score(batches []Batch, docs []Doc) Report {
 			tt := majorityType(d, page)
 			truthType[tt]++
 			predType[d.Type]++
+			confusion[[2]string{tt, d.Type}]++
 			if d.Type == tt {
 				r.TypeCorrect++
 				hit[tt]++
+			}
+			if td, ok := majorityDocument(d, page); ok {
+				switch {
+				case td.Conflict:
+					r.Conflicting++
+					if d.Filed {
+						r.ConflictingFiled++
+					}
+				case td.MRN == "":
+					r.NotInIndex++
+					if d.Filed {
+						r.NotInIndexFiled++
+					}
+				default:
+					r.InIndex++
+					if d.Filed {
+						r.InIndexFiled++
+					}
+				}
 			}
 			if d.Filed {
 				r.Filed++
 				if wrongPatient(d, page) {
 					r.WrongPatient++
 					r.WrongPatientDocuments = append(r.WrongPatientDocuments, d)
+					conflict, unknown := pageFlags(d, page)
+					switch {
+					case conflict:
+						r.WrongPatientConflict++
+					case unknown:
+						r.WrongPatientNotInIndex++
+					default:
+						r.WrongPatientOther++
+					}
 				}
 			} else {
 				r.Review++
+				for _, k := range ReasonKinds(d.ReviewReasons) {
+					r.Held[k]++
+				}
 				if d.Review.Split {
 					r.ReviewSplit++
 				}
@@ -256,7 +393,48 @@ func Score(batches []Batch, docs []Doc) Report {
 	if len(types) > 0 {
 		r.TypeMacroF1 = sum / float64(len(types))
 	}
+	r.Confusion = Confusion{Types: types, Counts: make([][]int, len(types))}
+	for i, t := range types {
+		r.Confusion.Counts[i] = make([]int, len(types))
+		for j, g := range types {
+			r.Confusion.Counts[i][j] = confusion[[2]string{t, g}]
+		}
+	}
 	return r
+}
+
+// majorityDocument is the first page of the truth document that holds most
+// of a document's content pages (the earliest one on a tie); false when it
+// has none.
+func majorityDocument(d Doc, page map[int]TruthPage) (TruthPage, bool) {
+	count := map[int]int{}
+	var best TruthPage
+	bestN := 0
+	for _, no := range d.Pages {
+		p, ok := page[no]
+		if !ok || p.Sheet || p.Blank || p.Document == 0 {
+			continue
+		}
+		count[p.Document]++
+		if n := count[p.Document]; n > bestN || (n == bestN && p.Document < best.Document) {
+			best, bestN = p, n
+		}
+	}
+	return best, bestN > 0
+}
+
+// pageFlags says whether any content page of a document is marked conflict,
+// and whether any belongs to a patient the index does not hold.
+func pageFlags(d Doc, page map[int]TruthPage) (conflict, notInIndex bool) {
+	for _, no := range d.Pages {
+		p, ok := page[no]
+		if !ok || p.Sheet || p.Blank || p.Document == 0 {
+			continue
+		}
+		conflict = conflict || p.Conflict
+		notInIndex = notInIndex || p.MRN == ""
+	}
+	return conflict, notInIndex
 }
 
 func firstOf(d Doc) int {
@@ -317,17 +495,65 @@ func (r Report) Print(w io.Writer) error {
 	pf("type accuracy\t%.4f (%d/%d)\n", r.TypeAccuracy(), r.TypeCorrect, r.Documents)
 	pf("type macro-F1\t%.4f\n", r.TypeMacroF1)
 	pf("auto-filed\t%.4f (%d/%d)\n", r.AutoFileRate(), r.Filed, r.Documents)
-	pf("wrong-patient auto-files\t%d (rate %.4f of filed)\n", r.WrongPatient, r.WrongPatientRate())
+	pf("auto-filed, patient in the index and no conflicting identifier\t%.4f (%d/%d; goal ≥ 0.95)\n", r.InIndexAutoFileRate(), r.InIndexFiled, r.InIndex)
+	pf("auto-filed, patient not in the index\t%d/%d (each one filed to a wrong patient)\n", r.NotInIndexFiled, r.NotInIndex)
+	pf("auto-filed, conflicting identifier\t%d/%d\n", r.ConflictingFiled, r.Conflicting)
+	pf("wrong-patient auto-files\t%d (rate %.4f of filed; %d with a conflicting identifier, %d of patients not in the index, %d other)\n",
+		r.WrongPatient, r.WrongPatientRate(), r.WrongPatientConflict, r.WrongPatientNotInIndex, r.WrongPatientOther)
 	pf("review queue\t%.4f (%d/%d; split %d, type %d, patient %d — a document may have several)\n",
 		r.ReviewShare(), r.Review, r.Documents, r.ReviewSplit, r.ReviewType, r.ReviewPatient)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	var lines []string
+	var b strings.Builder
+	b.WriteString("per type:\n")
 	for _, t := range r.Types {
-		lines = append(lines, fmt.Sprintf("  %-18s support %3d  predicted %3d  precision %.3f  recall %.3f  F1 %.3f",
-			t.Type, t.Support, t.Predicted, t.Precision, t.Recall, t.F1))
+		fmt.Fprintf(&b, "  %-18s support %3d  predicted %3d  precision %.3f  recall %.3f  F1 %.3f\n",
+			label(t.Type), t.Support, t.Predicted, t.Precision, t.Recall, t.F1)
 	}
-	_, err := fmt.Fprintf(w, "per type:\n%s\n", strings.Join(lines, "\n"))
+	if len(r.Confusion.Types) > 0 {
+		b.WriteString("confusion of types (rows: truth; columns: given, numbered as the rows):\n")
+		fmt.Fprintf(&b, "  %-22s", "")
+		for j := range r.Confusion.Types {
+			fmt.Fprintf(&b, " %4d", j+1)
+		}
+		b.WriteString("\n")
+		for i, t := range r.Confusion.Types {
+			fmt.Fprintf(&b, "  %2d %-19s", i+1, label(t))
+			for _, v := range r.Confusion.Counts[i] {
+				if v == 0 {
+					fmt.Fprintf(&b, " %4s", ".")
+				} else {
+					fmt.Fprintf(&b, " %4d", v)
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
+	if len(r.Held) > 0 {
+		b.WriteString("why documents were held for review (a document may have several kinds of reason):\n")
+		kinds := make([]string, 0, len(r.Held))
+		for k := range r.Held {
+			kinds = append(kinds, k)
+		}
+		slices.SortFunc(kinds, func(a, b string) int {
+			if r.Held[a] != r.Held[b] {
+				return r.Held[b] - r.Held[a]
+			}
+			return strings.Compare(a, b)
+		})
+		for _, k := range kinds {
+			fmt.Fprintf(&b, "  %4d  %s\n", r.Held[k], k)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// label is how a type code is printed; "" is no type.
+func label(t string) string {
+	if t == "" {
+		return "(none)"
+	}
+	return t
 }
