@@ -260,7 +260,7 @@ func scoreCorpus(ctx context.Context, c *config, dir string, only int, progress 
 		filed := 0
 		for _, d := range ds {
 			ed := evaluate.Doc{BatchID: b.ID, Pages: d.Pages, Filed: d.State == storage.DocFiled, Type: d.Type,
-				ReviewReasons: d.ReviewReasons}
+				Preliminary: d.DocStatus == storage.DocStatusPreliminary, ReviewReasons: d.ReviewReasons}
 			if ed.Type == "" {
 				ed.Type = d.TypeSuggested
 			}

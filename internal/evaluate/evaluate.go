@@ -78,12 +78,15 @@ type Batch struct {
 
 // Doc is one document the pipeline made.
 type Doc struct {
-	BatchID    int64
-	Pages      []int  // batch page numbers
-	Filed      bool   // filed automatically
-	PatientMRN string // MRN of the patient it was filed to ("" when not filed)
-	Type       string // the type it was filed with or suggested for review
-	Review     struct {
+	BatchID int64
+	Pages   []int // batch page numbers
+	Filed   bool  // filed automatically
+	// Preliminary is set on a filed document whose type waits for a
+	// person's check (filed under its sure patient with a doubtful type).
+	Preliminary bool
+	PatientMRN  string // MRN of the patient it was filed to ("" when not filed)
+	Type        string // the type it was filed with or suggested for review
+	Review      struct {
 		Split, Type, Patient bool
 	}
 	// ReviewReasons are the plain-language reasons stored with the
@@ -141,6 +144,7 @@ type Report struct {
 	TypeMacroF1           float64
 	Types                 []TypeScore
 	Filed                 int
+	FiledPreliminary      int   // of Filed, those whose type waits for a check (type-check queue)
 	WrongPatient          int   // filed documents with a page of another patient
 	WrongPatientDocuments []Doc // those documents, for a person to look at
 	Review                int
@@ -333,6 +337,9 @@ func Score(batches []Batch, docs []Doc) Report {
 			}
 			if d.Filed {
 				r.Filed++
+				if d.Preliminary {
+					r.FiledPreliminary++
+				}
 				if wrongPatient(d, page) {
 					r.WrongPatient++
 					r.WrongPatientDocuments = append(r.WrongPatientDocuments, d)
@@ -494,7 +501,7 @@ func (r Report) Print(w io.Writer) error {
 	}
 	pf("type accuracy\t%.4f (%d/%d)\n", r.TypeAccuracy(), r.TypeCorrect, r.Documents)
 	pf("type macro-F1\t%.4f\n", r.TypeMacroF1)
-	pf("auto-filed\t%.4f (%d/%d)\n", r.AutoFileRate(), r.Filed, r.Documents)
+	pf("auto-filed\t%.4f (%d/%d; %d of them with the type left for a check)\n", r.AutoFileRate(), r.Filed, r.Documents, r.FiledPreliminary)
 	pf("auto-filed, patient in the index and no conflicting identifier\t%.4f (%d/%d; goal ≥ 0.95)\n", r.InIndexAutoFileRate(), r.InIndexFiled, r.InIndex)
 	pf("auto-filed, patient not in the index\t%d/%d (each one filed to a wrong patient)\n", r.NotInIndexFiled, r.NotInIndex)
 	pf("auto-filed, conflicting identifier\t%d/%d\n", r.ConflictingFiled, r.Conflicting)

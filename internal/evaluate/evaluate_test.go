@@ -257,6 +257,7 @@ func TestReasonKind(t *testing.T) {
 		{"not filed automatically: fewer than two identifiers (MRN, name, birth date) agree", ReasonFewIdentifiers},
 		{"not filed automatically: the birth date differs", ReasonBirthDiffers},
 		{"the pages carry more than one MRN", ReasonMoreThanOneMRN},
+		{"the pages carry an MRN that is not this patient's", ReasonMRNDiffers},
 		{"the cover sheet's barcodes name different patients", ReasonCoverBarcodes},
 		{"the cover sheet's MRN is not in the patient index", ReasonCoverNotInIndex},
 		{"the cover sheet's patient record is inactive", ReasonCoverInactive},

@@ -23,6 +23,7 @@ const (
 	ReasonCoverMRNDiffers   = "pages carry another MRN than the cover sheet"
 	ReasonCoverBirthDiffers = "pages carry another birth date than the cover sheet"
 	ReasonMoreThanOneMRN    = "more than one MRN"
+	ReasonMRNDiffers        = "pages carry an MRN that is not the candidate's"
 	ReasonNone              = "no reason recorded"
 )
 
@@ -43,6 +44,7 @@ var reasonKinds = [...]struct{ phrase, kind string }{
 	{"another mrn than the cover sheet", ReasonCoverMRNDiffers},
 	{"another birth date than the cover sheet", ReasonCoverBirthDiffers},
 	{"more than one mrn", ReasonMoreThanOneMRN},
+	{"an mrn that is not this patient's", ReasonMRNDiffers},
 	{"match probability", ReasonBelowThreshold},
 	{"next candidate scores almost as well", ReasonRunnerUp},
 	{"fewer than two identifiers", ReasonFewIdentifiers},
