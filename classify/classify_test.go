@@ -110,8 +110,12 @@ func TestTitleRules(t *testing.T) {
 		{"LABORATORY REP0RT", classify.LabReport},
 		{"MEDICATI0N LIST", classify.MedicationList},
 		{"PR0GRESS NOTE", classify.ProgressNote},
-		{"FAKS", ""},             // too short to tolerate errors
-		{"HOSPITAL COURSE:", ""}, // a section heading
+		{"Community Health and Hospitals: History & Physical", classify.HistoryPhysical}, // a facility, then the title
+		{"Riverbend Radiology: CT HEAD WITHOUT CONTRAST", classify.ImagingReport},
+		{"Re: Consultation", ""},       // a letter's subject line, not a title
+		{"Name: Operative Report", ""}, // one word before the colon: a field label
+		{"FAKS", ""},                   // too short to tolerate errors
+		{"HOSPITAL COURSE:", ""},       // a section heading
 		{"RIVERBEND COMMUNITY HOSPITAL", ""},
 	}
 	for _, tt := range tests {

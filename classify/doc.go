@@ -18,8 +18,10 @@
 //     how many there are, and letter marks (salutation, closing, Re: and cc:
 //     lines, "Thank you for referring");
 //   - title rules (titles.go): a recognised title line near the top
-//     ("DISCHARGE SUMMARY", "OPERATIVE REPORT", ...), matched with an edit
-//     distance that tolerates OCR errors, adds a bonus to that type's score;
+//     ("DISCHARGE SUMMARY", "OPERATIVE REPORT", ...), alone on its line or
+//     after a facility's name and a colon ("Community Health and Hospitals:
+//     History & Physical"), matched with an edit distance that tolerates OCR
+//     errors, adds a bonus to that type's score;
 //   - layout rules (rules.go): a salutation near the top adds a bonus to
 //     both letter types, and a consultation request ("referred by her
 //     primary care physician", "REASON FOR CONSULTATION") in a document
@@ -40,7 +42,8 @@
 //
 // The shipped default model (model/default.json.gz, loaded by Default) is
 // trained from the project's own generated corpus (scangen.NoisyCorpus)
-// and the real documents in ../realtext/train (their weight 3 against a
+// and the documents in ../realtext/train (ACI-Bench visit notes, TCGA
+// pathology reports, HL7 C-CDA examples; their weight 3 against a
 // generated one); calibration and the bonuses are fitted on a held-out
 // share of that mix, never on ../realtext/heldout, which the tests score
 // the shipped model on (realtext_test.go; see ../realtext/README.md).

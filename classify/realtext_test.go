@@ -17,6 +17,9 @@ const (
 	minRecall   = 0.85
 	minSupport  = 5
 	maxECE      = 0.1
+	// minCovered is how many types must have minSupport held-out
+	// documents: progress notes (ACI-Bench) and pathology reports (TCGA).
+	minCovered = 2
 )
 
 // TestRealTextHeldOut scores the shipped model on real documents it was
@@ -40,10 +43,17 @@ func TestRealTextHeldOut(t *testing.T) {
 	if e.Accuracy < minAccuracy {
 		t.Errorf("accuracy %.4f on real held-out documents, want at least %.2f", e.Accuracy, minAccuracy)
 	}
+	covered := 0
 	for _, s := range e.PerType {
+		if s.Support >= minSupport {
+			covered++
+		}
 		if s.Support >= minSupport && s.Recall < minRecall {
 			t.Errorf("%s: recall %.3f on %d real held-out documents, want at least %.2f", s.Type, s.Recall, s.Support, minRecall)
 		}
+	}
+	if covered < minCovered {
+		t.Errorf("%d types have at least %d real held-out documents, want at least %d (see realtext/README.md)", covered, minSupport, minCovered)
 	}
 	if e.ECE > maxECE {
 		t.Errorf("calibration error %.4f on real held-out documents, want at most %.2f", e.ECE, maxECE)

@@ -87,29 +87,43 @@ func matchTitle(text string) string {
 		if line == "" || strings.HasSuffix(line, ":") || len(line) > 60 {
 			continue
 		}
-		n := normaliseTitle(line)
-		if n == "" {
-			continue
+		if code := titleOf(line); code != "" {
+			return code
 		}
-		best, bestDist := "", 1<<30
-		for _, r := range titleRules {
-			if r.prefix {
-				// Exam names: upper case in the original, the prefix exact.
-				if strings.HasPrefix(n+" ", r.title) && line == strings.ToUpper(line) && len(strings.Fields(n)) <= 8 {
-					return r.code
+		// "Community Health and Hospitals: History & Physical": a
+		// facility's name, then the title, on one line.
+		if i := strings.LastIndex(line, ": "); i > 0 {
+			if before := strings.Fields(line[:i]); len(before) >= 2 && !reLine.MatchString(line) {
+				if code := titleOf(strings.TrimSpace(line[i+2:])); code != "" {
+					return code
 				}
-				continue
 			}
-			limit := allowed(len(r.title))
-			if d := editDistance(n, r.title, limit); d <= limit && d < bestDist {
-				best, bestDist = r.code, d
-			}
-		}
-		if best != "" {
-			return best
 		}
 	}
 	return ""
+}
+
+// titleOf returns the type whose title the (trimmed) line is, or "".
+func titleOf(line string) string {
+	n := normaliseTitle(line)
+	if n == "" {
+		return ""
+	}
+	best, bestDist := "", 1<<30
+	for _, r := range titleRules {
+		if r.prefix {
+			// Exam names: upper case in the original, the prefix exact.
+			if strings.HasPrefix(n+" ", r.title) && line == strings.ToUpper(line) && len(strings.Fields(n)) <= 8 {
+				return r.code
+			}
+			continue
+		}
+		limit := allowed(len(r.title))
+		if d := editDistance(n, r.title, limit); d <= limit && d < bestDist {
+			best, bestDist = r.code, d
+		}
+	}
+	return best
 }
 
 // allowed is the edit distance tolerated for a title of n letters: none for
