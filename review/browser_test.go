@@ -240,7 +240,9 @@ func TestBrowser(t *testing.T) {
 		if !eval[bool](t, ida, `document.querySelector("#cands .cand.selected input").checked`) {
 			t.Fatal("the selected candidate's radio is not checked")
 		}
-		// The page image is shown, decoded, at a readable size.
+		// The page image is shown, decoded, at a readable size (a loaded
+		// machine may take a moment to fetch it).
+		do(t, ida, "page image loaded", waitJS(`document.querySelector("#p1 img").complete && document.querySelector("#p1 img").naturalWidth > 0`))
 		w := eval[int](t, ida, `document.querySelector("#p1 img").getBoundingClientRect().width`)
 		if nat := eval[int](t, ida, `document.querySelector("#p1 img").naturalWidth`); nat != 1275 || w < 600 {
 			t.Errorf("page image %d px wide on screen, %d natural", w, nat)
