@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"paperchart/separate"
 	"paperchart/sheets"
@@ -70,7 +71,7 @@ func (f *Filer) redecide(ctx context.Context, batchID int64, bp batchPages, nos 
 	if err != nil {
 		return d, err
 	}
-	d.ObjectKey = storage.EditedDocumentKey(batchID)
+	d.ObjectKey = storage.EditedDocumentKey(batchID, time.Now())
 	if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, nos, bp.byNo); err != nil {
 		return d, err
 	}

@@ -263,7 +263,7 @@ func (w *Worker) handleSplit(ctx context.Context, t *asynq.Task) error {
 	}
 	pages := make([]storage.NewPage, 0, len(srcs))
 	for _, s := range srcs {
-		key := fmt.Sprintf("%s%d/%04d.src%s", storage.PrefixPages, b.ID, s.No, filepath.Ext(s.Path))
+		key := storage.PageSourceKey(b.ID, s.No, filepath.Ext(s.Path))
 		if err := w.obj.PutFile(ctx, key, s.Path, "application/octet-stream"); err != nil {
 			return fmt.Errorf("batch %d page %d: %w", b.ID, s.No, err)
 		}
@@ -343,7 +343,11 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 	}
 	defer cleanup()
 	t0 := time.Now()
-	src := filepath.Join(dir, "page"+filepath.Ext(pg.SourceKey))
+	srcKey, err := storage.ParseKey(pg.SourceKey)
+	if err != nil || srcKey.Kind != storage.KeyPageSource {
+		return fmt.Errorf("page %d of batch %d: the source key is not a page source's: %w", p.Page, p.Batch, asynq.SkipRetry)
+	}
+	src := filepath.Join(dir, "page"+srcKey.Ext)
 	if err := w.obj.Download(ctx, pg.SourceKey, src); err != nil {
 		return fmt.Errorf("page %d of batch %d: %w", p.Page, p.Batch, err)
 	}
@@ -441,16 +445,6 @@ func PageSource(pg storage.Page, path string, lim split.Limits) split.PageSource
 		Width: pg.SourceWidth, Height: pg.SourceHeight, Limits: lim}
 }
 
-// pageImageKey and pageOCRKey are where a page's normalised image and OCR
-// result are kept.
-func pageImageKey(batch int64, page int) string {
-	return fmt.Sprintf("%s%d/%04d.jpg", storage.PrefixPages, batch, page)
-}
-
-func pageOCRKey(batch int64, page int) string {
-	return fmt.Sprintf("%s%d/%04d.ocr.json", storage.PrefixPages, batch, page)
-}
-
 // pageJPEGQuality keeps scanned text crisp for people and for the
 // searchable PDF while a 300-dpi page stays a few hundred kilobytes.
 const pageJPEGQuality = 80
@@ -469,7 +463,7 @@ func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image
 	if err != nil {
 		return "", "", fmt.Errorf("encode page %d of batch %d: %w", page, batch, err)
 	}
-	imgKey := pageImageKey(batch, page)
+	imgKey := storage.PageImageKey(batch, page)
 	if err := w.obj.Put(ctx, imgKey, data, "image/jpeg"); err != nil {
 		return "", "", err
 	}
@@ -477,16 +471,11 @@ func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image
 	if err != nil {
 		return "", "", fmt.Errorf("encode OCR result of page %d of batch %d: %w", page, batch, err)
 	}
-	ocrKey := pageOCRKey(batch, page)
+	ocrKey := storage.PageOCRKey(batch, page)
 	if err := w.obj.Put(ctx, ocrKey, js, "application/json"); err != nil {
 		return "", "", err
 	}
 	return imgKey, ocrKey, nil
-}
-
-// SearchableKey is where a batch's searchable PDF is kept.
-func SearchableKey(batch int64) string {
-	return fmt.Sprintf("%s%d.pdf", storage.PrefixSearchable, batch)
 }
 
 // handleAssemble builds the batch's searchable PDF from the stored page
@@ -545,7 +534,7 @@ func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("batch %d: %w", b.ID, err)
 	}
-	key := SearchableKey(b.ID)
+	key := storage.SearchableKey(b.ID)
 	if err := w.obj.PutFile(ctx, key, path, "application/pdf"); err != nil {
 		return err
 	}

@@ -63,18 +63,18 @@ func Batch(t testing.TB, db *storage.DB, obj *storage.Objects, name string, page
 	t.Helper()
 	ctx := context.Background()
 	sha := fmt.Sprintf("%064x", len(name)*7919+int(name[0]))
-	b, _, err := db.RecordBatch(ctx, storage.NewBatch{Source: "test", Name: name, IngestKey: name, SHA256: sha + name, Size: 1, OriginalKey: "originals/" + name})
+	b, _, err := db.RecordBatch(ctx, storage.NewBatch{Source: "test", Name: name, IngestKey: name, SHA256: sha + name, Size: 1, OriginalKey: storage.OriginalKey(sha + name)})
 	testenv.Must(t, err, "record batch")
 	_, err = db.StartSplit(ctx, b.ID)
 	testenv.Must(t, err, "start split")
 	var nps []storage.NewPage
 	for i := range pages {
-		nps = append(nps, storage.NewPage{No: i + 1, SourceKey: "src", Kind: "image"})
+		nps = append(nps, storage.NewPage{No: i + 1, SourceKey: storage.PageSourceKey(b.ID, i+1, ".jpg"), Kind: "image"})
 	}
 	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", nps), "add pages")
 	img := jpegPage(t)
 	for i, p := range pages {
-		key := fmt.Sprintf("pages/%d/%04d.jpg", b.ID, i+1)
+		key := storage.PageImageKey(b.ID, i+1)
 		testenv.Must(t, obj.Put(ctx, key, img, "image/jpeg"), "store page")
 		r := storage.PageResult{BatchID: b.ID, No: i + 1, ImageKey: key, Text: p.Text, Blank: p.Blank, DPI: 10, Width: 85, Height: 110}
 		switch {
@@ -90,7 +90,7 @@ func Batch(t testing.TB, db *storage.DB, obj *storage.Objects, name string, page
 		_, err := db.CompletePage(ctx, r)
 		testenv.Must(t, err, "complete page")
 	}
-	ok, err := db.Assembled(ctx, b.ID, "searchable/x.pdf")
+	ok, err := db.Assembled(ctx, b.ID, storage.SearchableKey(b.ID))
 	if err != nil || !ok {
 		t.Fatalf("move batch to filing: %v %v", ok, err)
 	}
