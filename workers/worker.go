@@ -20,6 +20,7 @@ import (
 	"paperchart/filing"
 	"paperchart/internal/fastjpeg"
 	"paperchart/ocr"
+	"paperchart/pagesource"
 	"paperchart/sheets"
 	"paperchart/split"
 	"paperchart/storage"
@@ -72,10 +73,18 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Objects is what the worker reads and writes in the object store;
+// *storage.Objects has it.
+type Objects interface {
+	filing.Objects
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	Download(ctx context.Context, key, path string) error
+}
+
 // Worker runs paperchart's tasks.
 type Worker struct {
 	db    *storage.DB
-	obj   *storage.Objects
+	obj   Objects
 	queue *Queue
 	cfg   Config
 	log   *slog.Logger
@@ -84,8 +93,11 @@ type Worker struct {
 }
 
 // NewWorker prepares a worker with one Tesseract engine per concurrent task,
-// and the models of the filing stage.
-func NewWorker(db *storage.DB, obj *storage.Objects, queue *Queue, cfg Config, log *slog.Logger) (*Worker, error) {
+// and the models of the filing stage. A nil log logs nowhere.
+func NewWorker(db *storage.DB, obj Objects, queue *Queue, cfg Config, log *slog.Logger) (*Worker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	cfg = cfg.withDefaults()
 	filer, err := filing.New(db, obj, cfg.Filing, log)
 	if err != nil {
@@ -479,7 +491,9 @@ func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image
 }
 
 // handleAssemble builds the batch's searchable PDF from the stored page
-// images and OCR results, stores it, and finishes the batch.
+// images and OCR results, stores it, and files the batch's documents from
+// the same pages, fetched once. When filing fails here, it is queued as its
+// own task (which reads the pages again), so that assembly is not redone.
 func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 	p, err := decode(t)
 	if err != nil {
@@ -497,25 +511,17 @@ func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	start := time.Now()
-	pages, err := w.db.Pages(ctx, b.ID)
+	rows, err := w.db.Pages(ctx, b.ID)
 	if err != nil {
 		return err
 	}
-	in := make([]assemble.Page, 0, len(pages))
-	for _, pg := range pages {
-		img, err := w.obj.Get(ctx, pg.ImageKey)
-		if err != nil {
-			return fmt.Errorf("batch %d page %d: %w", b.ID, pg.No, err)
-		}
-		js, err := w.obj.Get(ctx, pg.OCRKey)
-		if err != nil {
-			return fmt.Errorf("batch %d page %d: %w", b.ID, pg.No, err)
-		}
-		var res ocr.Result
-		if err := json.Unmarshal(js, &res); err != nil {
-			return fmt.Errorf("batch %d page %d: decode OCR result: %w", b.ID, pg.No, err)
-		}
-		in = append(in, assemble.Page{Image: img, Width: pg.Width, Height: pg.Height, DPI: pg.DPI, Words: res.Words})
+	pages, err := pagesource.Load(ctx, w.obj, b.ID, rows)
+	if err != nil {
+		return err
+	}
+	in, err := pages.Assemble(pages.Nos())
+	if err != nil {
+		return err
 	}
 	dir, cleanup, err := w.tempDir(fmt.Sprintf("assemble-%d-", b.ID))
 	if err != nil {
@@ -541,8 +547,12 @@ func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 	if _, err := w.db.Assembled(ctx, b.ID, key); err != nil {
 		return err
 	}
-	w.log.Info("batch assembled", "batch", b.ID, "pages", len(pages), "assemble_ms", time.Since(start).Milliseconds())
-	return w.queue.EnqueueFile(ctx, b.ID)
+	w.log.Info("batch assembled", "batch", b.ID, "pages", len(rows), "assemble_ms", time.Since(start).Milliseconds())
+	if _, err := w.filer.FileLoaded(ctx, pages); err != nil {
+		w.log.Warn("filing after assembly failed; queued as its own task", "batch", b.ID, "err", err)
+		return w.queue.EnqueueFile(ctx, b.ID)
+	}
+	return nil
 }
 
 // handleFile cuts the batch into documents and files them (package
