@@ -45,6 +45,10 @@ type Config struct {
 	// Filing configures the last stage (separator value, MRN patterns,
 	// models).
 	Filing filing.Config
+	// Filer is the last stage, shared with the rest of the process (the
+	// web handlers file reviewed documents with it). Nil: NewWorker makes
+	// one from Filing.
+	Filer *filing.Filer
 	// NoBarcodes turns barcode reading off: no cover or separator sheets
 	// and no patient labels are recognised. It saves about 65 ms a page.
 	NoBarcodes bool
@@ -93,15 +97,19 @@ type Worker struct {
 }
 
 // NewWorker prepares a worker with one Tesseract engine per concurrent task,
-// and the models of the filing stage. A nil log logs nowhere.
+// and the filing stage (cfg.Filer, or one loaded from cfg.Filing). A nil
+// log logs nowhere.
 func NewWorker(db *storage.DB, obj Objects, queue *Queue, cfg Config, log *slog.Logger) (*Worker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	filer, err := filing.New(db, obj, cfg.Filing, log)
-	if err != nil {
-		return nil, fmt.Errorf("prepare filing: %w", err)
+	filer := cfg.Filer
+	if filer == nil {
+		var err error
+		if filer, err = filing.New(db, obj, cfg.Filing, log); err != nil {
+			return nil, fmt.Errorf("prepare filing: %w", err)
+		}
 	}
 	pool, err := ocr.NewPool(cfg.Concurrency, cfg.OCR)
 	if err != nil {
@@ -109,10 +117,6 @@ func NewWorker(db *storage.DB, obj Objects, queue *Queue, cfg Config, log *slog.
 	}
 	return &Worker{db: db, obj: obj, queue: queue, cfg: cfg, log: log, pool: pool, filer: filer}, nil
 }
-
-// Filer returns the worker's filing stage, which also files documents
-// from the review queue.
-func (w *Worker) Filer() *filing.Filer { return w.filer }
 
 // Close releases the OCR engines.
 func (w *Worker) Close() error { return w.pool.Close() }
