@@ -155,18 +155,18 @@ func parseKey(key string) (Key, bool) {
 		if err != nil {
 			return Key{}, false
 		}
-		page, kind, ext := file, KeyKind(""), ""
+		// A source keeps its own extension after ".src" (".src.jpg"), so
+		// it is told first.
+		page, ext, isSource := strings.Cut(file, ".src")
+		kind := KeyPageSource
 		switch {
+		case isSource:
 		case strings.HasSuffix(file, ".ocr.json"):
 			page, kind = strings.TrimSuffix(file, ".ocr.json"), KeyPageOCR
 		case strings.HasSuffix(file, ".jpg"):
 			page, kind = strings.TrimSuffix(file, ".jpg"), KeyPageImage
 		default:
-			var found bool
-			if page, ext, found = strings.Cut(file, ".src"); !found {
-				return Key{}, false
-			}
-			kind = KeyPageSource
+			return Key{}, false
 		}
 		n, err := strconv.Atoi(page)
 		return Key{Kind: kind, Batch: b, Page: n, Ext: ext}, err == nil

@@ -19,6 +19,7 @@ func TestKeys(t *testing.T) {
 	}{
 		{"original", storage.OriginalKey(sha), "originals/" + sha, storage.Key{Kind: storage.KeyOriginal, SHA256: sha}},
 		{"page source, PDF", storage.PageSourceKey(12, 3, ".pdf"), "pages/12/0003.src.pdf", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3, Ext: ".pdf"}},
+		{"page source, JPEG", storage.PageSourceKey(12, 3, ".jpg"), "pages/12/0003.src.jpg", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3, Ext: ".jpg"}},
 		{"page source, TIFF", storage.PageSourceKey(12, 3, ".tif"), "pages/12/0003.src.tif", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3, Ext: ".tif"}},
 		{"page source without extension", storage.PageSourceKey(12, 3, ""), "pages/12/0003.src", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3}},
 		{"page image", storage.PageImageKey(12, 3), "pages/12/0003.jpg", storage.Key{Kind: storage.KeyPageImage, Batch: 12, Page: 3}},
