@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"paperchart/chart"
 	"paperchart/storage"
 )
 
@@ -106,12 +107,8 @@ func (s *Server) showBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := s.Batches.Batch(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no such batch")
-		return
-	}
 	if err != nil {
-		s.internal(w, "read batch", err)
+		s.fail(w, "no such batch", "read batch", err)
 		return
 	}
 	d := BatchDetail{Batch: b}
@@ -124,6 +121,17 @@ func (s *Server) showBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// fail answers an error a handler did not answer itself: 404 with
+// notFound for anything not found (chart.ErrNotFound, whichever package
+// said it), else 500, logging what failed.
+func (s *Server) fail(w http.ResponseWriter, notFound, what string, err error) {
+	if errors.Is(err, chart.ErrNotFound) {
+		writeError(w, http.StatusNotFound, notFound)
+		return
+	}
+	s.internal(w, what, err)
 }
 
 func (s *Server) internal(w http.ResponseWriter, what string, err error) {

@@ -22,7 +22,7 @@ func TestBatchesAPI(t *testing.T) {
 	b, _, err := db.RecordBatch(ctx, storage.NewBatch{Source: "ward3", Name: "a.pdf", IngestKey: "k", SHA256: "s", Size: 3})
 	testenv.Must(t, err, "record")
 	db.MarkQueued(ctx, b.ID, "pdf")
-	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", []storage.NewPage{{No: 1, SourceKey: "x", Kind: "image"}, {No: 2, SourceKey: "y", Kind: "image"}}), "pages")
+	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", []storage.NewPage{{No: 1, SourceKey: storage.PageSourceKey(b.ID, 1, ".pdf"), Kind: "image"}, {No: 2, SourceKey: storage.PageSourceKey(b.ID, 2, ".pdf"), Kind: "image"}}), "pages")
 	_, err = db.CompletePage(ctx, storage.PageResult{BatchID: b.ID, No: 1, Text: "PATIENT SECRET TEXT", WordCount: 3})
 	testenv.Must(t, err, "complete")
 

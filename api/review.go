@@ -248,12 +248,8 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request) (storage.Docum
 		return storage.Document{}, false
 	}
 	d, err := s.Documents.Document(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no such document")
-		return d, false
-	}
 	if err != nil {
-		s.internal(w, "read document", err)
+		s.fail(w, "no such document", "read document", err)
 		return d, false
 	}
 	return d, true
@@ -362,16 +358,14 @@ func (s *Server) fileDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.Filer.FileReviewed(r.Context(), id, filing.ReviewDecision{Actor: actor(r), PatientID: req.PatientID, Type: req.Type})
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such document")
 	case errors.Is(err, storage.ErrNotInReview):
 		writeError(w, http.StatusConflict, "the document is no longer waiting for review")
-	case errors.Is(err, patients.ErrNotFound):
+	case errors.Is(err, patients.ErrNotFound): // the patient chosen, not the thing asked for
 		writeError(w, http.StatusUnprocessableEntity, "no such patient")
 	case errors.Is(err, filing.ErrInactivePatient):
 		writeError(w, http.StatusUnprocessableEntity, "that patient record is inactive")
 	case err != nil:
-		s.internal(w, "file document", err)
+		s.fail(w, "no such document", "file document", err)
 	default:
 		writeJSON(w, http.StatusOK, d)
 	}
@@ -471,12 +465,10 @@ func (s *Server) confirmType(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := s.Filer.ConfirmType(r.Context(), id, actor(r), req.Type)
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such document")
 	case errors.Is(err, storage.ErrNotInTypeCheck):
 		writeError(w, http.StatusConflict, "the document's type is not waiting for a check")
 	case err != nil:
-		s.internal(w, "confirm document type", err)
+		s.fail(w, "no such document", "confirm document type", err)
 	default:
 		writeJSON(w, http.StatusOK, d)
 	}
@@ -502,12 +494,10 @@ func (s *Server) discardDocument(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.Documents.Discard(r.Context(), id, actor(r), req.Reason)
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such document")
 	case errors.Is(err, storage.ErrNotInReview):
 		writeError(w, http.StatusConflict, "the document is no longer waiting for review")
 	case err != nil:
-		s.internal(w, "discard document", err)
+		s.fail(w, "no such document", "discard document", err)
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": storage.DocDiscarded})
 	}
@@ -601,12 +591,8 @@ func (s *Server) coversheet(w http.ResponseWriter, r *http.Request) {
 		c.Type, c.TypeLabel = ty.Code, ty.Name
 	}
 	p, err := s.Patients.ByMRN(r.Context(), c.Authority, mrn)
-	if errors.Is(err, patients.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "the patient index has no patient with that MRN")
-		return
-	}
 	if err != nil {
-		s.internal(w, "look up patient", err)
+		s.fail(w, "the patient index has no patient with that MRN", "look up patient", err)
 		return
 	}
 	if !p.Active {

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"paperchart/chart"
 	"paperchart/patients"
 	"paperchart/storage"
 )
@@ -194,6 +195,20 @@ func (s *Server) outcome(w http.ResponseWriter, status int, code, diagnostics st
 	writeResource(w, status, OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{Severity: "error", Code: code, Diagnostics: diagnostics}}})
 }
 
+// readFailed answers a read of one resource that failed: 404, audited as
+// not-found, for anything not found (chart.ErrNotFound, whichever package
+// said it), else 500, logging what failed.
+func (s *Server) readFailed(w http.ResponseWriter, r *http.Request, e Event, resource, what string, err error) {
+	if !errors.Is(err, chart.ErrNotFound) {
+		s.internal(w, what, err)
+		return
+	}
+	e.Outcome = "not-found"
+	if s.audited(w, r, e) {
+		s.outcome(w, http.StatusNotFound, "not-found", fmt.Sprintf("no %s with that id", resource))
+	}
+}
+
 func (s *Server) internal(w http.ResponseWriter, what string, err error) {
 	s.Log.Error(what, "err", err)
 	s.outcome(w, http.StatusInternalServerError, "exception", "internal error; see the server log")
@@ -238,15 +253,9 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request, rq request)
 	}
 	p, err := s.Patients.ByID(r.Context(), id)
 	e := Event{Actor: "token:" + rq.caller.Name, Action: "fhir.read", Resource: fmt.Sprintf("Patient/%d", id), Remote: rq.remote, PatientID: &id}
-	if errors.Is(err, patients.ErrNotFound) {
-		e.Outcome, e.PatientID = "not-found", nil
-		if s.audited(w, r, e) {
-			s.outcome(w, http.StatusNotFound, "not-found", "no Patient with that id")
-		}
-		return
-	}
 	if err != nil {
-		s.internal(w, "read patient", err)
+		e.PatientID = nil
+		s.readFailed(w, r, e, "Patient", "read patient", err)
 		return
 	}
 	e.Outcome = "ok"
@@ -310,15 +319,12 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, rq request, ac
 	}
 	d, err := s.Documents.Document(r.Context(), id)
 	e := Event{Actor: "token:" + rq.caller.Name, Action: action, Resource: fmt.Sprintf("%s/%d", resource, id), Remote: rq.remote}
-	if errors.Is(err, storage.ErrNotFound) || err == nil && d.State != storage.DocFiled {
-		e.Outcome = "not-found"
-		if s.audited(w, r, e) {
-			s.outcome(w, http.StatusNotFound, "not-found", fmt.Sprintf("no %s with that id", resource))
-		}
-		return d, false
+	if err == nil && d.State != storage.DocFiled {
+		// Only filed documents are served: any other is not there for the EHR.
+		err = fmt.Errorf("document %d is %s, not filed: %w", id, d.State, chart.ErrNotFound)
 	}
 	if err != nil {
-		s.internal(w, "read document", err)
+		s.readFailed(w, r, e, resource, "read document", err)
 		return d, false
 	}
 	e.Outcome, e.DocumentID, e.PatientID = "ok", &d.ID, d.PatientID

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"paperchart/pagesource"
 	"paperchart/separate"
 	"paperchart/sheets"
 	"paperchart/storage"
@@ -29,6 +31,30 @@ type batchPages struct {
 	texts   map[int]string
 	sep     []separate.Page // in batch order, as separation takes them
 	sepByNo map[int]separate.Page
+	src     *pagesource.Pages // the images and OCR results of the pages that go into PDFs (load)
+}
+
+// load fetches the images and OCR results of pages nos, once each, for
+// their documents' PDFs.
+func (bp *batchPages) load(ctx context.Context, objs pagesource.Objects, batchID int64, nos []int) error {
+	rows := make([]storage.Page, 0, len(nos))
+	seen := map[int]bool{}
+	for _, no := range nos {
+		pg, ok := bp.byNo[no]
+		if !ok {
+			return fmt.Errorf("batch %d has no page %d", batchID, no)
+		}
+		if !seen[no] {
+			seen[no] = true
+			rows = append(rows, pg)
+		}
+	}
+	src, err := pagesource.Load(ctx, objs, batchID, rows)
+	if err != nil {
+		return err
+	}
+	bp.src = src
+	return nil
 }
 
 // inputs returns the texts and the label MRNs of a document's pages.
@@ -39,6 +65,16 @@ func (bp batchPages) inputs(nos []int) (texts, labels []string) {
 		labels = append(labels, bp.sepByNo[no].Labels...)
 	}
 	return texts, labels
+}
+
+// readPages is readBatch with pages nos loaded, for the PDFs of documents
+// a person re-cut.
+func (f *Filer) readPages(ctx context.Context, batchID int64, nos []int) (batchPages, error) {
+	bp, err := f.readBatch(ctx, batchID)
+	if err != nil {
+		return bp, err
+	}
+	return bp, bp.load(ctx, f.obj, batchID, nos)
 }
 
 func (f *Filer) readBatch(ctx context.Context, batchID int64) (batchPages, error) {
@@ -70,8 +106,8 @@ func (f *Filer) redecide(ctx context.Context, batchID int64, bp batchPages, nos 
 	if err != nil {
 		return d, err
 	}
-	d.ObjectKey = storage.EditedDocumentKey(batchID)
-	if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, nos, bp.byNo); err != nil {
+	d.ObjectKey = storage.EditedDocumentKey(batchID, time.Now())
+	if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, nos, bp.src); err != nil {
 		return d, err
 	}
 	return d, nil
@@ -122,7 +158,7 @@ func (f *Filer) SplitAt(ctx context.Context, docID int64, page int, actor string
 	if at <= 0 {
 		return nil, fmt.Errorf("split document %d at page %d: %w (the page must be in it, after its first)", docID, page, ErrBadEdit)
 	}
-	bp, err := f.readBatch(ctx, d.BatchID)
+	bp, err := f.readPages(ctx, d.BatchID, d.Pages)
 	if err != nil {
 		return nil, err
 	}
@@ -185,12 +221,12 @@ func (f *Filer) MergeWithPrevious(ctx context.Context, docID int64, actor string
 	if prev.State != storage.DocReview {
 		return d, fmt.Errorf("merge document %d with document %d, which is %s: %w", docID, prev.ID, prev.State, ErrBadEdit)
 	}
-	bp, err := f.readBatch(ctx, d.BatchID)
+	pages := append(slices.Clone(prev.Pages), d.Pages...)
+	slices.Sort(pages)
+	bp, err := f.readPages(ctx, d.BatchID, pages)
 	if err != nil {
 		return d, err
 	}
-	pages := append(slices.Clone(prev.Pages), d.Pages...)
-	slices.Sort(pages)
 	how := fmt.Sprintf("merged with document %d", d.ID)
 	merged, err := f.redecide(ctx, d.BatchID, bp, pages, coverOf(*prev), actor, how)
 	if err != nil {
@@ -226,7 +262,7 @@ func (f *Filer) RemovePage(ctx context.Context, docID int64, page int, actor, re
 	if len(rest) == 0 {
 		e.Discard = []int64{docID}
 	} else {
-		bp, err := f.readBatch(ctx, d.BatchID)
+		bp, err := f.readPages(ctx, d.BatchID, rest)
 		if err != nil {
 			return d, err
 		}
@@ -257,7 +293,7 @@ func (f *Filer) MovePage(ctx context.Context, docID int64, page int, toDocID int
 	if at < 0 || from.BatchID != to.BatchID || from.ID == to.ID {
 		return fmt.Errorf("move page %d from document %d to %d: %w", page, docID, toDocID, ErrBadEdit)
 	}
-	bp, err := f.readBatch(ctx, from.BatchID)
+	bp, err := f.readPages(ctx, from.BatchID, append(slices.Clone(from.Pages), to.Pages...))
 	if err != nil {
 		return err
 	}

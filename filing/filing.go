@@ -23,7 +23,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +36,7 @@ import (
 	"paperchart/classify"
 	"paperchart/extract"
 	"paperchart/match"
-	"paperchart/ocr"
+	"paperchart/pagesource"
 	"paperchart/patients"
 	"paperchart/separate"
 	"paperchart/sheets"
@@ -88,10 +87,18 @@ func ParseTypeDoubt(s string) (string, error) {
 	return "", fmt.Errorf("type doubt %q: want %s or %s", s, TypeDoubtFile, TypeDoubtReview)
 }
 
+// Objects is what filing reads and writes in the object store;
+// *storage.Objects has it.
+type Objects interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	PutFile(ctx context.Context, key, path, contentType string) error
+	Copy(ctx context.Context, dst, src string) error
+}
+
 // Filer files batches. It is safe for concurrent use.
 type Filer struct {
 	db    *storage.DB
-	obj   *storage.Objects
+	obj   Objects
 	index *patients.Index
 	sep   *separate.Separator
 	ext   *extract.Extractor
@@ -103,7 +110,7 @@ type Filer struct {
 
 // New prepares a Filer: it loads the classifier and compiles the
 // extraction patterns once.
-func New(db *storage.DB, obj *storage.Objects, cfg Config, log *slog.Logger) (*Filer, error) {
+func New(db *storage.DB, obj Objects, cfg Config, log *slog.Logger) (*Filer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -160,6 +167,18 @@ type Summary struct {
 // batch in state filing, then moves the batch to done. A batch in any other
 // state is left alone (a re-delivered task).
 func (f *Filer) FileBatch(ctx context.Context, batchID int64) (Summary, error) {
+	return f.fileBatch(ctx, batchID, nil)
+}
+
+// FileLoaded is FileBatch for a batch whose pages the caller has loaded
+// already (the assembly, which built the batch's searchable PDF from them):
+// the documents' PDFs are built from them, and no page is fetched again.
+// pages must hold every page of the batch that is in a document.
+func (f *Filer) FileLoaded(ctx context.Context, pages *pagesource.Pages) (Summary, error) {
+	return f.fileBatch(ctx, pages.Batch(), pages)
+}
+
+func (f *Filer) fileBatch(ctx context.Context, batchID int64, loaded *pagesource.Pages) (Summary, error) {
 	b, err := f.db.Batch(ctx, batchID)
 	if err != nil {
 		return Summary{}, err
@@ -176,7 +195,7 @@ func (f *Filer) FileBatch(ctx context.Context, batchID int64) (Summary, error) {
 	if len(existing) == 0 {
 		// Only an unfinished first attempt can leave objects without rows;
 		// they are overwritten below at the same keys.
-		if docs, err = f.decideBatch(ctx, batchID); err != nil {
+		if docs, err = f.decideBatch(ctx, batchID, loaded); err != nil {
 			return Summary{}, err
 		}
 	}
@@ -189,8 +208,9 @@ func (f *Filer) FileBatch(ctx context.Context, batchID int64) (Summary, error) {
 	return Summary(sum), nil
 }
 
-// decideBatch makes every decision and stores every document's PDF.
-func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDocument, error) {
+// decideBatch makes every decision and stores every document's PDF, built
+// from loaded (nil: the documents' pages are loaded here).
+func (f *Filer) decideBatch(ctx context.Context, batchID int64, loaded *pagesource.Pages) ([]storage.NewDocument, error) {
 	bp, err := f.readBatch(ctx, batchID)
 	if err != nil {
 		return nil, err
@@ -198,6 +218,17 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDo
 	parts, err := f.sep.Split(ctx, bp.sep)
 	if err != nil {
 		return nil, fmt.Errorf("separate batch %d: %w", batchID, err)
+	}
+	if loaded != nil {
+		bp.src = loaded
+	} else {
+		var nos []int
+		for _, part := range parts {
+			nos = append(nos, part.Pages...)
+		}
+		if err := bp.load(ctx, f.obj, batchID, nos); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]storage.NewDocument, 0, len(parts))
 	for _, part := range parts {
@@ -216,7 +247,7 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64) ([]storage.NewDo
 		} else {
 			d.ObjectKey = storage.ReviewDocumentKey(batchID, seq)
 		}
-		if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, bp.byNo); err != nil {
+		if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, bp.src); err != nil {
 			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
 		}
 		out = append(out, d)
@@ -241,31 +272,13 @@ func (f *Filer) separatePage(pg storage.Page, text string) separate.Page {
 	return p
 }
 
-// storePDF assembles a document's searchable PDF from its pages' stored
-// images and OCR words, stores it at key, and returns its size and SHA-1
-// (hex), which FHIR clients check the bytes against.
-func (f *Filer) storePDF(ctx context.Context, batchID int64, key string, nos []int, byNo map[int]storage.Page) (int64, string, error) {
-	in := make([]assemble.Page, 0, len(nos))
-	for _, no := range nos {
-		pg, ok := byNo[no]
-		if !ok {
-			return 0, "", fmt.Errorf("page %d is not in the batch", no)
-		}
-		img, err := f.obj.Get(ctx, pg.ImageKey)
-		if err != nil {
-			return 0, "", fmt.Errorf("page %d: %w", no, err)
-		}
-		var res ocr.Result
-		if pg.OCRKey != "" {
-			js, err := f.obj.Get(ctx, pg.OCRKey)
-			if err != nil {
-				return 0, "", fmt.Errorf("page %d: %w", no, err)
-			}
-			if err := json.Unmarshal(js, &res); err != nil {
-				return 0, "", fmt.Errorf("page %d: decode OCR result: %w", no, err)
-			}
-		}
-		in = append(in, assemble.Page{Image: img, Width: pg.Width, Height: pg.Height, DPI: pg.DPI, Words: res.Words})
+// storePDF assembles a document's searchable PDF from its pages' images
+// and OCR words, stores it at key, and returns its size and SHA-1 (hex),
+// which FHIR clients check the bytes against.
+func (f *Filer) storePDF(ctx context.Context, batchID int64, key string, nos []int, src *pagesource.Pages) (int64, string, error) {
+	in, err := src.Assemble(nos)
+	if err != nil {
+		return 0, "", err
 	}
 	dir, err := os.MkdirTemp(f.cfg.WorkDir, fmt.Sprintf("file-%d-", batchID))
 	if err != nil {

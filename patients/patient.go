@@ -19,7 +19,8 @@ import (
 const DefaultAuthority = "MRN"
 
 // ErrNotFound is returned when no patient has the ID or MRN asked for.
-var ErrNotFound = errors.New("patient not found")
+// It wraps chart.ErrNotFound, which HTTP layers map to 404.
+var ErrNotFound = fmt.Errorf("patient %w", chart.ErrNotFound)
 
 // Sex values (FHIR administrative gender); "" is not recorded.
 const (

@@ -186,8 +186,6 @@ func (a *app) document(w http.ResponseWriter, r *http.Request) {
 func (a *app) claimFailed(w http.ResponseWriter, r *http.Request, id int64, what string, err error) {
 	var ce *storage.ClaimError
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		a.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such document.")
 	case errors.As(err, &ce):
 		d := errorData{Title: "Someone else has this document",
 			Message: fmt.Sprintf("%s is working on document %d. It is theirs until %s, or until they leave it.",

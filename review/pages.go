@@ -96,8 +96,6 @@ func (a *app) renewClaim(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "someone else has this document", "by": ce.By, "until": ce.Until})
 	case errors.Is(err, storage.ErrNotInReview):
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "the document is no longer waiting for review"})
-	case errors.Is(err, storage.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such document"})
 	case err != nil:
 		a.fail(w, r, "renew claim", err)
 	default:

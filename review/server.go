@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"paperchart/audit"
+	"paperchart/chart"
 	"paperchart/filing"
 	"paperchart/patients"
 	"paperchart/storage"
@@ -265,7 +267,14 @@ func (a *app) renderError(w http.ResponseWriter, r *http.Request, code int, d er
 // fail logs an unexpected error under a reference and shows only the
 // reference. Errors from storage, filing and patients carry IDs, never
 // patient data; the request's query (a patient search) is not logged.
+//
+// Anything not found (chart.ErrNotFound, whichever package said it) is
+// answered 404 instead, naming what the request was for.
 func (a *app) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, chart.ErrNotFound) {
+		a.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such "+missing(r)+".")
+		return
+	}
 	b := make([]byte, 4)
 	rand.Read(b)
 	ref := hex.EncodeToString(b)
@@ -296,6 +305,19 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, what string, err erro
 }
 
 // wantsJSON reports whether the request came from the page's script.
+// missing names what a request asked for, for its 404.
+func missing(r *http.Request) string {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/review/doc/"):
+		return "document"
+	case strings.HasPrefix(p, "/review/admin/users"):
+		return "user"
+	case strings.HasPrefix(p, "/review/batches"):
+		return "batch"
+	}
+	return "record"
+}
+
 func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "application/json") && !strings.Contains(r.Header.Get("Accept"), "text/html")
 }

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paperchart/chart"
 )
 
 //go:embed migrations/*.sql
@@ -22,8 +23,10 @@ type DB struct {
 	pool *pgxpool.Pool
 }
 
-// ErrNotFound is returned when a row asked for by ID does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned when a row asked for by ID, or an object, does
+// not exist. It wraps chart.ErrNotFound, which HTTP layers map to 404;
+// errors.Is(err, storage.ErrNotFound) still tells it from another package's.
+var ErrNotFound = fmt.Errorf("%w", chart.ErrNotFound)
 
 // OpenDB connects to PostgreSQL at url (a postgres:// URL or key=value DSN)
 // and checks that the server answers.

@@ -16,16 +16,6 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// Object key prefixes. Originals are written once and, where the server
-// supports object lock, kept under retention; everything else is derived
-// from them and may be rewritten by a re-run.
-const (
-	PrefixOriginals  = "originals/"
-	PrefixPages      = "pages/"
-	PrefixSearchable = "searchable/"
-	PrefixDocuments  = "documents/"
-)
-
 // ObjectsConfig says where the object store is.
 type ObjectsConfig struct {
 	Endpoint  string // host:port
@@ -117,21 +107,6 @@ func (o *Objects) RemoveBucket(ctx context.Context) error {
 		return fmt.Errorf("remove bucket %s: %w", o.cfg.Bucket, err)
 	}
 	return nil
-}
-
-// OriginalKey is where the original with the given SHA-256 is kept.
-func OriginalKey(sha string) string { return PrefixOriginals + sha }
-
-// ReviewDocumentKey is where a document waiting for review is kept: under
-// its batch.
-func ReviewDocumentKey(batchID int64, seq int) string {
-	return fmt.Sprintf("%sbatches/%d/%d.pdf", PrefixDocuments, batchID, seq)
-}
-
-// PatientDocumentKey is where a filed document is kept: under its patient
-// (as filed; a later merge re-points the row, not the object).
-func PatientDocumentKey(patientID, batchID int64, seq int) string {
-	return fmt.Sprintf("%spatients/%d/%d-%d.pdf", PrefixDocuments, patientID, batchID, seq)
 }
 
 // Copy copies the object at src to dst within the bucket.

@@ -289,13 +289,6 @@ func (db *DB) BatchProgress(ctx context.Context, limit int) ([]BatchProgress, er
 	return out, rows.Err()
 }
 
-// EditedDocumentKey is where the PDF of a document a person re-cut (split,
-// merged, pages moved) is kept: a new key each time, so that the earlier
-// PDF stays as it was.
-func EditedDocumentKey(batchID int64) string {
-	return fmt.Sprintf("%sbatches/%d/edit-%d.pdf", PrefixDocuments, batchID, time.Now().UnixNano())
-}
-
 // Edit is a person's change to how a batch is cut into documents, applied
 // in one transaction by ApplyEdit.
 type Edit struct {

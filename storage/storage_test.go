@@ -113,7 +113,7 @@ func TestPageLifecycleJoinsOnce(t *testing.T) {
 	const n = 12
 	var pages []storage.NewPage
 	for i := 1; i <= n; i++ {
-		pages = append(pages, storage.NewPage{No: i, SourceKey: fmt.Sprintf("src/%d", i), Kind: "image", DPI: 300})
+		pages = append(pages, storage.NewPage{No: i, SourceKey: storage.PageSourceKey(b.ID, i, ".pdf"), Kind: "image", DPI: 300})
 	}
 	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", pages), "add pages")
 	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", pages), "add pages again") // a re-run of the split
@@ -154,10 +154,10 @@ func TestPageLifecycleJoinsOnce(t *testing.T) {
 	if b.State != storage.StateAssembling || b.PagesDone != n {
 		t.Fatalf("batch %s with %d done, want assembling with %d", b.State, b.PagesDone, n)
 	}
-	if ok, err := db.Assembled(ctx, b.ID, "searchable/x.pdf"); err != nil || !ok {
+	if ok, err := db.Assembled(ctx, b.ID, storage.SearchableKey(b.ID)); err != nil || !ok {
 		t.Fatalf("assembled: %v %v", ok, err)
 	}
-	if ok, _ := db.Assembled(ctx, b.ID, "searchable/x.pdf"); ok {
+	if ok, _ := db.Assembled(ctx, b.ID, storage.SearchableKey(b.ID)); ok {
 		t.Fatal("a batch assembled twice")
 	}
 	docs := []storage.NewDocument{
@@ -198,7 +198,7 @@ func TestFailAndRetry(t *testing.T) {
 	b, _, err := db.RecordBatch(ctx, newBatch("k", "sha"))
 	testenv.Must(t, err, "record")
 	db.MarkQueued(ctx, b.ID, "pdf")
-	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", []storage.NewPage{{No: 1, SourceKey: "a", Kind: "image"}, {No: 2, SourceKey: "b", Kind: "image"}}), "add")
+	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", []storage.NewPage{{No: 1, SourceKey: storage.PageSourceKey(b.ID, 1, ".pdf"), Kind: "image"}, {No: 2, SourceKey: storage.PageSourceKey(b.ID, 2, ".pdf"), Kind: "image"}}), "add")
 	_, err = db.CompletePage(ctx, storage.PageResult{BatchID: b.ID, No: 1})
 	testenv.Must(t, err, "complete")
 	testenv.Must(t, db.FailPage(ctx, b.ID, 2, "reading the page (OCR) failed after 6 attempts: disk full"), "fail page")
@@ -268,10 +268,10 @@ func TestOriginalsStoredVerifiedAndLocked(t *testing.T) {
 
 func TestObjectsMissingKey(t *testing.T) {
 	objs := testenv.Objects(t)
-	if _, err := objs.Get(context.Background(), "pages/none"); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := objs.Get(context.Background(), storage.PageImageKey(1<<40, 1)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("get missing: %v", err)
 	}
-	if _, err := objs.Stat(context.Background(), "pages/none"); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := objs.Stat(context.Background(), storage.PageImageKey(1<<40, 1)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("stat missing: %v", err)
 	}
 }

@@ -36,6 +36,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paperchart/chart"
 )
 
 // The scopes a token may have.
@@ -67,7 +69,7 @@ var (
 	// ErrBadScope is returned for a scope paperchart does not grant.
 	ErrBadScope = errors.New("paperchart grants only these scopes: " + strings.Join(Scopes(), ", "))
 	ErrExists   = errors.New("a token with this name exists already (names are never reused, even once revoked)")
-	ErrNotFound = errors.New("no such token")
+	ErrNotFound = fmt.Errorf("token %w", chart.ErrNotFound) // wraps chart.ErrNotFound, which HTTP layers map to 404
 	ErrBadName  = errors.New("a token name is 1 to 64 letters, digits, dots, underscores or dashes")
 	ErrBadTTL   = errors.New("a token's lifetime must be positive (or zero for no expiry)")
 )

@@ -31,6 +31,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
+
+	"paperchart/chart"
 )
 
 // Role is what a user may do. Admin allows everything Supervisor allows,
@@ -86,7 +88,7 @@ type User struct {
 var (
 	ErrBadCredentials = errors.New("wrong user name or password")
 	ErrExists         = errors.New("a user with this name already exists")
-	ErrNotFound       = errors.New("no such user")
+	ErrNotFound       = fmt.Errorf("user %w", chart.ErrNotFound) // wraps chart.ErrNotFound, which HTTP layers map to 404
 	ErrWeakPassword   = errors.New("password too short: use at least 12 characters")
 	ErrLocked         = errors.New("too many failed sign-ins: try again in 15 minutes")
 	ErrBadName        = errors.New("a user name is 1 to 64 letters, digits, dots, underscores or dashes")

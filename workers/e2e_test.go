@@ -384,7 +384,8 @@ func TestExhaustedRetriesFailBatch(t *testing.T) {
 			t.Fatal("batch not queued")
 		}
 	}
-	testenv.Must(t, p.DB.AddPages(ctx, b.ID, "png", []storage.NewPage{{No: 1, SourceKey: "pages/missing.png", Kind: "image"}}), "add pages")
+	srcKey := storage.PageSourceKey(b.ID, 1, ".png")
+	testenv.Must(t, p.DB.AddPages(ctx, b.ID, "png", []storage.NewPage{{No: 1, SourceKey: srcKey, Kind: "image"}}), "add pages")
 	testenv.Must(t, p.StartWorker(), "start worker")
 	b = wait(t, p, "gone.png", 3*time.Minute)
 	if b.State != storage.StateFailed {
@@ -402,7 +403,7 @@ func TestExhaustedRetriesFailBatch(t *testing.T) {
 
 	// The cause is fixed and a person retries: the task that gave up is
 	// queued again, and the batch completes.
-	testenv.Must(t, p.Objects.Put(ctx, "pages/missing.png", data, "image/png"), "restore the page source")
+	testenv.Must(t, p.Objects.Put(ctx, srcKey, data, "image/png"), "restore the page source")
 	_, err := p.DB.RetryBatch(ctx, b.ID)
 	testenv.Must(t, err, "retry")
 	b, err = p.DB.Batch(ctx, b.ID)

@@ -89,11 +89,11 @@ func assembleTaskID(batch int64) string      { return fmt.Sprintf("assemble-%d",
 func fileTaskID(batch int64) string          { return fmt.Sprintf("file-%d", batch) }
 
 // timeouts per stage: a page's OCR takes seconds; a 500-page split or
-// assembly, minutes.
+// assembly, minutes. The assembly files the batch too.
 var stageTimeout = map[string]time.Duration{
 	stageSplit:    15 * time.Minute,
 	stageOCR:      5 * time.Minute,
-	stageAssemble: 20 * time.Minute,
+	stageAssemble: 40 * time.Minute,
 	stageFile:     20 * time.Minute,
 }
 

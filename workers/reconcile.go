@@ -139,6 +139,12 @@ func (r *Reconciler) reconcile(ctx context.Context, b storage.Batch, resume bool
 	case storage.StateAssembling:
 		return one(stageAssemble, TypeAssemble, assembleTaskID(b.ID), payload{Batch: b.ID})
 	case storage.StateFiling:
+		// The assembly files the batch itself once its PDF is stored: while
+		// that task runs, filing is not lost.
+		st, _, err := q.status(stageAssemble, assembleTaskID(b.ID))
+		if err != nil || st == taskLive {
+			return 0, err
+		}
 		return one(stageFile, TypeFile, fileTaskID(b.ID), payload{Batch: b.ID})
 	}
 	return 0, nil

@@ -20,6 +20,7 @@ import (
 	"paperchart/filing"
 	"paperchart/internal/fastjpeg"
 	"paperchart/ocr"
+	"paperchart/pagesource"
 	"paperchart/sheets"
 	"paperchart/split"
 	"paperchart/storage"
@@ -44,6 +45,10 @@ type Config struct {
 	// Filing configures the last stage (separator value, MRN patterns,
 	// models).
 	Filing filing.Config
+	// Filer is the last stage, shared with the rest of the process (the
+	// web handlers file reviewed documents with it). Nil: NewWorker makes
+	// one from Filing.
+	Filer *filing.Filer
 	// NoBarcodes turns barcode reading off: no cover or separator sheets
 	// and no patient labels are recognised. It saves about 65 ms a page.
 	NoBarcodes bool
@@ -72,10 +77,18 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Objects is what the worker reads and writes in the object store;
+// *storage.Objects has it.
+type Objects interface {
+	filing.Objects
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	Download(ctx context.Context, key, path string) error
+}
+
 // Worker runs paperchart's tasks.
 type Worker struct {
 	db    *storage.DB
-	obj   *storage.Objects
+	obj   Objects
 	queue *Queue
 	cfg   Config
 	log   *slog.Logger
@@ -84,12 +97,19 @@ type Worker struct {
 }
 
 // NewWorker prepares a worker with one Tesseract engine per concurrent task,
-// and the models of the filing stage.
-func NewWorker(db *storage.DB, obj *storage.Objects, queue *Queue, cfg Config, log *slog.Logger) (*Worker, error) {
+// and the filing stage (cfg.Filer, or one loaded from cfg.Filing). A nil
+// log logs nowhere.
+func NewWorker(db *storage.DB, obj Objects, queue *Queue, cfg Config, log *slog.Logger) (*Worker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	cfg = cfg.withDefaults()
-	filer, err := filing.New(db, obj, cfg.Filing, log)
-	if err != nil {
-		return nil, fmt.Errorf("prepare filing: %w", err)
+	filer := cfg.Filer
+	if filer == nil {
+		var err error
+		if filer, err = filing.New(db, obj, cfg.Filing, log); err != nil {
+			return nil, fmt.Errorf("prepare filing: %w", err)
+		}
 	}
 	pool, err := ocr.NewPool(cfg.Concurrency, cfg.OCR)
 	if err != nil {
@@ -97,10 +117,6 @@ func NewWorker(db *storage.DB, obj *storage.Objects, queue *Queue, cfg Config, l
 	}
 	return &Worker{db: db, obj: obj, queue: queue, cfg: cfg, log: log, pool: pool, filer: filer}, nil
 }
-
-// Filer returns the worker's filing stage, which also files documents
-// from the review queue.
-func (w *Worker) Filer() *filing.Filer { return w.filer }
 
 // Close releases the OCR engines.
 func (w *Worker) Close() error { return w.pool.Close() }
@@ -263,7 +279,7 @@ func (w *Worker) handleSplit(ctx context.Context, t *asynq.Task) error {
 	}
 	pages := make([]storage.NewPage, 0, len(srcs))
 	for _, s := range srcs {
-		key := fmt.Sprintf("%s%d/%04d.src%s", storage.PrefixPages, b.ID, s.No, filepath.Ext(s.Path))
+		key := storage.PageSourceKey(b.ID, s.No, filepath.Ext(s.Path))
 		if err := w.obj.PutFile(ctx, key, s.Path, "application/octet-stream"); err != nil {
 			return fmt.Errorf("batch %d page %d: %w", b.ID, s.No, err)
 		}
@@ -343,7 +359,11 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 	}
 	defer cleanup()
 	t0 := time.Now()
-	src := filepath.Join(dir, "page"+filepath.Ext(pg.SourceKey))
+	srcKey, err := storage.ParseKey(pg.SourceKey)
+	if err != nil || srcKey.Kind != storage.KeyPageSource {
+		return fmt.Errorf("page %d of batch %d: the source key is not a page source's: %w", p.Page, p.Batch, asynq.SkipRetry)
+	}
+	src := filepath.Join(dir, "page"+srcKey.Ext)
 	if err := w.obj.Download(ctx, pg.SourceKey, src); err != nil {
 		return fmt.Errorf("page %d of batch %d: %w", p.Page, p.Batch, err)
 	}
@@ -441,16 +461,6 @@ func PageSource(pg storage.Page, path string, lim split.Limits) split.PageSource
 		Width: pg.SourceWidth, Height: pg.SourceHeight, Limits: lim}
 }
 
-// pageImageKey and pageOCRKey are where a page's normalised image and OCR
-// result are kept.
-func pageImageKey(batch int64, page int) string {
-	return fmt.Sprintf("%s%d/%04d.jpg", storage.PrefixPages, batch, page)
-}
-
-func pageOCRKey(batch int64, page int) string {
-	return fmt.Sprintf("%s%d/%04d.ocr.json", storage.PrefixPages, batch, page)
-}
-
 // pageJPEGQuality keeps scanned text crisp for people and for the
 // searchable PDF while a 300-dpi page stays a few hundred kilobytes.
 const pageJPEGQuality = 80
@@ -469,7 +479,7 @@ func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image
 	if err != nil {
 		return "", "", fmt.Errorf("encode page %d of batch %d: %w", page, batch, err)
 	}
-	imgKey := pageImageKey(batch, page)
+	imgKey := storage.PageImageKey(batch, page)
 	if err := w.obj.Put(ctx, imgKey, data, "image/jpeg"); err != nil {
 		return "", "", err
 	}
@@ -477,20 +487,17 @@ func (w *Worker) storePage(ctx context.Context, batch int64, page int, img image
 	if err != nil {
 		return "", "", fmt.Errorf("encode OCR result of page %d of batch %d: %w", page, batch, err)
 	}
-	ocrKey := pageOCRKey(batch, page)
+	ocrKey := storage.PageOCRKey(batch, page)
 	if err := w.obj.Put(ctx, ocrKey, js, "application/json"); err != nil {
 		return "", "", err
 	}
 	return imgKey, ocrKey, nil
 }
 
-// SearchableKey is where a batch's searchable PDF is kept.
-func SearchableKey(batch int64) string {
-	return fmt.Sprintf("%s%d.pdf", storage.PrefixSearchable, batch)
-}
-
 // handleAssemble builds the batch's searchable PDF from the stored page
-// images and OCR results, stores it, and finishes the batch.
+// images and OCR results, stores it, and files the batch's documents from
+// the same pages, fetched once. When filing fails here, it is queued as its
+// own task (which reads the pages again), so that assembly is not redone.
 func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 	p, err := decode(t)
 	if err != nil {
@@ -508,25 +515,17 @@ func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	start := time.Now()
-	pages, err := w.db.Pages(ctx, b.ID)
+	rows, err := w.db.Pages(ctx, b.ID)
 	if err != nil {
 		return err
 	}
-	in := make([]assemble.Page, 0, len(pages))
-	for _, pg := range pages {
-		img, err := w.obj.Get(ctx, pg.ImageKey)
-		if err != nil {
-			return fmt.Errorf("batch %d page %d: %w", b.ID, pg.No, err)
-		}
-		js, err := w.obj.Get(ctx, pg.OCRKey)
-		if err != nil {
-			return fmt.Errorf("batch %d page %d: %w", b.ID, pg.No, err)
-		}
-		var res ocr.Result
-		if err := json.Unmarshal(js, &res); err != nil {
-			return fmt.Errorf("batch %d page %d: decode OCR result: %w", b.ID, pg.No, err)
-		}
-		in = append(in, assemble.Page{Image: img, Width: pg.Width, Height: pg.Height, DPI: pg.DPI, Words: res.Words})
+	pages, err := pagesource.Load(ctx, w.obj, b.ID, rows)
+	if err != nil {
+		return err
+	}
+	in, err := pages.Assemble(pages.Nos())
+	if err != nil {
+		return err
 	}
 	dir, cleanup, err := w.tempDir(fmt.Sprintf("assemble-%d-", b.ID))
 	if err != nil {
@@ -545,15 +544,19 @@ func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("batch %d: %w", b.ID, err)
 	}
-	key := SearchableKey(b.ID)
+	key := storage.SearchableKey(b.ID)
 	if err := w.obj.PutFile(ctx, key, path, "application/pdf"); err != nil {
 		return err
 	}
 	if _, err := w.db.Assembled(ctx, b.ID, key); err != nil {
 		return err
 	}
-	w.log.Info("batch assembled", "batch", b.ID, "pages", len(pages), "assemble_ms", time.Since(start).Milliseconds())
-	return w.queue.EnqueueFile(ctx, b.ID)
+	w.log.Info("batch assembled", "batch", b.ID, "pages", len(rows), "assemble_ms", time.Since(start).Milliseconds())
+	if _, err := w.filer.FileLoaded(ctx, pages); err != nil {
+		w.log.Warn("filing after assembly failed; queued as its own task", "batch", b.ID, "err", err)
+		return w.queue.EnqueueFile(ctx, b.ID)
+	}
+	return nil
 }
 
 // handleFile cuts the batch into documents and files them (package

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"paperchart/filing"
 	"paperchart/ingest"
 	"paperchart/notify"
 	"paperchart/storage"
@@ -57,11 +59,32 @@ func migrate(ctx context.Context, c *config, out io.Writer) error {
 	return nil
 }
 
-// services holds the connections a role opened.
+// services holds the connections a role opened, and the one filing stage
+// of the process (filer).
 type services struct {
 	db    *storage.DB
 	objs  *storage.Objects
 	queue *workers.Queue
+
+	filerMu sync.Mutex
+	filer   *filing.Filer
+}
+
+// filing returns the process's filing stage, made on first use: the worker
+// (which files batches) and the web handlers (which file reviewed documents
+// and apply edits) of `paperchart all` share it, and its classifier is
+// loaded once.
+func (s *services) filing(c *config, log *slog.Logger) (*filing.Filer, error) {
+	s.filerMu.Lock()
+	defer s.filerMu.Unlock()
+	if s.filer == nil {
+		f, err := filing.New(s.db, s.objs, c.filingConfig(), log)
+		if err != nil {
+			return nil, fmt.Errorf("prepare filing: %w", err)
+		}
+		s.filer = f
+	}
+	return s.filer, nil
 }
 
 func (s *services) close() {
@@ -154,7 +177,12 @@ func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
 	if c.WebhookURL != "" && len(c.WebhookSecret) < 16 {
 		return errors.New("--webhook-url needs --webhook-secret of at least 16 characters, to sign the notices")
 	}
-	w, err := workers.NewWorker(s.db, s.objs, s.queue, c.workerConfig(), log)
+	wc := c.workerConfig()
+	var err error
+	if wc.Filer, err = s.filing(c, log); err != nil {
+		return err
+	}
+	w, err := workers.NewWorker(s.db, s.objs, s.queue, wc, log)
 	if err != nil {
 		return err
 	}
@@ -253,6 +281,10 @@ func runAll(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer s.close()
+	// One filing stage for the worker and the web handlers.
+	if _, err := s.filing(&c, log.With("component", "filing")); err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return work(ctx, &c, s, log.With("role", "worker")) })
 	g.Go(func() error { return watch(ctx, &c, s, log.With("role", "watch")) })

@@ -44,7 +44,7 @@ func TestUsersCommand(t *testing.T) {
 		{"role nobody", []string{"role", "nobody", "admin", dbFlag}, "", "paperchart users list", nil},
 		{"passwd", []string{"passwd", "bob", "--password-stdin", dbFlag}, "a third long password\n", "", []string{"password of bob changed"}},
 		{"disable", []string{"disable", "kate", dbFlag}, "", "", []string{"kate is disabled"}},
-		{"disable nobody", []string{"disable", "nobody", dbFlag}, "", "no such user", nil},
+		{"disable nobody", []string{"disable", "nobody", dbFlag}, "", "user not found", nil},
 		{"unknown", []string{"frobnicate"}, "", "unknown subcommand", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"paperchart/api"
 	"paperchart/audit"
 	"paperchart/fhir"
-	"paperchart/filing"
 	"paperchart/patients"
 	"paperchart/review"
 	"paperchart/tokens"
@@ -20,7 +19,7 @@ import (
 // API (/api/, /healthz), the indexing workstation (/review/, signed-in
 // users) and the FHIR server (/fhir/, bearer tokens).
 func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) {
-	filer, err := filing.New(s.db, s.objs, c.filingConfig(), log)
+	filer, err := s.filing(c, log)
 	if err != nil {
 		return nil, err
 	}

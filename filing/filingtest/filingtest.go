@@ -6,6 +6,7 @@ package filingtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -17,6 +18,7 @@ import (
 
 	"paperchart/filing"
 	"paperchart/internal/testenv"
+	"paperchart/ocr"
 	"paperchart/patients"
 	"paperchart/sheets"
 	"paperchart/storage"
@@ -58,23 +60,35 @@ func jpegPage(t testing.TB) []byte {
 }
 
 // Batch records a batch of the given pages, as the OCR stage leaves it,
-// and moves it to filing.
+// and moves it to filing, as assembly leaves it.
 func Batch(t testing.TB, db *storage.DB, obj *storage.Objects, name string, pages []Page) int64 {
+	t.Helper()
+	id := OCRed(t, db, obj, name, pages)
+	ok, err := db.Assembled(context.Background(), id, storage.SearchableKey(id))
+	if err != nil || !ok {
+		t.Fatalf("move batch to filing: %v %v", ok, err)
+	}
+	return id
+}
+
+// OCRed records a batch of the given pages as the OCR stage leaves it:
+// each page's image and OCR result stored, the batch waiting for assembly.
+func OCRed(t testing.TB, db *storage.DB, obj *storage.Objects, name string, pages []Page) int64 {
 	t.Helper()
 	ctx := context.Background()
 	sha := fmt.Sprintf("%064x", len(name)*7919+int(name[0]))
-	b, _, err := db.RecordBatch(ctx, storage.NewBatch{Source: "test", Name: name, IngestKey: name, SHA256: sha + name, Size: 1, OriginalKey: "originals/" + name})
+	b, _, err := db.RecordBatch(ctx, storage.NewBatch{Source: "test", Name: name, IngestKey: name, SHA256: sha + name, Size: 1, OriginalKey: storage.OriginalKey(sha + name)})
 	testenv.Must(t, err, "record batch")
 	_, err = db.StartSplit(ctx, b.ID)
 	testenv.Must(t, err, "start split")
 	var nps []storage.NewPage
 	for i := range pages {
-		nps = append(nps, storage.NewPage{No: i + 1, SourceKey: "src", Kind: "image"})
+		nps = append(nps, storage.NewPage{No: i + 1, SourceKey: storage.PageSourceKey(b.ID, i+1, ".jpg"), Kind: "image"})
 	}
 	testenv.Must(t, db.AddPages(ctx, b.ID, "pdf", nps), "add pages")
 	img := jpegPage(t)
 	for i, p := range pages {
-		key := fmt.Sprintf("pages/%d/%04d.jpg", b.ID, i+1)
+		key := storage.PageImageKey(b.ID, i+1)
 		testenv.Must(t, obj.Put(ctx, key, img, "image/jpeg"), "store page")
 		r := storage.PageResult{BatchID: b.ID, No: i + 1, ImageKey: key, Text: p.Text, Blank: p.Blank, DPI: 10, Width: 85, Height: 110}
 		switch {
@@ -87,14 +101,38 @@ func Batch(t testing.TB, db *storage.DB, obj *storage.Objects, name string, page
 			r.Kind, r.Text = storage.PageKindSeparator, ""
 			r.Barcodes = []storage.Barcode{{Format: string(sheets.Code128), Text: sheets.DefaultSeparator}}
 		}
-		_, err := db.CompletePage(ctx, r)
+		res := ocrResult(r.Text, r.Blank, r.DPI, r.Width, r.Height)
+		js, err := json.Marshal(res)
+		testenv.Must(t, err, "encode OCR result")
+		r.OCRKey = storage.PageOCRKey(b.ID, i+1)
+		testenv.Must(t, obj.Put(ctx, r.OCRKey, js, "application/json"), "store OCR result")
+		r.WordCount = len(res.Words)
+		_, err = db.CompletePage(ctx, r)
 		testenv.Must(t, err, "complete page")
 	}
-	ok, err := db.Assembled(ctx, b.ID, "searchable/x.pdf")
-	if err != nil || !ok {
-		t.Fatalf("move batch to filing: %v %v", ok, err)
-	}
 	return b.ID
+}
+
+// ocrResult is an OCR result of a page with this text: one word box per
+// word, a line of the text per line of boxes, inside the page image.
+func ocrResult(text string, blank bool, dpi, width, height int) ocr.Result {
+	res := ocr.Result{Text: text, Blank: blank, DPI: dpi, Width: width, Height: height}
+	for li, line := range strings.Split(text, "\n") {
+		x, y := 1, 1+(li*3)%(height-3)
+		for _, word := range strings.Fields(line) {
+			w := min(len(word), 8)
+			if x+w >= width {
+				x = 1
+			}
+			res.Words = append(res.Words, ocr.Word{Text: word, Confidence: 90, X0: x, Y0: y, X1: x + w, Y1: y + 2,
+				Block: 1, Par: 1, Line: li + 1})
+			x += w + 1
+		}
+	}
+	if len(res.Words) > 0 {
+		res.MeanConfidence = 90
+	}
+	return res
 }
 
 func header(title, name, mrn, dob string) string {

@@ -1,0 +1,79 @@
+package storage_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"paperchart/storage"
+)
+
+func TestKeys(t *testing.T) {
+	at := time.Date(2024, 3, 14, 9, 26, 53, 589793238, time.UTC)
+	sha := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	tests := []struct {
+		name string
+		key  string // as built by the function under test
+		want string
+		kind storage.Key
+	}{
+		{"original", storage.OriginalKey(sha), "originals/" + sha, storage.Key{Kind: storage.KeyOriginal, SHA256: sha}},
+		{"page source, PDF", storage.PageSourceKey(12, 3, ".pdf"), "pages/12/0003.src.pdf", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3, Ext: ".pdf"}},
+		{"page source, JPEG", storage.PageSourceKey(12, 3, ".jpg"), "pages/12/0003.src.jpg", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3, Ext: ".jpg"}},
+		{"page source, TIFF", storage.PageSourceKey(12, 3, ".tif"), "pages/12/0003.src.tif", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3, Ext: ".tif"}},
+		{"page source without extension", storage.PageSourceKey(12, 3, ""), "pages/12/0003.src", storage.Key{Kind: storage.KeyPageSource, Batch: 12, Page: 3}},
+		{"page image", storage.PageImageKey(12, 3), "pages/12/0003.jpg", storage.Key{Kind: storage.KeyPageImage, Batch: 12, Page: 3}},
+		{"page image past 9999", storage.PageImageKey(12, 12345), "pages/12/12345.jpg", storage.Key{Kind: storage.KeyPageImage, Batch: 12, Page: 12345}},
+		{"page OCR result", storage.PageOCRKey(12, 3), "pages/12/0003.ocr.json", storage.Key{Kind: storage.KeyPageOCR, Batch: 12, Page: 3}},
+		{"searchable PDF", storage.SearchableKey(12), "searchable/12.pdf", storage.Key{Kind: storage.KeySearchable, Batch: 12}},
+		{"document in review", storage.ReviewDocumentKey(12, 2), "documents/batches/12/2.pdf", storage.Key{Kind: storage.KeyReviewDocument, Batch: 12, Seq: 2}},
+		{"edited document", storage.EditedDocumentKey(12, at), "documents/batches/12/edit-1710408413589793238.pdf",
+			storage.Key{Kind: storage.KeyEditedDocument, Batch: 12, Edit: at.UnixNano()}},
+		{"filed document", storage.PatientDocumentKey(7, 12, 2), "documents/patients/7/12-2.pdf", storage.Key{Kind: storage.KeyPatientDocument, Patient: 7, Batch: 12, Seq: 2}},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.key != tt.want {
+				t.Fatalf("key %q, want %q", tt.key, tt.want)
+			}
+			got, err := storage.ParseKey(tt.key)
+			if err != nil {
+				t.Fatalf("parse %q: %v", tt.key, err)
+			}
+			if got != tt.kind {
+				t.Fatalf("parse %q: %+v, want %+v", tt.key, got, tt.kind)
+			}
+			if got.String() != tt.key {
+				t.Fatalf("%+v builds %q, want %q", got, got.String(), tt.key)
+			}
+		})
+		if other, dup := seen[tt.key]; dup {
+			t.Errorf("%s and %s share the key %q", tt.name, other, tt.key)
+		}
+		seen[tt.key] = tt.name
+	}
+}
+
+func TestParseKeyRefuses(t *testing.T) {
+	for _, key := range []string{
+		"",
+		"originals/",
+		"originals/a/b",
+		"pages/12/3.jpg",           // page numbers are padded to four digits
+		"pages/12/0003.png",        // normalised images are JPEG
+		"pages/x/0003.jpg",         // batch is a number
+		"pages/12/0003",            // neither image, OCR nor source
+		"searchable/12.txt",        // not a PDF
+		"searchable/+12.pdf",       // not as built
+		"documents/batches/12.pdf", // no batch folder
+		"documents/batches/12/two.pdf",
+		"documents/patients/7/12.pdf", // no sequence
+		"documents/patients/7/12-2-3.pdf",
+		"thumbnails/12/0003.jpg",
+	} {
+		if k, err := storage.ParseKey(key); !errors.Is(err, storage.ErrBadKey) {
+			t.Errorf("ParseKey(%q) = %+v, %v; want ErrBadKey", key, k, err)
+		}
+	}
+}
