@@ -115,15 +115,15 @@ type document struct {
 	bodyFont  fontID
 	bodySize  float64
 	sections  []string
-	footer    int  // one of the foot* styles
-	running   int  // one of the run* styles of continuation pages
-	head      int  // one of the head* letterhead styles
-	headCase  bool // the letterhead prints the facility in title case
-	pblock    int  // patient block style
-	signed    bool // the document ends with a signature
-	inline    bool // section headings run into their text ("S: The patient ...")
-	flow      bool // text runs over page breaks (laid out by paginate)
-	body      string // real text (Options.Bodies); "" for generated content
+	footer    int     // one of the foot* styles
+	running   int     // one of the run* styles of continuation pages
+	head      int     // one of the head* letterhead styles
+	headCase  bool    // the letterhead prints the facility in title case
+	pblock    int     // patient block style
+	signed    bool    // the document ends with a signature
+	inline    bool    // section headings run into their text ("S: The patient ...")
+	flow      bool    // text runs over page breaks (laid out by paginate)
+	body      string  // real text (Options.Bodies); "" for generated content
 	fax       *faxRun // the fax transmission the document came in, or nil
 	faxCover  bool    // the cover sheet of its fax transmission
 	built     []pageContent

@@ -13,12 +13,12 @@ import (
 
 // Letterhead styles (document.head).
 const (
-	headCentred   = iota // facility centred in bold, address and telephone, a rule
-	headLeft             // facility left, address lines under it, no rule
-	headRight            // facility and address right-aligned
-	headPractice         // a physician's name and specialty, address on one line
-	headColumns          // facility left, telephone and fax right
-	headNone             // plain paper: no letterhead
+	headCentred  = iota // facility centred in bold, address and telephone, a rule
+	headLeft            // facility left, address lines under it, no rule
+	headRight           // facility and address right-aligned
+	headPractice        // a physician's name and specialty, address on one line
+	headColumns         // facility left, telephone and fax right
+	headNone            // plain paper: no letterhead
 	numHeads
 )
 
@@ -138,11 +138,11 @@ func (d *document) patientBlock(r *rand.Rand, service string) []block {
 
 // Running header styles of continuation pages (document.running).
 const (
-	runNone      = iota // nothing: the text just goes on
-	runNameMRN          // "DOE, JANE  MRN: 00123456  PROGRESS NOTE (continued)"
-	runNameDOB          // "Patient: DOE, JANE  DOB: 03/14/1961"
-	runFacility         // "Riverbend Community Hospital - Progress Note"
-	runNameOnly         // "Re: Jane Doe"
+	runNone     = iota // nothing: the text just goes on
+	runNameMRN         // "DOE, JANE  MRN: 00123456  PROGRESS NOTE (continued)"
+	runNameDOB         // "Patient: DOE, JANE  DOB: 03/14/1961"
+	runFacility        // "Riverbend Community Hospital - Progress Note"
+	runNameOnly        // "Re: Jane Doe"
 	numRunning
 )
 
