@@ -3,7 +3,7 @@
 package separate
 
 // trainedFeatures names the features the weights were fitted for, in order.
-const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,prev_mid,page_seq,mrn_same,mrn_diff,name_same,name_diff,dob_same,dob_diff,has_dob,letterhead,ids_top,running_header,service_same,service_diff,prev_signed,blank_before,type_same,type_change,title_type_change,garbage,prev_garbage"
+const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,prev_mid,page_seq,mrn_same,mrn_diff,name_same,name_diff,dob_same,dob_diff,has_dob,letterhead,ids_top,running_header,service_same,service_diff,prev_signed,blank_before,type_same,type_change,title_type_change,garbage,prev_garbage,fax_new,fax_seq,prev_open,open_lower,mrn_near,garbage_mid"
 
 // trainedModel returns the boundary model's weights, in feature order, and
 // the share of pages that start a document in its training data: 48
@@ -11,32 +11,38 @@ const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,pre
 // with simulated OCR errors at character error rates [0.01 0.02 0.035].
 func trainedModel() (vector, float64) {
 	return vector{
-		-2.8039, // bias
-		1.9108,  // title
-		-1.8453, // continued
-		1.7228,  // page_one
-		-1.5604, // page_later
-		2.3463,  // prev_ended
-		-1.7734, // prev_mid
-		-0.8705, // page_seq
-		0.1990,  // mrn_same
-		0.7807,  // mrn_diff
-		1.9023,  // name_same
-		0.9864,  // name_diff
-		0.6657,  // dob_same
-		0.4444,  // dob_diff
-		2.4408,  // has_dob
-		1.7327,  // letterhead
-		-1.1248, // ids_top
-		-0.7226, // running_header
-		-0.5609, // service_same
-		1.2103,  // service_diff
-		3.7308,  // prev_signed
-		-0.0499, // blank_before
-		-1.5338, // type_same
-		1.4758,  // type_change
-		0.5054,  // title_type_change
-		1.7033,  // garbage
-		1.3132,  // prev_garbage
-	}, 0.6786
+		-2.2806, // bias
+		4.0682,  // title
+		-1.4235, // continued
+		2.7465,  // page_one
+		-1.7315, // page_later
+		2.8127,  // prev_ended
+		-1.4643, // prev_mid
+		-1.3063, // page_seq
+		1.0076,  // mrn_same
+		0.4705,  // mrn_diff
+		1.9328,  // name_same
+		2.5388,  // name_diff
+		-1.0989, // dob_same
+		0.8258,  // dob_diff
+		2.5304,  // has_dob
+		1.3663,  // letterhead
+		-1.5107, // ids_top
+		-0.7395, // running_header
+		-0.3565, // service_same
+		3.3447,  // service_diff
+		4.5198,  // prev_signed
+		0.3080,  // blank_before
+		-2.9555, // type_same
+		0.7570,  // type_change
+		0.9116,  // title_type_change
+		2.4530,  // garbage
+		0.8075,  // prev_garbage
+		0.8394,  // fax_new
+		-0.3178, // fax_seq
+		-1.8454, // prev_open
+		0.5152,  // open_lower
+		0.5161,  // mrn_near
+		-1.3333, // garbage_mid
+	}, 0.7399
 }
