@@ -63,8 +63,8 @@
 // that document (a missing identifier is not a change; MRNs are the same as
 // match.CompareMRN says: exact, one OCR-confusable substitution O/0, I/l/1,
 // S/5, B/8, Z/2, or leading zeros; any other difference, even one digit, is
-// another patient's MRN, a feature of its own when one edit apart, which one
-// misread also gives; dates are the same one digit or a day apart, names
+// another patient's MRN, a feature of its own when within two edits, which
+// misread digits also give; dates are the same one digit or a day apart, names
 // within one edit per four letters), a patient block or a bare running
 // header on top, a signature at the end of the previous page, text running
 // over from the previous page, a fax transmission that starts (its page 1,
@@ -88,7 +88,7 @@
 // means a different document. That is stated instead, as floors on the
 // probability: 0.995 when a patient-label barcode names another MRN than the
 // document's labels, 0.97 when the printed MRN differs from every MRN of the
-// document by more than one edit (O, I, l, S, B, Z read as digits) while
+// document by more than two edits (O, I, l, S, B, Z read as digits) while
 // neither name nor birth date agrees, 0.95 when both name and birth date
 // differ and the MRN does not agree, or when the MRN differs (one digit is
 // enough) and the name or the birth date differs while neither agrees.

@@ -70,8 +70,8 @@ const (
 	// than the labels of the document so far.
 	labelFloor = 0.995
 	// mrnFloor: an MRN differs from every MRN of the document by more than
-	// one misread or slip explains (see farMRN), and neither the name nor
-	// the birth date agrees.
+	// misreads or a slip explain (see farMRN), and neither the name nor the
+	// birth date agrees.
 	mrnFloor = 0.97
 	// nameDOBFloor: both the patient's name and birth date differ, and the
 	// MRN does not agree; or the MRN differs (one digit is enough: that is
@@ -120,9 +120,10 @@ func features(doc []signals, cur *signals, blank bool, classOf func(int) string)
 
 	mrnsOf := func(s *signals) []string { return s.mrns }
 	same, diff := compareDoc(doc, cur, mrnsOf, sameMRN)
-	// Another MRN one character off is another patient's, but also what
-	// one misread digit gives: the fit weighs it (mrn_near); only MRNs
-	// further apart are sufficient evidence on their own (the floor).
+	// Another MRN one digit off is another patient's, but MRNs within two
+	// edits are also what misread digits give: the fit weighs them
+	// (mrn_near); only MRNs further apart are sufficient evidence on their
+	// own (the floor).
 	_, far := compareDoc(doc, cur, mrnsOf, farMRN)
 	x[fMRNSame], x[fMRNDiff], x[fMRNNear] = b(same), b(far), b(diff && !far)
 	mrnSame := same
@@ -225,17 +226,17 @@ func sameMRN(p, q string) (bool, bool) {
 	return true, false
 }
 
-// farMRN is sameMRN, except that MRNs one edit apart once OCR-confusable
-// letters are read as digits (a digit changed, dropped, doubled or two
-// swapped: what a misread or a slip gives) do not count as different:
-// only MRNs further apart do.
+// farMRN is sameMRN, except that MRNs within two edits once OCR-confusable
+// letters are read as digits (digits changed, dropped, doubled or swapped:
+// what misreads of a damaged line or a slip give) do not count as
+// different: only MRNs further apart do, as two MRNs drawn at random are.
 func farMRN(p, q string) (bool, bool) {
 	same, diff := sameMRN(p, q)
 	if !diff {
 		return same, false
 	}
 	fold := func(s string) string { return strings.TrimLeft(ocrDigits.Replace(strings.ToUpper(s)), "0") }
-	return false, osa(fold(p), fold(q), 1) > 1
+	return false, osa(fold(p), fold(q), 2) > 2
 }
 
 // ocrDigits reads the letters OCR confuses with digits as those digits.

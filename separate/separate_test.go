@@ -365,7 +365,7 @@ func TestCompare(t *testing.T) {
 	for _, tc := range []struct {
 		a, b       string
 		same, diff bool
-		far        bool // farMRN: further apart than one edit
+		far        bool // farMRN: further apart than two edits
 	}{
 		{"26412656", "26412656", true, false, false},
 		{"00410001", "410001", true, false, false},   // leading zeros
@@ -378,6 +378,8 @@ func TestCompare(t *testing.T) {
 		{"26412656", "2642656", false, true, false},  // a dropped digit
 		{"26412656", "26421656", false, true, false}, // swapped digits
 		{"0O41000l", "00410001", false, true, false}, // two confusions are more than one misread
+		{"1745599", "17465969", false, true, false},  // two digits misread
+		{"17455969", "17465860", false, true, true},  // three digits apart
 		{"26412656", "81230975", false, true, true},
 		{"14923", "4701423", false, true, true},
 	} {
