@@ -121,6 +121,7 @@ type document struct {
 	headCase  bool    // the letterhead prints the facility in title case
 	pblock    int     // patient block style
 	signed    bool    // the document ends with a signature
+	signEvery bool    // and prints it at the foot of every page, as some record systems do
 	inline    bool    // section headings run into their text ("S: The patient ...")
 	flow      bool    // text runs over page breaks (laid out by paginate)
 	body      string  // real text (Options.Bodies); "" for generated content
@@ -275,11 +276,12 @@ func newDocument(r *rand.Rand, k *docKind, number, maxPages int, p patient) *doc
 		bodyFont:  pick(r, bodyFonts),
 		bodySize:  float64(10 + r.IntN(3)), // 10, 11 or 12 pt
 		footer:    []int{footPageOf, footPageOf, footPageOf, footPage, footNone, footNone, footNone, footPrinted, footSlash}[r.IntN(9)],
-		running:   []int{runNone, runNone, runNone, runNameMRN, runNameMRN, runNameDOB, runFacility, runNameOnly}[r.IntN(8)],
+		running:   []int{runNone, runNone, runNone, runNameMRN, runNameMRN, runNameDOB, runFacility, runNameOnly, runTitle}[r.IntN(9)],
 		head:      []int{headCentred, headCentred, headLeft, headRight, headPractice, headColumns, headNone}[r.IntN(7)],
 		headCase:  r.IntN(3) == 0,
 		pblock:    r.IntN(5),
-		signed:    r.IntN(5) != 0,
+		signed:    r.IntN(3) != 0,
+		signEvery: r.IntN(6) == 0,
 		variant:   r.IntN(1 << 20),
 		diagnosis: pick(r, diagnoses),
 		procedure: pick(r, procedures),
@@ -332,6 +334,11 @@ func (d *document) build(r *rand.Rand, dpi, maxPages int) {
 		}
 	}
 	d.pages = len(d.built)
+	if d.signEvery && d.signed && d.layout != LayoutLetter {
+		for i := range d.built {
+			d.built[i].tail = d.built[d.pages-1].tail
+		}
+	}
 	d.settleIDs()
 	for i := range d.built {
 		d.built[i].docPages = d.pages

@@ -143,6 +143,7 @@ const (
 	runNameDOB         // "Patient: DOE, JANE  DOB: 03/14/1961"
 	runFacility        // "Riverbend Community Hospital - Progress Note"
 	runNameOnly        // "Re: Jane Doe"
+	runTitle           // the title again, as some record systems print it on every page
 	numRunning
 )
 
@@ -164,6 +165,14 @@ func (d *document) runningHeader(i int) []block {
 		}
 	case runNameOnly:
 		line = "Re: " + d.ids.nameOnly
+	case runTitle:
+		if d.title == "" {
+			return nil
+		}
+		return []block{
+			{kind: blockLines, font: fontBold, size: 13, align: alignCenter, lines: []string{d.title}},
+			{kind: blockGap, gap: 0.15},
+		}
 	default:
 		return nil
 	}

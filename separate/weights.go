@@ -11,38 +11,38 @@ const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,pre
 // with simulated OCR errors at character error rates [0.01 0.02 0.035].
 func trainedModel() (vector, float64) {
 	return vector{
-		-2.2807, // bias
-		4.0679,  // title
-		-1.4242, // continued
-		2.7463,  // page_one
-		-1.7315, // page_later
-		2.8133,  // prev_ended
-		-1.4644, // prev_mid
-		-1.3063, // page_seq
-		1.0075,  // mrn_same
-		0.4794,  // mrn_diff
-		1.9328,  // name_same
-		2.5390,  // name_diff
-		-1.0988, // dob_same
-		0.8256,  // dob_diff
-		2.5304,  // has_dob
-		1.3664,  // letterhead
-		-1.5108, // ids_top
-		-0.7394, // running_header
-		-0.3561, // service_same
-		3.3451,  // service_diff
-		4.5198,  // prev_signed
-		0.3080,  // blank_before
-		-2.9553, // type_same
-		0.7569,  // type_change
-		0.9108,  // title_type_change
-		2.4531,  // garbage
-		0.8076,  // prev_garbage
-		0.8391,  // fax_new
-		-0.3178, // fax_seq
-		-1.8453, // prev_open
-		0.5151,  // open_lower
-		0.5065,  // mrn_near
-		-1.3333, // garbage_mid
-	}, 0.7399
+		-3.0688, // bias
+		2.5006,  // title
+		-1.8998, // continued
+		3.4072,  // page_one
+		-2.2238, // page_later
+		2.9517,  // prev_ended
+		-1.6621, // prev_mid
+		-1.3337, // page_seq
+		1.8435,  // mrn_same
+		1.2140,  // mrn_diff
+		1.8210,  // name_same
+		2.9510,  // name_diff
+		-1.1422, // dob_same
+		0.4126,  // dob_diff
+		2.7155,  // has_dob
+		1.8274,  // letterhead
+		-1.9208, // ids_top
+		-0.6531, // running_header
+		-0.7638, // service_same
+		3.5947,  // service_diff
+		2.1667,  // prev_signed
+		-0.3724, // blank_before
+		-2.6748, // type_same
+		1.2338,  // type_change
+		0.6373,  // title_type_change
+		3.2638,  // garbage
+		1.2673,  // prev_garbage
+		1.1492,  // fax_new
+		-0.4598, // fax_seq
+		-1.8009, // prev_open
+		0.0250,  // open_lower
+		1.0586,  // mrn_near
+		-1.0957, // garbage_mid
+	}, 0.7359
 }
