@@ -28,7 +28,9 @@
 //     their own line or run into the text; tables (lab values,
 //     medications); a signature or none; a footer ("Page i of n", "Page
 //     i", "i/n", a "Printed ..." line) or none; and on continuation pages
-//     one of four running headers or none. In half of the prose documents
+//     one of five running headers (one repeats the title) or none; some
+//     documents print their signature at the foot of every page. In half
+//     of the prose documents
 //     the text runs over page breaks, cut mid-paragraph (paginate in
 //     render.go lays the flow out as the renderer will). One document run
 //     in seven is a fax transmission: one to three documents, sometimes
