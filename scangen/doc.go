@@ -30,9 +30,9 @@
 //     i", "i/n", a "Printed ..." line) or none; and on continuation pages
 //     one of five running headers (one repeats the title) or none; some
 //     documents print their signature at the foot of every page. In half
-//     of the prose documents
-//     the text runs over page breaks, cut mid-paragraph (paginate in
-//     render.go lays the flow out as the renderer will). One document run
+//     of the prose documents the text runs over page breaks, cut
+//     mid-paragraph (paginate in render.go lays the flow out as the
+//     renderer will). One document run
 //     in seven is a fax transmission: one to three documents, sometimes
 //     behind a fax cover sheet that announces the page count, with the fax
 //     machine's header ("... FROM: ... TO: ... P.002/005") on top of every

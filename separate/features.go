@@ -242,23 +242,6 @@ func farMRN(p, q string) (bool, bool) {
 // ocrDigits reads the letters OCR confuses with digits as those digits.
 var ocrDigits = strings.NewReplacer("O", "0", "I", "1", "L", "1", "S", "5", "B", "8", "Z", "2")
 
-// lcs is the length of the longest common subsequence of a and b.
-func lcs(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			if a[i-1] == b[j-1] {
-				cur[j] = prev[j-1] + 1
-			} else {
-				cur[j] = max(prev[j], cur[j-1])
-			}
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // sameName compares family names (one edit allowed per four letters) and
 // given names (an initial matches a name starting with it).
 func sameName(p, q extract.Name) (bool, bool) {
