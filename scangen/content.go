@@ -37,6 +37,8 @@ const (
 	LayoutLetter    = "letter"            // letterhead, date, addressee, salutation, prose
 	LayoutForm      = "form"              // letterhead, title, labelled fields and numbered paragraphs
 	LayoutCard      = "card"              // an insurance card copied front and back on a page
+	LayoutColumns   = "multi-column-form" // letterhead, title, labelled fields in two columns, check boxes
+	LayoutText      = "text"              // a body of real text (Options.Bodies) under our header
 	LayoutBlank     = "blank"             // no content: a blank sheet
 	LayoutSheet     = "sheet"             // a cover or separator sheet (PageTruth.Sheet says which)
 )
@@ -75,6 +77,8 @@ type block struct {
 	// keepWithNext drops this block when the first line of the next one
 	// does not fit on the page (headings).
 	keepWithNext bool
+	// faxSlot marks the placeholder of a fax transmission header.
+	faxSlot bool
 }
 
 // pageContent is everything the renderer needs to draw one page.
@@ -87,6 +91,7 @@ type pageContent struct {
 	docPage  int // 1-based page number within the document
 	docPages int
 	patient  patient
+	ids      ids // how the document prints the patient's identifiers
 	bodyFont fontID
 	bodySize float64 // points
 	blocks   []block // from the top margin down, cut where the page is full
@@ -110,9 +115,20 @@ type document struct {
 	bodyFont  fontID
 	bodySize  float64
 	sections  []string
-	footer    int  // 0: "Page i of n"; 1: "Page i"; 2: none
-	running   bool // continuation pages repeat the patient and title on top
-	variant   int  // type-specific variant (letter purpose, ...)
+	footer    int     // one of the foot* styles
+	running   int     // one of the run* styles of continuation pages
+	head      int     // one of the head* letterhead styles
+	headCase  bool    // the letterhead prints the facility in title case
+	pblock    int     // patient block style
+	signed    bool    // the document ends with a signature
+	signEvery bool    // and prints it at the foot of every page, as some record systems do
+	inline    bool    // section headings run into their text ("S: The patient ...")
+	flow      bool    // text runs over page breaks (laid out by paginate)
+	body      string  // real text (Options.Bodies); "" for generated content
+	fax       *faxRun // the fax transmission the document came in, or nil
+	faxCover  bool    // the cover sheet of its fax transmission
+	built     []pageContent
+	variant   int // type-specific variant (letter purpose, ...)
 	// Per-document clinical facts reused across sections.
 	diagnosis, procedure string
 	specimen             struct{ site, gross, micro, diagnosis string }
@@ -148,18 +164,102 @@ var bodyFonts = []fontID{fontRegular, fontMedium, fontMono}
 // so that the scanning effects drawn for each page do not depend on how
 // much randomness the content used.
 type contentPlanner struct {
-	r    *rand.Rand
-	pool *patientPool
+	r      *rand.Rand
+	pool   *patientPool
+	dpi    int
+	bodies *Bodies
+	queue  []*document // documents drawn ahead (a fax transmission)
 }
 
-func newContentPlanner(opt *Options) *contentPlanner {
+func newContentPlanner(opt *Options, dpi int) *contentPlanner {
 	r := rand.New(rand.NewPCG(opt.Seed, 0xc0_47e4_7d0c))
-	return &contentPlanner{r: r, pool: newPatientPool(r, opt.Patients)}
+	return &contentPlanner{r: r, pool: newPatientPool(r, opt.Patients), dpi: dpi, bodies: opt.Bodies}
 }
 
-// document draws the next document of the batch, of at most maxPages pages.
+// document returns the next document of the batch, of at most maxPages
+// pages, laid out.
 func (cp *contentPlanner) document(number, maxPages int) *document {
-	return newDocument(cp.r, pickKind(cp.r), number, maxPages, cp.pool.next(cp.r))
+	if len(cp.queue) == 0 {
+		cp.queue = cp.run(number, maxPages)
+	}
+	d := cp.queue[0]
+	cp.queue = cp.queue[1:]
+	return d
+}
+
+// maxBodyPages bounds a document of real text.
+const maxBodyPages = 8
+
+// newDoc draws a document, of real text when the batch has Bodies.
+func (cp *contentPlanner) newDoc(number, maxPages int) *document {
+	r := cp.r
+	if cp.bodies == nil {
+		return newDocument(r, pickKind(r), number, maxPages, cp.pool.next(r))
+	}
+	k := cp.bodies.pickKind(r)
+	d := newDocument(r, k, number, maxPages, cp.pool.next(r))
+	d.body = cp.bodies.pick(r, k.code)
+	d.flow = true
+	d.layout = LayoutText
+	d.signed = r.IntN(3) == 0
+	return d
+}
+
+// faxTitles are the titles of fax cover sheets ("" for none).
+var faxTitles = []string{"FAX", "FAX COVER SHEET", "FACSIMILE", "Facsimile Transmittal", ""}
+
+// run draws the next documents: one, or the documents of a fax
+// transmission (sometimes behind a fax cover sheet), each page of which
+// carries the transmission's header with its page count.
+func (cp *contentPlanner) run(number, maxPages int) []*document {
+	r := cp.r
+	limit := func(n int) int {
+		if cp.bodies != nil {
+			return min(n, maxBodyPages)
+		}
+		return n
+	}
+	if maxPages < 2 || r.IntN(7) != 0 {
+		d := cp.newDoc(number, maxPages)
+		d.build(r, cp.dpi, limit(maxPages))
+		return []*document{d}
+	}
+	fax := newFaxRun(r, randDate(r, 2015, 2025))
+	var docs []*document
+	left := maxPages
+	var cover *document
+	if r.IntN(2) == 0 {
+		cover = newDocument(r, kindByCode(TypeOther), number, 1, cp.pool.next(r))
+		cover.faxCover, cover.title, cover.layout, cover.fax = true, pick(r, faxTitles), LayoutForm, fax
+		docs = append(docs, cover)
+		left--
+	}
+	for n := 1 + r.IntN(3); n > 0 && left > 0; n-- {
+		d := cp.newDoc(number+len(docs), left)
+		d.fax = fax
+		d.build(r, cp.dpi, limit(left))
+		left -= d.pages
+		docs = append(docs, d)
+	}
+	for _, d := range docs {
+		fax.totalPages += d.pages
+	}
+	if cover != nil {
+		fax.totalPages += 1 - cover.pages
+		cover.build(r, cp.dpi, 1)
+	}
+	k := 0
+	for _, d := range docs {
+		for i := range d.built {
+			k++
+			for j := range d.built[i].blocks {
+				if d.built[i].blocks[j].faxSlot {
+					d.built[i].blocks[j].lines = []string{fax.header(k)}
+				}
+			}
+		}
+	}
+	return docs
 }
 
 // newDocument draws a document of kind k for patient p.
@@ -175,8 +275,13 @@ func newDocument(r *rand.Rand, k *docKind, number, maxPages int, p patient) *doc
 		date:      randDate(r, 2015, 2025),
 		bodyFont:  pick(r, bodyFonts),
 		bodySize:  float64(10 + r.IntN(3)), // 10, 11 or 12 pt
-		footer:    []int{0, 0, 0, 0, 1, 2, 2}[r.IntN(7)],
-		running:   r.IntN(5) != 0,
+		footer:    []int{footPageOf, footPageOf, footPageOf, footPage, footNone, footNone, footNone, footPrinted, footSlash}[r.IntN(9)],
+		running:   []int{runNone, runNone, runNone, runNameMRN, runNameMRN, runNameDOB, runFacility, runNameOnly, runTitle}[r.IntN(9)],
+		head:      []int{headCentred, headCentred, headLeft, headRight, headPractice, headColumns, headNone}[r.IntN(7)],
+		headCase:  r.IntN(3) == 0,
+		pblock:    r.IntN(5),
+		signed:    r.IntN(3) != 0,
+		signEvery: r.IntN(6) == 0,
 		variant:   r.IntN(1 << 20),
 		diagnosis: pick(r, diagnoses),
 		procedure: pick(r, procedures),
@@ -196,11 +301,223 @@ func newDocument(r *rand.Rand, k *docKind, number, maxPages int, p patient) *doc
 	if pages > 2 && r.IntN(2) == 0 {
 		pages = 1 + r.IntN(2)
 	}
+	if r.IntN(4) == 0 {
+		pages = 1
+	}
 	d.pages = max(1, min(pages, maxPages))
 	if len(k.sections) > 0 {
 		d.sections = pick(r, k.sections)
+		// Prose runs over page breaks in half of the documents.
+		d.flow = k.body == nil && r.IntN(2) == 0
+		d.inline = r.IntN(4) == 0 || isSOAP(d.sections)
+	}
+	if d.title == "" && r.IntN(2) == 0 {
+		// Untitled documents often carry no patient block label either.
+		d.pblock = 2
 	}
 	return d
+}
+
+// isSOAP reports whether sections are the S:/O:/A:/P: abbreviations.
+func isSOAP(sections []string) bool { return len(sections) > 0 && sections[0] == "S" }
+
+// build lays out every page of d at dpi: flowing documents are paginated,
+// others built page by page. It sets d.pages to the page count, at most
+// maxPages.
+func (d *document) build(r *rand.Rand, dpi, maxPages int) {
+	if d.flow {
+		d.built = d.flowPages(r, dpi, maxPages)
+	} else {
+		d.built = d.built[:0]
+		for i := 1; i <= d.pages; i++ {
+			d.built = append(d.built, d.pageContent(r, i))
+		}
+	}
+	d.pages = len(d.built)
+	if d.signEvery && d.signed && d.layout != LayoutLetter {
+		for i := range d.built {
+			d.built[i].tail = d.built[d.pages-1].tail
+		}
+	}
+	d.settleIDs()
+	for i := range d.built {
+		d.built[i].docPages = d.pages
+		d.built[i].footer = d.footerText(i+1, d.pages)
+	}
+}
+
+// settleIDs makes the identifiers the truth reports those the document's
+// pages actually print: a fax cover or a letter may leave out a line.
+func (d *document) settleIDs() {
+	x := d.ids
+	if x.mrn != "" && !prints(d.built, x.mrn) {
+		x.mrn, x.mrnOnly, x.typoed = "", "", false
+	}
+	if x.other != "" && !prints(d.built, x.other) {
+		x.other, x.otherMRN, x.otherLabel, x.otherPlain = "", "", "", false
+	}
+	x.conflict = x.typoed || x.otherPlain
+	d.ids = x
+	for i := range d.built {
+		d.built[i].ids = x
+	}
+}
+
+// prints reports whether some page's blocks hold s in a line or a
+// paragraph.
+func prints(pages []pageContent, s string) bool {
+	var in func(bs []block) bool
+	in = func(bs []block) bool {
+		for _, b := range bs {
+			if strings.Contains(b.text, s) || in(b.left) || in(b.right) {
+				return true
+			}
+			for _, l := range b.lines {
+				if strings.Contains(l, s) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, pc := range pages {
+		if in(pc.blocks) || in(pc.tail) {
+			return true
+		}
+	}
+	return false
+}
+
+// page returns built page i (1-based).
+func (d *document) page(i int) pageContent { return d.built[i-1] }
+
+// pageStart is the top of page i: the fax header slot, then the
+// letterhead and patient block on page 1 or a running header after.
+func (d *document) pageStart(r *rand.Rand, i int) []block {
+	var out []block
+	if d.fax != nil {
+		out = append(out, faxSlot()...)
+	}
+	if i == 1 {
+		return append(out, d.header(r)...)
+	}
+	return append(out, d.runningHeader(i)...)
+}
+
+// tailBlocks is what ends the document's last page: its signature, or
+// nothing when the document is unsigned.
+func (d *document) tailBlocks(r *rand.Rand) []block {
+	if d.body != "" {
+		if d.signed {
+			return d.signature(r)
+		}
+		return nil
+	}
+	if d.kind.sign != nil {
+		return d.kind.sign(d, r)
+	}
+	if !d.signed && d.layout != LayoutLetter {
+		return nil
+	}
+	return d.signature(r)
+}
+
+// flowPages builds a document whose text runs over page breaks: the whole
+// body is one stream of blocks cut into pages where they are full, in the
+// middle of a paragraph or a sentence.
+func (d *document) flowPages(r *rand.Rand, dpi, maxPages int) []pageContent {
+	var flow []block
+	if d.body != "" {
+		flow = textBlocks(d.body, d.bodyFont, d.boldFont())
+	} else {
+		flow = d.proseFlow(r)
+	}
+	tail := d.tailBlocks(r)
+	tmpl := pageContent{
+		layout: d.layout, title: d.title, docType: d.kind.code, document: d.number,
+		patient: d.patient, ids: d.ids, bodyFont: d.bodyFont, bodySize: d.bodySize,
+	}
+	heads := func(i int) []block { return d.pageStart(r, i) }
+	bodies, starts := paginate(&tmpl, dpi, heads, flow, tail, maxPages)
+	out := make([]pageContent, len(bodies))
+	for i := range bodies {
+		pc := tmpl
+		pc.docPage = i + 1
+		pc.blocks = append(starts[i], bodies[i]...)
+		if i == len(bodies)-1 {
+			pc.tail = tail
+		}
+		out[i] = pc
+	}
+	return out
+}
+
+// proseFlow is the body of a flowing document: every section, with about
+// enough sentences for the pages drawn.
+func (d *document) proseFlow(r *rand.Rand) []block {
+	prose := 0
+	for _, s := range d.sections {
+		if !strings.HasSuffix(s, "=") {
+			prose++
+		}
+	}
+	total := d.pages * (18 + r.IntN(22))
+	if d.pages == 1 {
+		total = 6 + r.IntN(18)
+	}
+	per := max(1, (total+prose-1)/max(prose, 1))
+	var out []block
+	for _, s := range d.sections {
+		out = append(out, d.section(r, s, per)...)
+	}
+	return out
+}
+
+// section is one section of prose or a one-line field, with n sentences.
+func (d *document) section(r *rand.Rand, s string, n int) []block {
+	if name, ok := strings.CutSuffix(s, "="); ok {
+		return []block{{kind: blockLines, font: d.bodyFont, lines: []string{name + ": " + d.field(r, name)}}}
+	}
+	key := sectionKey(s)
+	if key == "IMPRESSION" || key == "FINAL DIAGNOSIS" ||
+		strings.HasPrefix(key, "REASON") || key == "CHIEF COMPLAINT" || key == "INDICATION" {
+		n = min(n, 1+r.IntN(3))
+	}
+	var out []block
+	if d.inline {
+		// "SUBJECTIVE: The patient ..." or "S: The patient ...".
+		first := true
+		for _, k := range paraSizes(r, n) {
+			p := d.para(r, key, k)
+			if first {
+				p.text = s + ": " + p.text
+				first = false
+			}
+			out = append(out, p, block{kind: blockGap, gap: 0.1})
+		}
+		return out
+	}
+	out = append(out, block{kind: blockGap, gap: 0.08},
+		block{kind: blockLines, font: d.boldFont(), lines: []string{s + ":"}, keepWithNext: true})
+	for _, k := range paraSizes(r, n) {
+		out = append(out, d.para(r, key, k), block{kind: blockGap, gap: 0.12})
+	}
+	return out
+}
+
+// sectionAbbrev maps abbreviated headings to the sections they stand for,
+// for the sentences written under them.
+var sectionAbbrev = map[string]string{
+	"S": "SUBJECTIVE", "O": "OBJECTIVE", "A": "ASSESSMENT", "P": "PLAN", "HPI": "HISTORY OF PRESENT ILLNESS",
+	"PMH": "PAST MEDICAL HISTORY", "PSH": "PAST SURGICAL HISTORY", "ROS": "REVIEW OF SYSTEMS", "PE": "PHYSICAL EXAMINATION",
+	"A/P": "ASSESSMENT AND PLAN", "CC": "CHIEF COMPLAINT", "MEDS": "MEDICATIONS", "SH": "SOCIAL HISTORY", "FH": "FAMILY HISTORY",
+}
+
+func sectionKey(s string) string {
+	if k, ok := sectionAbbrev[s]; ok {
+		return k
+	}
+	return s
 }
 
 // pageContent builds page i (1-based) of d.
@@ -213,42 +530,19 @@ func (d *document) pageContent(r *rand.Rand, i int) pageContent {
 		docPage:  i,
 		docPages: d.pages,
 		patient:  d.patient,
+		ids:      d.ids,
 		bodyFont: d.bodyFont,
 		bodySize: d.bodySize,
 	}
-	switch d.footer {
-	case 0:
-		pc.footer = fmt.Sprintf("Page %d of %d", i, d.pages)
-	case 1:
-		if d.pages > 1 {
-			pc.footer = fmt.Sprintf("Page %d", i)
-		}
-	}
-	if i > 1 {
-		if d.running {
-			line := d.ids.nameOnly + "  " + d.ids.mrn
-			if d.title != "" {
-				line += "  " + d.title + " (continued)"
-			}
-			pc.blocks = append(pc.blocks,
-				block{kind: blockLines, font: d.bodyFont, size: 9, lines: []string{line}},
-				block{kind: blockRule},
-				block{kind: blockGap, gap: 0.2})
-		}
-	} else {
-		pc.blocks = append(pc.blocks, d.header(r)...)
-	}
+	pc.footer = d.footerText(i, d.pages)
+	pc.blocks = append(pc.blocks, d.pageStart(r, i)...)
 	if d.kind.body != nil {
 		pc.blocks = append(pc.blocks, d.kind.body(d, r, i)...)
 	} else {
 		pc.blocks = append(pc.blocks, d.proseBody(r, i)...)
 	}
 	if i == d.pages {
-		if d.kind.sign != nil {
-			pc.tail = d.kind.sign(d, r)
-		} else {
-			pc.tail = d.signature(r)
-		}
+		pc.tail = d.tailBlocks(r)
 	}
 	return pc
 }
@@ -290,20 +584,7 @@ func (d *document) proseBody(r *rand.Rand, i int) []block {
 	// cuts what does not fit.
 	per := (20 + r.IntN(30) + max(prose, 1) - 1) / max(prose, 1)
 	for _, s := range secs {
-		if name, ok := strings.CutSuffix(s, "="); ok {
-			out = append(out, block{kind: blockLines, font: d.bodyFont, lines: []string{name + ": " + d.field(r, name)}})
-			continue
-		}
-		out = append(out, block{kind: blockGap, gap: 0.08},
-			block{kind: blockLines, font: d.boldFont(), lines: []string{s + ":"}, keepWithNext: true})
-		n := per
-		if s == "IMPRESSION" || s == "FINAL DIAGNOSIS" ||
-			strings.HasPrefix(s, "REASON") || s == "CHIEF COMPLAINT" || s == "INDICATION" {
-			n = min(n, 1+r.IntN(3))
-		}
-		for _, k := range paraSizes(r, n) {
-			out = append(out, d.para(r, s, k), block{kind: blockGap, gap: 0.12})
-		}
+		out = append(out, d.section(r, s, per)...)
 	}
 	return out
 }
@@ -316,9 +597,9 @@ func (d *document) boldFont() fontID {
 	return fontBold
 }
 
-// header is the top of a document's first page, by layout.
+// header is the top of a document's first page, by layout: a letterhead
+// of the document's style (or none), the patient block, the title.
 func (d *document) header(r *rand.Rand) []block {
-	f := d.facility
 	var out []block
 	titleBlock := func(a align) []block {
 		if d.title == "" {
@@ -337,10 +618,17 @@ func (d *document) header(r *rand.Rand) []block {
 	}
 	service := "Date of Service: " + d.date.String()
 	if r.IntN(3) == 0 {
-		service = pick(r, []string{"Visit Date: ", "DOS: ", "Date: "}) + d.date.String()
+		service = pick(r, []string{"Visit Date: ", "DOS: ", "Date: ", "Encounter Date: "}) + d.date.String()
 	}
 	switch d.layout {
 	case LayoutTwoColumn:
+		f := d.facility
+		right := []string{}
+		for _, l := range []string{d.ids.name, d.ids.mrn, d.ids.other, d.ids.dob, service} {
+			if l != "" {
+				right = append(right, l)
+			}
+		}
 		out = append(out,
 			block{kind: blockColumns,
 				// Both columns in one size, so their lines share baselines.
@@ -348,7 +636,7 @@ func (d *document) header(r *rand.Rand) []block {
 					{kind: blockLines, font: fontBold, lines: []string{f.name}},
 					{kind: blockLines, font: fontRegular, lines: []string{f.street, f.city, "Tel " + f.phone}},
 				},
-				right: []block{{kind: blockLines, font: d.bodyFont, lines: []string{d.ids.name, d.ids.mrn, d.ids.dob, service}}},
+				right: []block{{kind: blockLines, font: d.bodyFont, lines: right}},
 			},
 			block{kind: blockGap, gap: 0.1},
 			block{kind: blockRule},
@@ -358,44 +646,25 @@ func (d *document) header(r *rand.Rand) []block {
 		out = append(out, meta()...)
 		out = append(out, block{kind: blockLines, font: d.bodyFont, lines: []string{"Provider: " + d.clinician}}, block{kind: blockGap, gap: 0.15})
 	case LayoutLetter:
-		out = append(out,
-			block{kind: blockLines, font: fontBold, size: 14, align: alignCenter, lines: []string{f.name}},
-			block{kind: blockLines, font: fontRegular, size: 10, align: alignCenter, lines: []string{
-				f.street + ", " + f.city, "Telephone " + f.phone}},
-			block{kind: blockGap, gap: 0.1},
-			block{kind: blockRule},
-			block{kind: blockGap, gap: 0.4},
-		)
-	case LayoutForm, LayoutCard:
-		out = append(out,
-			block{kind: blockLines, font: fontBold, size: 12, align: alignCenter, lines: []string{f.name}},
-			block{kind: blockLines, font: fontRegular, size: 10, align: alignCenter, lines: []string{f.street + ", " + f.city + "  Tel " + f.phone}},
-			block{kind: blockGap, gap: 0.1},
-			block{kind: blockRule},
-			block{kind: blockGap, gap: 0.25},
-		)
+		out = append(out, d.letterhead(r)...)
+		out = append(out, block{kind: blockGap, gap: 0.2})
+	case LayoutForm, LayoutCard, LayoutColumns:
+		out = append(out, d.letterhead(r)...)
 		out = append(out, titleBlock(alignCenter)...)
 	default:
-		var pl []string
-		switch r.IntN(3) {
-		case 0:
-			pl = []string{d.ids.name + "  " + d.ids.mrn + "  " + d.ids.dob}
-		case 1:
-			pl = []string{d.ids.name, d.ids.mrn + "  " + d.ids.dob}
-		default:
-			pl = []string{d.ids.name, d.ids.mrn, d.ids.dob}
+		out = append(out, d.letterhead(r)...)
+		a := alignCenter
+		if d.head == headLeft || d.head == headNone {
+			a = alignLeft
 		}
-		out = append(out,
-			block{kind: blockLines, font: fontBold, size: 14, align: alignCenter, lines: []string{f.name}},
-			block{kind: blockLines, font: fontRegular, size: 10, align: alignCenter, lines: []string{
-				f.street + ", " + f.city + "  Tel " + f.phone}},
-			block{kind: blockGap, gap: 0.1},
-			block{kind: blockRule},
-			block{kind: blockGap, gap: 0.2},
-			block{kind: blockLines, font: d.bodyFont, lines: append(pl, fmt.Sprintf("%s  Provider: %s", service, d.clinician))},
-			block{kind: blockGap, gap: 0.25},
-		)
-		out = append(out, titleBlock(alignCenter)...)
+		if d.variant%3 == 0 {
+			// Title above the patient block.
+			out = append(out, titleBlock(a)...)
+			out = append(out, d.patientBlock(r, service)...)
+		} else {
+			out = append(out, d.patientBlock(r, service)...)
+			out = append(out, titleBlock(a)...)
+		}
 		out = append(out, meta()...)
 	}
 	return out
@@ -550,4 +819,8 @@ func (pc *pageContent) fillTruth(t *PageTruth) {
 	t.Patient = pc.patient.name()
 	t.MRN = pc.patient.mrn
 	t.BirthDate = pc.patient.birth.iso()
+	t.PrintedMRN = pc.ids.mrnOnly
+	t.OtherMRN = pc.ids.otherMRN
+	t.OtherMRNLabel = pc.ids.otherLabel
+	t.IDConflict = pc.ids.conflict
 }

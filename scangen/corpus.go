@@ -46,8 +46,9 @@ func corpus(seed uint64, perType int, noise float64) []LabelledDoc {
 				rate = noise/3 + r.Float64()*noise*2/3
 			}
 			doc := LabelledDoc{Type: d.kind.code, MRN: d.patient.mrn}
+			d.build(r, 100, 6)
 			for p := 1; p <= d.pages; p++ {
-				pc := d.pageContent(r, p)
+				pc := d.page(p)
 				text := pc.plainText(r, rate > 0 && r.IntN(3) == 0)
 				if rate > 0 {
 					text = ocrNoise(r, text, rate)

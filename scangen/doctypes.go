@@ -58,11 +58,13 @@ var proseLayouts = []string{LayoutSingle, LayoutTwoColumn}
 var docKinds = []docKind{
 	{
 		code: TypeDischargeSummary, weight: 8,
-		titles:  []string{"DISCHARGE SUMMARY", "DISCHARGE SUMMARY", "Discharge Summary", "HOSPITAL DISCHARGE SUMMARY", "D/C SUMMARY", ""},
+		titles:  []string{"DISCHARGE SUMMARY", "DISCHARGE SUMMARY", "Discharge Summary", "HOSPITAL DISCHARGE SUMMARY", "D/C SUMMARY", "", "", ""},
 		layouts: proseLayouts, minPages: 1, maxPages: 4,
 		sections: [][]string{
 			{"REASON FOR ADMISSION", "HOSPITAL COURSE", "DISCHARGE DIAGNOSES", "DISCHARGE MEDICATIONS", "CONDITION AT DISCHARGE=", "DISPOSITION=", "FOLLOW-UP"},
 			{"ADMITTING DIAGNOSIS", "HISTORY OF PRESENT ILLNESS", "HOSPITAL COURSE", "PROCEDURES PERFORMED=", "DISCHARGE DIAGNOSES", "DISCHARGE INSTRUCTIONS", "DISCHARGE MEDICATIONS"},
+			{"ADMISSION DATE=", "DISCHARGE DATE=", "ADMITTING DIAGNOSIS", "DISCHARGE DIAGNOSIS", "BRIEF HISTORY", "HOSPITAL COURSE", "CONSULTANTS=", "DISCHARGE MEDICATIONS", "FOLLOW UP"},
+			{"DIAGNOSES", "HOSPITAL COURSE", "CONDITION AT DISCHARGE=", "DISCHARGE INSTRUCTIONS", "FOLLOW-UP"},
 		},
 		meta: func(d *document, r *rand.Rand) []string {
 			adm := d.date.minusDays(2 + r.IntN(9))
@@ -86,15 +88,22 @@ var docKinds = []docKind{
 			{"SUBJECTIVE", "OBJECTIVE", "ASSESSMENT", "PLAN"},
 			{"INTERVAL HISTORY", "VITAL SIGNS=", "EXAM", "ASSESSMENT AND PLAN"},
 			{"CHIEF COMPLAINT", "SUBJECTIVE", "CURRENT MEDICATIONS", "OBJECTIVE", "ASSESSMENT", "PLAN"},
+			{"S", "O", "A", "P"},
+			{"S", "O", "A", "P"},
+			{"SUBJECTIVE", "OBJECTIVE", "ASSESSMENT", "PLAN"},
+			{"CC", "HPI", "ROS", "PE", "A/P"},
 		},
 	},
 	{
 		code: TypeConsultNote, weight: 7,
-		titles:  []string{"CONSULTATION", "CONSULTATION NOTE", "Consultation Report", "CONSULT NOTE", "%s CONSULTATION", "INPATIENT CONSULTATION", ""},
+		titles:  []string{"CONSULTATION", "CONSULTATION", "CONSULTATION NOTE", "Consultation Report", "CONSULT NOTE", "%s CONSULTATION", "INPATIENT CONSULTATION", "", ""},
 		layouts: proseLayouts, minPages: 1, maxPages: 3,
 		sections: [][]string{
 			{"REQUESTING PHYSICIAN=", "REASON FOR CONSULTATION", "HISTORY OF PRESENT ILLNESS", "PAST MEDICAL HISTORY", "PHYSICAL EXAMINATION", "IMPRESSION", "RECOMMENDATIONS"},
 			{"REFERRING PROVIDER=", "REASON FOR CONSULTATION", "HISTORY OF PRESENT ILLNESS", "MEDICATIONS", "REVIEW OF SYSTEMS", "EXAMINATION", "ASSESSMENT", "RECOMMENDATIONS"},
+			// Laid out like an H&P.
+			{"CHIEF COMPLAINT", "HISTORY OF PRESENT ILLNESS", "PAST MEDICAL HISTORY", "PAST SURGICAL HISTORY", "MEDICATIONS", "ALLERGIES=", "SOCIAL HISTORY", "REVIEW OF SYSTEMS", "PHYSICAL EXAMINATION", "IMPRESSION", "PLAN"},
+			{"HPI", "PMH", "MEDS", "ALLERGIES=", "ROS", "PE", "IMPRESSION", "RECOMMENDATIONS"},
 		},
 	},
 	{
@@ -177,8 +186,8 @@ var docKinds = []docKind{
 	},
 	{
 		code: TypeOther, weight: 5,
-		titles:  []string{"FAX", "FACSIMILE TRANSMITTAL", "PATIENT REGISTRATION FORM", "PATIENT INFORMATION UPDATE", "Fax Cover Sheet"},
-		layouts: []string{LayoutForm}, minPages: 1, maxPages: 1,
+		titles:  []string{"FAX", "FACSIMILE TRANSMITTAL", "PATIENT REGISTRATION FORM", "PATIENT INFORMATION UPDATE", "Fax Cover Sheet", "PRE-PROCEDURE CHECKLIST", "NURSING ADMISSION ASSESSMENT"},
+		layouts: []string{LayoutForm, LayoutColumns}, minPages: 1, maxPages: 1,
 		body: otherBody,
 		sign: func(d *document, r *rand.Rand) []block { return nil },
 	},
@@ -427,9 +436,15 @@ func (d *document) letterHead(r *rand.Rand, toPatient bool) []block {
 			salutation = "To Whom It May Concern:"
 		}
 	}
-	re := []string{"Re: " + d.ids.nameOnly + "  " + d.ids.dob}
-	if r.IntN(2) == 0 {
-		re = []string{"RE: " + d.ids.name, d.ids.mrn + "  " + d.ids.dob}
+	re := []string{join("  ", "Re: "+d.ids.nameOnly, d.ids.dob)}
+	switch r.IntN(3) {
+	case 0:
+		re = []string{"RE: " + d.ids.name}
+		if l := join("  ", d.ids.mrn, d.ids.other, d.ids.dob); l != "" {
+			re = append(re, l)
+		}
+	case 1:
+		re = []string{join("  ", "Re: "+d.ids.nameOnly, d.ids.dobOnly)}
 	}
 	out := []block{
 		{kind: blockLines, font: d.bodyFont, lines: []string{d.date.long()}},
@@ -455,7 +470,11 @@ func referralBody(d *document, r *rand.Rand, page int) []block {
 		out = append(out, block{kind: blockLines, font: d.bodyFont, lines: []string{
 			"Referred to: " + pick(r, specialties), "Reason for referral: " + capitalize(d.diagnosis)}}, block{kind: blockGap, gap: 0.12})
 	}
-	for range 2 + r.IntN(3) {
+	if d.variant%3 == 0 {
+		// A referral for surgery, discussing the operation.
+		out = append(out, d.surgeryLetterBody(r)...)
+	}
+	for range 1 + r.IntN(3) {
 		var s []string
 		for range 3 + r.IntN(3) {
 			x := pick(r, referralSentences)
@@ -478,6 +497,13 @@ func referralBody(d *document, r *rand.Rand, page int) []block {
 
 func correspondenceBody(d *document, r *rand.Rand, page int) []block {
 	var out []block
+	if d.variant%4 == 3 {
+		// A surgeon's letter to the referring physician about an operation.
+		if page == 1 {
+			out = d.letterHead(r, false)
+		}
+		return append(out, d.surgeryLetterBody(r)...)
+	}
 	purpose := correspondencePurposes[d.variant%len(correspondencePurposes)]
 	if page == 1 {
 		out = d.letterHead(r, d.variant%len(correspondencePurposes) != 5 && r.IntN(4) != 0)
@@ -500,7 +526,11 @@ func correspondenceBody(d *document, r *rand.Rand, page int) []block {
 
 // patientFields are the identifier lines a form or card page prints.
 func (d *document) patientFields() []string {
-	return []string{d.ids.name, d.ids.mrn + "   " + d.ids.dob}
+	out := []string{d.ids.name}
+	if l := join("   ", d.ids.mrn, d.ids.other, d.ids.dob); l != "" {
+		out = append(out, l)
+	}
+	return out
 }
 
 func consentBody(d *document, r *rand.Rand, page int) []block {
@@ -602,7 +632,18 @@ func cardBody(d *document, r *rand.Rand, page int) []block {
 }
 
 func otherBody(d *document, r *rand.Rand, page int) []block {
-	if strings.Contains(strings.ToUpper(d.title), "FA") { // fax cover sheets
+	if strings.Contains(strings.ToUpper(d.title), "FA") || d.faxCover { // fax cover sheets
+		return d.faxCoverBody(r)
+	}
+	if d.layout == LayoutColumns {
+		return d.columnsForm(r)
+	}
+	return d.registrationBody(r)
+}
+
+// faxCoverBody is a fax cover sheet.
+func (d *document) faxCoverBody(r *rand.Rand) []block {
+	{
 		other := pick(r, facilities)
 		return []block{
 			{kind: blockLines, font: d.bodyFont, lines: []string{
@@ -612,8 +653,8 @@ func otherBody(d *document, r *rand.Rand, page int) []block {
 				fmt.Sprintf("Fax: (555) 01%d-%04d   Phone: %s", r.IntN(10), r.IntN(10000), other.phone),
 				"From: " + d.clinician,
 				fmt.Sprintf("Fax: (555) 01%d-%04d   Phone: %s", r.IntN(10), r.IntN(10000), d.facility.phone),
-				fmt.Sprintf("Number of pages including cover: %d", 2+r.IntN(12)),
-				"Regarding: " + d.ids.nameOnly + "  " + d.ids.dob,
+				fmt.Sprintf("Number of pages including cover: %d", d.faxPages(r)),
+				join("  ", "Regarding: "+d.ids.nameOnly, d.ids.dob),
 				"Urgent: " + pick(r, []string{"Yes", "No"}) + "   Please reply: " + pick(r, []string{"Yes", "No"}),
 			}},
 			{kind: blockGap, gap: 0.3},
@@ -627,6 +668,10 @@ func otherBody(d *document, r *rand.Rand, page int) []block {
 			{kind: blockPara, font: d.bodyFont, size: 9, text: faxNotice},
 		}
 	}
+}
+
+// registrationBody is a patient registration or information form.
+func (d *document) registrationBody(r *rand.Rand) []block {
 	pay := pick(r, payers)
 	sex := "Male"
 	if d.patient.female {
@@ -634,7 +679,7 @@ func otherBody(d *document, r *rand.Rand, page int) []block {
 	}
 	return []block{
 		{kind: blockLines, font: d.bodyFont, lines: []string{
-			d.ids.name, d.ids.dob + "   Sex: " + sex, d.ids.mrn,
+			d.ids.name, join("   ", d.ids.dob, "Sex: "+sex), join("   ", d.ids.mrn, d.ids.other),
 			"Address: " + d.patient.street + ", " + d.patient.city,
 			fmt.Sprintf("Home phone: (555) 01%d-%04d   Cell: (555) 01%d-%04d", r.IntN(10), r.IntN(10000), r.IntN(10), r.IntN(10000)),
 			"Marital status: " + pick(r, []string{"Single", "Married", "Widowed", "Divorced"}) + "   Preferred language: English",

@@ -75,6 +75,14 @@ type Options struct {
 	// from the seed. A batch mixes several of them.
 	Patients []Patient
 
+	// Bodies, when set, gives every document a body of real text (see
+	// LoadBodies): the document's type is drawn among the types Bodies
+	// holds, its text is laid out on pages (running over page breaks)
+	// under the generator's letterheads, patient blocks, running headers,
+	// footers and fax headers, and the Truth is what it is for generated
+	// content (Layout is LayoutText).
+	Bodies *Bodies
+
 	// Sheets puts cover or separator sheets before documents (see
 	// SheetMode); they are drawn by SheetPrinter, which is required unless
 	// Sheets is SheetsNone. Sheets are drawn from a random stream of their
@@ -183,7 +191,7 @@ func plan(opt *Options) []plannedPage {
 		}
 	}
 	pages := make([]plannedPage, 0, opt.Pages)
-	cp := newContentPlanner(opt)
+	cp := newContentPlanner(opt, dpi)
 	sp := newSheetPlanner(opt)
 	var doc *document
 	docPage, docs := 0, 0
@@ -205,7 +213,7 @@ func plan(opt *Options) []plannedPage {
 			}
 			docPage++
 			left--
-			p.content = doc.pageContent(cp.r, docPage)
+			p.content = doc.page(docPage)
 		}
 		p.effects = drawEffects(r, opt)
 		pages = append(pages, p)

@@ -390,8 +390,25 @@ func TestContent(t *testing.T) {
 				if strings.Contains(tr.Text, strings.TrimLeft(tr.MRN, "0")) {
 					withMRN++
 				}
+				// The MRN the truth says is printed is on the page (letters
+				// may name the patient only).
+				if tr.PrintedMRN != "" && tr.Layout != LayoutLetter && !strings.Contains(tr.Text, tr.PrintedMRN) {
+					t.Errorf("seed %d page %d: printed MRN %q not on the page:\n%s", seed, i+1, tr.PrintedMRN, tr.Text)
+				}
+				if tr.OtherMRN != "" && tr.Layout != LayoutLetter && !strings.Contains(tr.Text, tr.OtherMRNLabel+" "+tr.OtherMRN) {
+					t.Errorf("seed %d page %d: other MRN %q %q not on the page:\n%s", seed, i+1, tr.OtherMRNLabel, tr.OtherMRN, tr.Text)
+				}
+				if tr.OtherMRNLabel == "MRN:" && !tr.IDConflict {
+					t.Errorf("seed %d page %d: another facility's MRN labelled plainly, but no conflict flagged", seed, i+1)
+				}
 			}
-			if tr.DocumentPage == 1 && (tr.Layout == LayoutSingle || tr.Layout == LayoutTwoColumn) && len(tr.Text) < 800 {
+			// First pages of prose documents are full when the document
+			// goes on; one-page documents may be short.
+			minChars := 250
+			if tr.DocumentPages > 1 {
+				minChars = 800
+			}
+			if tr.DocumentPage == 1 && (tr.Layout == LayoutSingle || tr.Layout == LayoutTwoColumn) && len(tr.Text) < minChars {
 				t.Errorf("seed %d page %d (%s %d/%d): only %d characters", seed, i+1, tr.Layout, tr.DocumentPage, tr.DocumentPages, len(tr.Text))
 			}
 		}
@@ -405,11 +422,12 @@ func TestContent(t *testing.T) {
 		}
 	}
 	// First pages print the MRN, except for letters and fax covers that
-	// name the patient only, and the occasional typo.
-	if withMRN < firstPages*8/10 {
+	// name the patient only, documents that leave it out or print another
+	// facility's instead, and the occasional typo.
+	if withMRN < firstPages*6/10 {
 		t.Errorf("only %d of %d first pages show their MRN", withMRN, firstPages)
 	}
-	for _, l := range []string{LayoutSingle, LayoutTwoColumn, LayoutTable, LayoutLetter, LayoutForm, LayoutCard, LayoutBlank} {
+	for _, l := range []string{LayoutSingle, LayoutTwoColumn, LayoutTable, LayoutLetter, LayoutForm, LayoutCard, LayoutColumns, LayoutBlank} {
 		if layouts[l] == 0 {
 			t.Errorf("layout %s never generated: %v", l, layouts)
 		}

@@ -117,16 +117,59 @@ func (pp *patientPool) next(r *rand.Rand) patient {
 }
 
 // ids is how one document prints its patient's identifiers: the format is
-// chosen once per document, as a form or a label is.
+// chosen once per document, as a form or a label is. Any of name, mrn and
+// dob may be "" when the document leaves that field out.
 type ids struct {
 	name, mrn, dob string // whole lines, for example "Patient: DOE, JANE"
 	nameOnly       string // the name as printed, for running headers
-	mrnOnly        string // the MRN as printed
+	mrnOnly        string // our MRN as printed ("" when the document prints none)
+	dobOnly        string // the birth date as printed
+
+	nameLabel, mrnLabel, dobLabel string // the labels used, for tests
+
+	acct string // an account or visit number line ("Acct #: 5512034"), or ""
+
+	// other is a line printing another facility's MRN ("" for none);
+	// otherMRN and otherLabel are its value and label. otherPlain says
+	// the label is a bare "MRN", so a reader cannot tell it from ours.
+	other, otherMRN, otherLabel string
+	otherPlain                  bool
+	// conflict: the document prints, under an MRN label, an identifier
+	// that is not the patient's own MRN in our index (a typo, or another
+	// facility's MRN labelled plainly).
+	conflict bool
+	typoed   bool // the MRN as printed differs from the index's by a typo
+}
+
+// The label variants of a patient header, as seen on paper.
+var (
+	nameLabels = []string{"Patient:", "Name:", "Pt Name:", "PATIENT NAME:", "Patient Name:", "Pt:", "PATIENT:", "NAME:"}
+	mrnLabels  = []string{"MRN:", "MRN", "MR#:", "MR #", "Med Rec No:", "Med Rec #:", "Medical Record No.", "Chart #:", "MRN#:"}
+	dobLabels  = []string{"DOB:", "DOB", "D.O.B.:", "D.O.B.", "Birth Date:", "Date of Birth:", "Birthdate:"}
+	// Labels of another facility's MRN; "MRN:" alone makes a conflict.
+	otherMRNLabels = []string{"Outside MRN:", "Ext MRN:", "Referring MRN:", "Prior MRN:", "MRN:"}
+)
+
+// nicknames are the short forms of given names printed on some forms.
+var nicknames = map[string]string{
+	"WILLIAM": "BILL", "ROBERT": "BOB", "RICHARD": "DICK", "JAMES": "JIM", "JOHN": "JACK", "MARGARET": "PEGGY",
+	"ELIZABETH": "LIZ", "KATHLEEN": "KATHY", "THOMAS": "TOM", "JOSEPH": "JOE", "MICHAEL": "MIKE", "DAVID": "DAVE",
+	"CHARLES": "CHUCK", "DANIEL": "DAN", "ANTHONY": "TONY", "DONALD": "DON", "STEVEN": "STEVE", "ANDREW": "ANDY",
+	"KENNETH": "KEN", "TIMOTHY": "TIM", "RONALD": "RON", "EDWARD": "ED", "JEFFREY": "JEFF", "NICHOLAS": "NICK",
+	"PATRICIA": "PAT", "JENNIFER": "JEN", "BARBARA": "BARB", "SUSAN": "SUE", "JESSICA": "JESS", "REBECCA": "BECKY",
+	"DOROTHY": "DOT", "DEBORAH": "DEBBIE", "CYNTHIA": "CINDY", "PAMELA": "PAM", "SAMUEL": "SAM", "PETER": "PETE",
+	"HAROLD": "HAL", "LEONARD": "LEN", "FRANCIS": "FRANK", "WALTER": "WALT", "NORMAN": "NORM", "ELEANOR": "ELLIE",
+	"CHRISTOPHER": "CHRIS", "MATTHEW": "MATT", "KIMBERLY": "KIM", "MELISSA": "MISSY", "STEPHANIE": "STEPH",
 }
 
 var shortMonths = []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
-func newIDs(r *rand.Rand, p patient) ids {
+// idsStyle forces label choices for tests; -1 fields mean "draw".
+type idsStyle struct{ name, mrn, dob int }
+
+func newIDs(r *rand.Rand, p patient) ids { return newIDsStyle(r, p, idsStyle{-1, -1, -1}) }
+
+func newIDsStyle(r *rand.Rand, p patient, st idsStyle) ids {
 	surname, given := p.surname, p.given
 	// An occasional typo in the name, as a registration clerk makes.
 	if r.IntN(16) == 0 {
@@ -136,68 +179,135 @@ func newIDs(r *rand.Rand, p patient) ids {
 			given = typo(r, given)
 		}
 	}
+	if nick, ok := nicknames[given]; ok && r.IntN(6) == 0 {
+		given = nick
+	}
 	var out ids
-	switch r.IntN(6) {
+	nl := r.IntN(len(nameLabels))
+	if st.name >= 0 {
+		nl = st.name
+	}
+	out.nameLabel = nameLabels[nl]
+	switch r.IntN(7) {
 	case 0:
-		out.nameOnly = surname + ", " + given
-		out.name = "Patient: " + out.nameOnly
-	case 1:
 		out.nameOnly = titleCase(given) + " " + titleCase(surname)
-		out.name = "Name: " + out.nameOnly
+	case 1:
+		out.nameOnly = titleCase(surname) + ", " + given[:1] + "."
 	case 2:
-		out.nameOnly = titleCase(surname) + ", " + given[:1]
-		out.name = "Pt: " + out.nameOnly
-	case 3:
 		out.nameOnly = titleCase(surname) + ", " + titleCase(given)
-		out.name = "Patient Name: " + out.nameOnly
-	case 4:
+	case 3:
 		out.nameOnly = given + " " + surname
-		out.name = "PATIENT: " + out.nameOnly
+	case 4:
+		out.nameOnly = given[:1] + ". " + titleCase(surname)
 	default:
 		out.nameOnly = surname + ", " + given
-		out.name = "Name: " + out.nameOnly
 	}
+	out.name = out.nameLabel + " " + out.nameOnly
+
 	mrn := p.mrn
+	typoed := false
 	if r.IntN(40) == 0 {
 		mrn = typo(r, mrn)
+		typoed = strings.TrimLeft(mrn, "0") != strings.TrimLeft(p.mrn, "0")
 	}
-	trimmed := strings.TrimLeft(mrn, "0")
-	if trimmed == "" {
-		trimmed = "0"
+	ml := r.IntN(len(mrnLabels))
+	if st.mrn >= 0 {
+		ml = st.mrn
 	}
-	switch r.IntN(6) {
-	case 0:
-		out.mrnOnly, out.mrn = mrn, "MRN: "+mrn
-	case 1:
-		out.mrnOnly, out.mrn = mrn, "MRN "+mrn
-	case 2:
-		out.mrnOnly, out.mrn = trimmed, "Med Rec #: "+trimmed
-	case 3:
-		out.mrnOnly, out.mrn = mrn, "Medical Record No. "+mrn
-	case 4:
-		out.mrnOnly, out.mrn = mrn, "MR#: "+mrn
-	default:
-		out.mrnOnly, out.mrn = mrn, "MRN: "+mrn
+	out.mrnLabel = mrnLabels[ml]
+	if strings.HasPrefix(out.mrnLabel, "Med Rec") && r.IntN(2) == 0 {
+		mrn = strings.TrimLeft(mrn, "0")
+		if mrn == "" {
+			mrn = "0"
+		}
 	}
+	out.mrnOnly, out.mrn = mrn, out.mrnLabel+" "+mrn
+	out.conflict, out.typoed = typoed, typoed
+
 	b := p.birth
 	if r.IntN(50) == 0 { // a slip of the pen
 		b.d = 1 + (b.d % 28)
 	}
-	switch r.IntN(6) {
-	case 0:
-		out.dob = "DOB: " + b.String()
-	case 1:
-		out.dob = "DOB " + b.String()
-	case 2:
-		out.dob = fmt.Sprintf("Date of Birth: %04d-%02d-%02d", b.y, b.m, b.d)
-	case 3:
-		out.dob = fmt.Sprintf("D.O.B. %02d-%s-%04d", b.d, shortMonths[b.m-1], b.y)
-	case 4:
-		out.dob = "Birth Date: " + b.long()
+	dl := r.IntN(len(dobLabels))
+	if st.dob >= 0 {
+		dl = st.dob
+	}
+	out.dobLabel = dobLabels[dl]
+	switch {
+	case b.d <= 12 && b.d != b.m && r.IntN(25) == 0: // day and month swapped (a European form)
+		out.dobOnly = fmt.Sprintf("%02d/%02d/%04d", b.d, b.m, b.y)
 	default:
-		out.dob = fmt.Sprintf("DOB: %d/%d/%02d", b.m, b.d, b.y%100)
+		switch r.IntN(6) {
+		case 0:
+			out.dobOnly = b.String()
+		case 1:
+			out.dobOnly = fmt.Sprintf("%04d-%02d-%02d", b.y, b.m, b.d)
+		case 2:
+			out.dobOnly = fmt.Sprintf("%02d-%s-%04d", b.d, shortMonths[b.m-1], b.y)
+		case 3:
+			out.dobOnly = b.long()
+		case 4:
+			out.dobOnly = fmt.Sprintf("%d/%d/%02d", b.m, b.d, b.y%100)
+		default:
+			out.dobOnly = b.String()
+		}
+	}
+	out.dob = out.dobLabel + " " + out.dobOnly
+
+	// Missing fields, when the test does not ask for a label.
+	if st.dob < 0 && r.IntN(12) == 0 {
+		out.dob, out.dobOnly = "", ""
+	}
+	if st.mrn < 0 && r.IntN(12) == 0 {
+		out.mrn, out.mrnOnly, out.conflict, out.typoed = "", "", false, false
+	}
+	if r.IntN(5) == 0 {
+		out.acct = pick(r, []string{"Acct #: ", "Acct: ", "Account No: ", "Visit #: ", "FIN: "}) + fmt.Sprintf("%d", 1000000+r.IntN(9000000))
+	}
+	// Another facility's MRN on one document in ten.
+	if r.IntN(10) == 0 {
+		out.otherLabel = pick(r, otherMRNLabels)
+		switch r.IntN(3) {
+		case 0:
+			out.otherMRN = fmt.Sprintf("%07d", r.IntN(10000000))
+		case 1:
+			out.otherMRN = fmt.Sprintf("%c%07d", 'A'+rune(r.IntN(26)), r.IntN(10000000))
+		default:
+			out.otherMRN = fmt.Sprintf("%09d", r.IntN(1000000000))
+		}
+		out.otherPlain = out.otherLabel == "MRN:"
+		out.other = out.otherLabel + " " + out.otherMRN
+		if out.otherPlain {
+			out.conflict = true
+			if r.IntN(2) == 0 {
+				// The other facility's MRN in place of ours.
+				out.mrn, out.mrnOnly, out.typoed = "", "", false
+			}
+		}
 	}
 	return out
+}
+
+// lines are the identifier lines the document prints, without empty ones.
+func (x ids) lines() []string {
+	var out []string
+	for _, l := range []string{x.name, x.mrn, x.other, x.dob, x.acct} {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// join joins the non-empty parts with sep.
+func join(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
 }
 
 // typo swaps two neighbouring characters or drops one.

@@ -384,3 +384,83 @@ func (rd *renderer) layoutLines(pc *pageContent, blocks []block, y, left, right 
 	}
 	return out, y
 }
+
+// paginate cuts a flow of body blocks into pages as render would lay them
+// out at dpi: each page starts with heads(page) (1-based) and is filled
+// until it is full, cutting a paragraph between lines where the page ends,
+// with room kept for the tail on every page. It returns each page's body
+// and start, at most maxPages pages (the rest of the flow is dropped), and
+// always at least one page.
+func paginate(pc *pageContent, dpi int, heads func(page int) []block, flow, tail []block, maxPages int) (bodies, starts [][]block) {
+	fonts, err := parsedFonts()
+	if err != nil { // Generate checks the fonts first; no layout without them
+		return [][]block{flow}, [][]block{heads(1)}
+	}
+	rd := &renderer{dpi: float64(dpi), faces: map[faceKey]font.Face{}, fonts: fonts}
+	defer rd.close()
+	w, h := pageWidthIn*rd.dpi, pageHeightIn*rd.dpi
+	left, right := rd.px(marginIn), float64(int(w+0.5))-rd.px(marginIn)
+	_, tailEnd := rd.layoutLines(pc, tail, 0, left, right)
+	limit := float64(int(h+0.5)) - rd.px(marginIn) - rd.px(0.2) - tailEnd
+	queue := append([]block(nil), flow...)
+	for page := 1; page == 1 || len(queue) > 0; page++ {
+		head := heads(page)
+		_, y := rd.layoutLines(pc, head, rd.px(marginIn), left, right)
+		var body []block
+		for len(queue) > 0 {
+			b := queue[0]
+			if b.kind == blockGap && len(body) == 0 && page > 1 {
+				queue = queue[1:] // no space at the top of a page
+				continue
+			}
+			p, ny := rd.layoutBlock(pc, b, y, left, right)
+			if ny <= limit {
+				if b.keepWithNext && len(queue) > 1 {
+					next, _ := rd.layoutBlock(pc, queue[1], ny, left, right)
+					if len(next) > 0 && next[0].y+rd.px(0.05) > limit {
+						break // a heading goes with its text to the next page
+					}
+				}
+				body = append(body, b)
+				y = ny
+				queue = queue[1:]
+				continue
+			}
+			n := 0
+			if b.kind == blockPara || b.kind == blockLines {
+				for _, l := range p {
+					if l.y+rd.px(0.05) > limit {
+						break
+					}
+					n++
+				}
+			}
+			switch {
+			case n > 0:
+				lines := make([]string, len(p))
+				for i, l := range p {
+					lines[i] = l.text
+				}
+				body = append(body, block{kind: blockLines, font: b.font, size: b.size, align: b.align, lines: lines[:n]})
+				rest := b
+				if b.kind == blockPara {
+					rest.text = strings.Join(lines[n:], " ")
+				} else {
+					rest.lines = lines[n:]
+				}
+				queue[0] = rest
+			case len(body) == 0:
+				// Taller than a page: placed anyway, render cuts it.
+				body = append(body, b)
+				queue = queue[1:]
+			}
+			break
+		}
+		bodies = append(bodies, body)
+		starts = append(starts, head)
+		if page >= maxPages {
+			break
+		}
+	}
+	return bodies, starts
+}

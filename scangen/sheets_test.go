@@ -27,7 +27,7 @@ import (
 // does) with few pages: a sheet page costs about a second under the race
 // detector.
 func sheetOptions(mode scangen.SheetMode) scangen.Options {
-	return scangen.Options{Pages: 2, Seed: 14, Format: scangen.FormatPDF, DPI: 150, Bilevel: 0.5,
+	return scangen.Options{Pages: 2, Seed: 50, Format: scangen.FormatPDF, DPI: 150, Bilevel: 0.5,
 		RotateProb: 0.3, BlankProb: 0.15, MaxSkew: 1.5, Sheets: mode, SheetPrinter: sheetprint.Printer{}}
 }
 

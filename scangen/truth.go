@@ -54,6 +54,19 @@ type PageTruth struct {
 	Patient       string `json:"patient,omitempty"`        // fictional, "SURNAME, GIVEN"
 	MRN           string `json:"mrn,omitempty"`            // the patient's medical record number (Patient.MRN; as printed it may vary or carry a typo)
 	BirthDate     string `json:"birth_date,omitempty"`     // the patient's birth date, YYYY-MM-DD
+	// How the document prints its patient's identifiers (the same on
+	// every page of a document): PrintedMRN is the patient's own MRN as
+	// printed under an MRN label ("" when the document prints none; it
+	// may carry a typo or lack leading zeros). OtherMRN is another
+	// facility's MRN the document prints, with its label OtherMRNLabel
+	// ("Outside MRN:", or a bare "MRN:" that cannot be told from ours).
+	// IDConflict says the document prints, under an MRN label, an
+	// identifier that is not the patient's own MRN in the index: a typo
+	// that changes it, or another facility's MRN labelled plainly "MRN".
+	PrintedMRN    string `json:"printed_mrn,omitempty"`
+	OtherMRN      string `json:"other_mrn,omitempty"`
+	OtherMRNLabel string `json:"other_mrn_label,omitempty"`
+	IDConflict    bool   `json:"id_conflict,omitempty"`
 	// Sheet is SheetCover or SheetSeparator on a sheet page; "" on
 	// ordinary and blank pages.
 	Sheet string `json:"sheet,omitempty"`

@@ -41,6 +41,11 @@ var facilities = []facility{
 	{"MERIDIAN VALLEY HEALTH SYSTEM", "900 Meridian Parkway", "Greenvale, OR 97301", "(555) 012-6650"},
 	{"BLUE HERON ORTHOPAEDIC GROUP", "61 Heron Court", "Stillwater, NC 27510", "(555) 019-2284"},
 	{"GRANITE PEAK CARDIOLOGY", "1450 Summit Avenue", "Granite Falls, CO 80401", "(555) 015-8123"},
+	{"MIRIAM OSEI, MD", "18 Linden Row", "Ashby, WI 53001", "(555) 017-4402"},
+	{"JUNIPER & VALE INTERNISTS", "77 Vale Street, Suite B", "Juniper, ID 83201", "(555) 018-1190"},
+	{"HARLOW WOMEN'S CARE", "4 Market Square", "Harlow, ME 04401", "(555) 010-7735"},
+	{"SOUTHGATE SURGICAL SPECIALISTS", "2900 Southgate Boulevard", "Rockport, TX 78382", "(555) 014-2218"},
+	{"PINE RIDGE ENDOCRINOLOGY", "510 Ridge Road", "Pine Ridge, SD 57770", "(555) 012-0094"},
 }
 
 var symptoms = []string{

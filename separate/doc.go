@@ -41,25 +41,37 @@
 //
 // # Content
 //
-// Each page is read on its own (signals.go): a document title in its top
-// lines (the classify package's title rules), "Page k of N" or "Page k"
+// Each page is read on its own (signals.go). A fax machine's transmission
+// header on its first two lines ("... FROM: ... TO: ... P.002/005",
+// "PAGE 2/5 FAX") is read for its sender and page counter and then set
+// aside, so that a header repeated on every page of a transmission is
+// neither a letterhead nor a running header. Then: a document title in its
+// top lines (the classify package's title rules), "Page k of N" or "Page k"
 // (read through OCR damage: "Pagc l 0f 2"), a "(continued)" running header,
 // a letterhead (facility words or a telephone number on top), the patient
 // identifiers extract.Page finds (MRN, name, birth date) and where, dates of
-// service, a signature or letter closing at its end, its document type
-// (classify.Model.Predict), and whether its text is words at all (a page
-// OCR read upside down gives junk).
+// service, a signature or letter closing at its end, whether its text stops
+// in the middle of a sentence or starts with a lower-case word (text running
+// over a page break, with no "Page N of M" or "continued"), its document
+// type (classify.Model.Predict), and whether its text is words at all (a
+// page OCR read upside down gives junk).
 //
 // A page is then compared with the page before it and with the pages of the
 // document it would continue (features.go): title on top, "Page 1", the
 // previous page said "Page N of N" or "Page k of N" with k < N, page
 // numbers in sequence, identifiers the same or different from every page of
-// that document (a missing identifier is not a change; MRNs within two edits
-// are the same, dates one digit or a day apart, names within one edit per
-// four letters), a patient block or a bare running header on top, a
-// signature at the end of the previous page, a blank page between, the
-// type probabilities of the two pages (the chance they are the same type,
-// and a change when both are at least 0.8 sure), and junk text.
+// that document (a missing identifier is not a change; MRNs are the same as
+// match.CompareMRN says: exact, one OCR-confusable substitution O/0, I/l/1,
+// S/5, B/8, Z/2, or leading zeros; any other difference, even one digit, is
+// another patient's MRN, a feature of its own when within two edits, which
+// misread digits also give; dates are the same one digit or a day apart, names
+// within one edit per four letters), a patient block or a bare running
+// header on top, a signature at the end of the previous page, text running
+// over from the previous page, a fax transmission that starts (its page 1,
+// or another sender) or goes on, a blank page between, the type
+// probabilities of the two pages (the chance they are the same type, and a
+// change when both are at least 0.8 sure), and junk text (also after "Page k
+// of N" with k < N).
 //
 // A logistic model turns these features into the probability that the page
 // starts a document. Its weights (weights.go) are fitted by L2-regularised
@@ -76,9 +88,10 @@
 // means a different document. That is stated instead, as floors on the
 // probability: 0.995 when a patient-label barcode names another MRN than the
 // document's labels, 0.97 when the printed MRN differs from every MRN of the
-// document by more than typos and misreads explain while neither name nor
-// birth date agrees, 0.95 when both name and birth date differ and the MRN
-// does not agree.
+// document by more than two edits (O, I, l, S, B, Z read as digits) while
+// neither name nor birth date agrees, 0.95 when both name and birth date
+// differ and the MRN does not agree, or when the MRN differs (one digit is
+// enough) and the name or the birth date differs while neither agrees.
 //
 // # Confidence and review
 //

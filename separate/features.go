@@ -3,8 +3,10 @@ package separate
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"paperchart/extract"
+	"paperchart/match"
 )
 
 // This file owns the boundary model: the features that compare a page with
@@ -41,6 +43,12 @@ const (
 	fTitleTypeChange
 	fGarbage
 	fPrevGarbage
+	fFaxNew
+	fFaxSeq
+	fPrevOpen
+	fOpenLower
+	fMRNNear
+	fGarbageMid
 	numFeatures
 )
 
@@ -49,6 +57,7 @@ var featureNames = [numFeatures]string{
 	"mrn_same", "mrn_diff", "name_same", "name_diff", "dob_same", "dob_diff", "has_dob", "letterhead",
 	"ids_top", "running_header", "service_same", "service_diff", "prev_signed", "blank_before",
 	"type_same", "type_change", "title_type_change", "garbage", "prev_garbage",
+	"fax_new", "fax_seq", "prev_open", "open_lower", "mrn_near", "garbage_mid",
 }
 
 // Floors on the boundary probability for evidence that is sufficient on
@@ -61,11 +70,13 @@ const (
 	// than the labels of the document so far.
 	labelFloor = 0.995
 	// mrnFloor: an MRN differs from every MRN of the document by more than
-	// typos and OCR misreads explain (see sameMRN), and neither the name nor
-	// the birth date agrees.
+	// misreads or a slip explain (see farMRN), and neither the name nor the
+	// birth date agrees.
 	mrnFloor = 0.97
 	// nameDOBFloor: both the patient's name and birth date differ, and the
-	// MRN does not agree.
+	// MRN does not agree; or the MRN differs (one digit is enough: that is
+	// another patient's MRN) and so does the name or the birth date, with
+	// neither agreeing.
 	nameDOBFloor = 0.95
 )
 
@@ -82,7 +93,7 @@ type vector [numFeatures]float64
 type evidence struct {
 	labelDiff bool // a patient-label barcode names another MRN than the document's
 	mrnDiff   bool // the MRN differs from every MRN of the document, and neither name nor birth date agrees
-	nameDOB   bool // both the patient's name and birth date differ, and the MRN does not agree
+	nameDOB   bool // both the patient's name and birth date differ and the MRN does not agree; or the MRN differs (even by one digit) and the name or birth date differs while neither agrees
 }
 
 // features compares cur with the pages of the document it may continue
@@ -107,16 +118,24 @@ func features(doc []signals, cur *signals, blank bool, classOf func(int) string)
 	x[fPrevMid] = b(prev.num.ok && prev.num.n > 0 && prev.num.k < prev.num.n)
 	x[fPageSeq] = b(cur.num.ok && prev.num.ok && cur.num.k == prev.num.k+1 && cur.num.n == prev.num.n)
 
-	same, diff := compareDoc(doc, cur, func(s *signals) []string { return s.mrns }, sameMRN)
-	x[fMRNSame], x[fMRNDiff] = b(same), b(diff)
+	mrnsOf := func(s *signals) []string { return s.mrns }
+	same, diff := compareDoc(doc, cur, mrnsOf, sameMRN)
+	// Another MRN one digit off is another patient's, but MRNs within two
+	// edits are also what misread digits give: the fit weighs them
+	// (mrn_near); only MRNs further apart are sufficient evidence on their
+	// own (the floor).
+	_, far := compareDoc(doc, cur, mrnsOf, farMRN)
+	x[fMRNSame], x[fMRNDiff], x[fMRNNear] = b(same), b(far), b(diff && !far)
 	mrnSame := same
-	ev.mrnDiff = diff
+	ev.mrnDiff = far
 	same, diff = compareDoc(doc, cur, func(s *signals) []extract.Name { return s.names }, sameName)
 	x[fNameSame], x[fNameDiff] = b(same), b(diff)
 	nameDiff := diff
 	same, diff = compareDoc(doc, cur, func(s *signals) []ymd { return s.dobs }, sameDate)
 	x[fDOBSame], x[fDOBDiff] = b(same), b(diff)
-	ev.nameDOB = nameDiff && diff && !mrnSame
+	mrnOther := x[fMRNDiff] == 1 || x[fMRNNear] == 1
+	ev.nameDOB = nameDiff && diff && !mrnSame ||
+		mrnOther && (nameDiff || diff) && x[fNameSame] == 0 && x[fDOBSame] == 0
 	ev.mrnDiff = ev.mrnDiff && x[fNameSame] == 0 && x[fDOBSame] == 0
 	same, diff = compareDoc(doc, cur, func(s *signals) []ymd { return s.services }, sameDate)
 	x[fServiceSame], x[fServiceDiff] = b(same), b(diff)
@@ -140,6 +159,20 @@ func features(doc []signals, cur *signals, blank bool, classOf func(int) string)
 	}
 	x[fGarbage] = b(cur.garbage)
 	x[fPrevGarbage] = b(prev.garbage)
+	// A fax header on the page: a new transmission (page 1, or another
+	// sender or count than the page before) starts a document; the next
+	// page of the same transmission says nothing either way.
+	if cur.fax.ok {
+		seq := prev.fax.ok && cur.fax.k == prev.fax.k+1 && cur.fax.n == prev.fax.n &&
+			(cur.fax.sender == "" || prev.fax.sender == "" || osa(cur.fax.sender, prev.fax.sender, 2) <= 2)
+		x[fFaxSeq] = b(seq)
+		x[fFaxNew] = b(!seq && (cur.fax.k == 1 || !prev.fax.ok))
+	}
+	// An unreadable page after "Page k of N" with k < N is most likely
+	// page k+1.
+	x[fGarbageMid] = b(cur.garbage && x[fPrevMid] == 1)
+	x[fPrevOpen] = b(prev.prevOpen && !prev.signed)
+	x[fOpenLower] = b(cur.openLower && !cur.title)
 	return x, ev
 }
 
@@ -179,39 +212,35 @@ func compareSets[T any](a, c []T, eq func(p, q T) (same, diff bool)) (bool, bool
 	return false, anyDiff
 }
 
-// sameMRN: MRNs within two edits are the same (a typo, an OCR misread of
-// a digit); they differ when more than three edits apart and the shorter
-// is not, but for two characters, found in order in the longer one (OCR
-// drops characters, and a typo on top of that breaks the edit distance).
-// Random MRNs of six or more digits differ in most places.
+// sameMRN compares identifiers as match.CompareMRN does: exact, one
+// OCR-confusable substitution (O/0, I/l/1, S/5, B/8, Z/2) or leading zeros
+// apart are the same; any other difference, even one digit, is another
+// patient's MRN (neighbouring MRNs belong to other patients).
 func sameMRN(p, q string) (bool, bool) {
-	limit := 2
-	if min(len(p), len(q)) < 6 {
-		limit = 0
+	switch match.CompareMRN(p, q) {
+	case match.LevelMissing:
+		return false, false
+	case match.LevelDisagree:
+		return false, true
 	}
-	d := osa(p, q, limit+2)
-	if d <= limit {
-		return true, false
-	}
-	return false, d > limit+1 && lcs(p, q) < min(len(p), len(q))-2
+	return true, false
 }
 
-// lcs is the length of the longest common subsequence of a and b.
-func lcs(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			if a[i-1] == b[j-1] {
-				cur[j] = prev[j-1] + 1
-			} else {
-				cur[j] = max(prev[j], cur[j-1])
-			}
-		}
-		prev, cur = cur, prev
+// farMRN is sameMRN, except that MRNs within two edits once OCR-confusable
+// letters are read as digits (digits changed, dropped, doubled or swapped:
+// what misreads of a damaged line or a slip give) do not count as
+// different: only MRNs further apart do, as two MRNs drawn at random are.
+func farMRN(p, q string) (bool, bool) {
+	same, diff := sameMRN(p, q)
+	if !diff {
+		return same, false
 	}
-	return prev[len(b)]
+	fold := func(s string) string { return strings.TrimLeft(ocrDigits.Replace(strings.ToUpper(s)), "0") }
+	return false, osa(fold(p), fold(q), 2) > 2
 }
+
+// ocrDigits reads the letters OCR confuses with digits as those digits.
+var ocrDigits = strings.NewReplacer("O", "0", "I", "1", "L", "1", "S", "5", "B", "8", "Z", "2")
 
 // sameName compares family names (one edit allowed per four letters) and
 // given names (an initial matches a name starting with it).

@@ -83,6 +83,17 @@ for the next infusion in two weeks.`
 	idB1 = `ROE, RICHARD  MRN: 00987654
 The patient tolerated the infusion well. Vital signs were stable throughout.
 No adverse reaction was observed and the line was flushed.`
+	// Look-alike patients: MRNs one digit apart, as in the review
+	// fixtures (00410001 to 00410006).
+	nearA1 = `HARTMANN, ELISE  MRN: 00410001  DOB: 04/12/1961
+The patient tolerated the infusion well. Vital signs were stable throughout.
+No adverse reaction was observed and the line was flushed.`
+	nearA2 = `HARTMANN, ELISE  MRN: 0O41000l
+The second dose was given without incident. Patient instructed to return
+for the next infusion in two weeks.`
+	nearB1 = `BRENNAN, MAI  MRN: 00410006  DOB: 09/14/1982
+The second dose was given without incident. Patient instructed to return
+for the next infusion in two weeks.`
 )
 
 func content(no int, text string) Page { return Page{No: no, Text: text} }
@@ -162,6 +173,17 @@ func TestSplit(t *testing.T) {
 			pages:  []Page{content(1, idA1), content(2, idA2), content(3, idB1)},
 			want:   []want{{[]int{1, 2}, ByFirst, "", false}, {[]int{3}, ByContent, "", false}},
 			reason: "patient identifiers change on page 3",
+		},
+		{
+			name:   "MRN one digit off is another patient",
+			pages:  []Page{content(1, nearA1), content(2, nearB1)},
+			want:   []want{{[]int{1}, ByFirst, "", false}, {[]int{2}, ByContent, "", false}},
+			reason: "patient identifiers change on page 2",
+		},
+		{
+			name:  "MRN misread by OCR is the same patient",
+			pages: []Page{content(1, nearA1), content(2, nearA2)},
+			want:  []want{{[]int{1, 2}, ByFirst, "", false}},
 		},
 		{
 			name: "patient label changes",
@@ -343,16 +365,30 @@ func TestCompare(t *testing.T) {
 	for _, tc := range []struct {
 		a, b       string
 		same, diff bool
+		far        bool // farMRN: further apart than two edits
 	}{
-		{"26412656", "26412656", true, false},
-		{"26412656", "2642656", true, false},  // a dropped digit
-		{"26412656", "26421656", true, false}, // swapped digits
-		{"26412656", "81230975", false, true},
-		{"14923", "4701423", false, false}, // damaged beyond telling
+		{"26412656", "26412656", true, false, false},
+		{"00410001", "410001", true, false, false},   // leading zeros
+		{"0O410001", "00410001", true, false, false}, // O read for 0
+		{"00410S01", "00410501", true, false, false}, // S for 5
+		{"0041000l", "00410001", true, false, false}, // l for 1
+		{"00410001", "00410002", false, true, false}, // one digit: another patient
+		{"00410001", "00410006", false, true, false},
+		{"00410003", "00410004", false, true, false},
+		{"26412656", "2642656", false, true, false},  // a dropped digit
+		{"26412656", "26421656", false, true, false}, // swapped digits
+		{"0O41000l", "00410001", false, true, false}, // two confusions are more than one misread
+		{"1745599", "17465969", false, true, false},  // two digits misread
+		{"17455969", "17465860", false, true, true},  // three digits apart
+		{"26412656", "81230975", false, true, true},
+		{"14923", "4701423", false, true, true},
 	} {
 		s, d := sameMRN(tc.a, tc.b)
 		if s != tc.same || d != tc.diff {
 			t.Errorf("sameMRN(%s, %s) = %v, %v, want %v, %v", tc.a, tc.b, s, d, tc.same, tc.diff)
+		}
+		if _, f := farMRN(tc.a, tc.b); f != tc.far {
+			t.Errorf("farMRN(%s, %s) far = %v, want %v", tc.a, tc.b, f, tc.far)
 		}
 	}
 	if s, _ := sameDate(ymd{1961, 3, 14}, ymd{1961, 3, 15}); !s {
@@ -363,5 +399,57 @@ func TestCompare(t *testing.T) {
 	}
 	if _, d := sameDate(ymd{1961, 3, 14}, ymd{1948, 7, 22}); !d {
 		t.Error("different birth dates are the same")
+	}
+}
+
+func TestFaxHeader(t *testing.T) {
+	for _, tc := range []struct {
+		line   string
+		ok     bool
+		k, n   int
+		sender string
+	}{
+		{"11/04/2021 17:31 FROM: (555) 013-9712 GRANITE PEAK CARDIOLOGY TO: 5550141903 P.002/005", true, 2, 5, "5550139712"},
+		{"NOV-04-2021 17:31  GRANITE PEAK CARDIOLOGY  (555) 013-9712  PAGE 2/5  FAX", true, 2, 5, "04202117315550139712"},
+		{"Received: 06/14/2017 7:53AM; From: (555) 015-2241; To: Northfield Family Clinic; Page 1 of 6", true, 1, 6, "5550152241"},
+		{"FAX FROM (555) 013-9712 TO 5550141903  11/04/2021 17:31  #1217  P. 3", true, 3, 0, "5550139712"},
+		{"Fax (555) 013-9712  Page 7 of 5 as printed by a broken machine", false, 0, 0, ""},
+		{"RIVERBEND COMMUNITY HOSPITAL  Tel (555) 010-2345  Fax (555) 010-2346", false, 0, 0, ""},
+		{"Page 2 of 3", false, 0, 0, ""},
+	} {
+		h, ok := parseFaxHeader(tc.line)
+		if ok != tc.ok || h.k != tc.k || h.n != tc.n || h.sender != tc.sender {
+			t.Errorf("parseFaxHeader(%q) = %+v, %v; want k %d n %d sender %q, %v", tc.line, h, ok, tc.k, tc.n, tc.sender, tc.ok)
+		}
+	}
+}
+
+func TestTextRunsOver(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		lines []string
+		open  bool
+	}{
+		{"cut mid-sentence", []string{"PLAN:", "Continue lisinopril and recheck the basic metabolic panel at the next visit in"}, true},
+		{"cut mid-sentence before a footer", []string{"Continue lisinopril and recheck the basic metabolic panel at the next visit in", "Page 1"}, true},
+		{"full stop", []string{"Continue lisinopril and recheck the basic metabolic panel at the next visit."}, false},
+		{"short last line", []string{"Continue lisinopril and recheck", "in two weeks"}, false},
+		{"signature", []string{"Electronically signed by Ann Lee, MD on 03/05/2021 at 10:02"}, false},
+		{"printed footer", []string{"Continue lisinopril and recheck the basic metabolic panel at the next visit.", "Printed 03/14/2024 10:42 - Riverbend Community Hospital"}, false},
+	} {
+		if got := endsOpen(tc.lines); got != tc.open {
+			t.Errorf("%s: endsOpen = %v, want %v", tc.name, got, tc.open)
+		}
+	}
+	for line, want := range map[string]bool{
+		"three months. Home blood pressure monitoring.": true,
+		"(Continued) Patient tolerated":                 false,
+		"PLAN:":                                         false,
+		"- and the patient":                             true,
+		"2 weeks":                                       false,
+	} {
+		if got := startsLower(line); got != want {
+			t.Errorf("startsLower(%q) = %v, want %v", line, got, want)
+		}
 	}
 }

@@ -41,9 +41,12 @@ type signals struct {
 	titleType string
 	continued bool // a running header saying "(continued)"
 	num       pageNum
-	signed    bool // a signature or closing near the end of the page
-	letter    bool // a letterhead: facility words or a telephone in the top lines
-	idsTop    bool // a patient identifier in the first two lines
+	fax       faxHeader // a fax machine's transmission header on top
+	prevOpen  bool      // the page's text ends in the middle of a sentence
+	openLower bool      // the page's text starts in the middle of a sentence
+	signed    bool      // a signature or closing near the end of the page
+	letter    bool      // a letterhead: facility words or a telephone in the top lines
+	idsTop    bool      // a patient identifier in the first two lines
 	mrns      []string
 	labels    []string
 	names     []extract.Name
@@ -75,7 +78,7 @@ func (s *Separator) read(no int, text string, labels []string) signals {
 	lines := nonEmptyLines(text)
 	for _, l := range labels {
 		if v := normMRN(l); v != "" {
-			sg.labels = append(sg.labels, v)
+			sg.labels = append(sg.labels, strings.TrimLeft(v, "0"))
 			sg.mrns = append(sg.mrns, v)
 		}
 	}
@@ -84,6 +87,21 @@ func (s *Separator) read(no int, text string, labels []string) signals {
 		return sg
 	}
 	sg.garbage = isGarbage(lines)
+	// A fax machine's header repeats on every page it sends: it says
+	// which transmission the page came in, and nothing else here may
+	// read it as a letterhead or a running header.
+	for i := 0; i < len(lines) && i < 2; i++ {
+		if h, ok := parseFaxHeader(lines[i]); ok {
+			sg.fax = h
+			lines = append(lines[:i:i], lines[i+1:]...)
+			break
+		}
+	}
+	if len(lines) == 0 {
+		return sg
+	}
+	sg.prevOpen = endsOpen(lines)
+	sg.openLower = startsLower(lines[0])
 	top := lines[:min(len(lines), topLines)]
 	joined := strings.Join(lines, "\n")
 
@@ -221,7 +239,9 @@ func plausibleWord(t string) bool {
 }
 
 // normMRN folds an identifier for comparison: upper case, letters and
-// digits only, leading zeros dropped (as "Med Rec #" lines print them).
+// digits only; "" when fewer than three characters are left once leading
+// zeros are dropped (as "Med Rec #" lines print them). Leading zeros are
+// kept: sameMRN weighs them as match.CompareMRN does.
 func normMRN(v string) string {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(v) {
@@ -229,11 +249,118 @@ func normMRN(v string) string {
 			b.WriteRune(r)
 		}
 	}
-	out := strings.TrimLeft(b.String(), "0")
-	if len(out) < 3 {
+	out := b.String()
+	if len(strings.TrimLeft(out, "0")) < 3 {
 		return ""
 	}
 	return out
+}
+
+// faxHeader is a fax machine's transmission header: "03/14/2024 10:42
+// FROM: (555) 010-2345 ... TO: ... P.002/005", "PAGE 2/5 FAX", "Received:
+// ...; Page 2 of 5".
+type faxHeader struct {
+	ok     bool
+	k, n   int    // page within the transmission; n is 0 when not printed
+	sender string // the sender's number or name, digits and letters only
+}
+
+var (
+	faxPageRe   = regexp.MustCompile(`(?i)\b(?:p(?:age|g)?\.?)\s*0*([0-9]{1,3})\s*(?:/|of)\s*0*([0-9]{1,3})\b|(?i)\bp\.\s*0*([0-9]{1,3})\b`)
+	faxFromRe   = regexp.MustCompile(`(?i)\bfrom\b[:;]?\s*([^;]*?)\s*(?:\bto\b|;|$)`)
+	faxMarkerRe = regexp.MustCompile(`(?i)\bfax\b|\bfrom\b.*\bto\b|\breceived\b`)
+)
+
+// parseFaxHeader reads a line as a fax transmission header: a long line
+// with a sender ("FROM", "FAX", "Received") and a page counter.
+func parseFaxHeader(line string) (faxHeader, bool) {
+	if len(line) < 30 || !faxMarkerRe.MatchString(line) {
+		return faxHeader{}, false
+	}
+	m := faxPageRe.FindStringSubmatch(line)
+	if m == nil {
+		return faxHeader{}, false
+	}
+	h := faxHeader{ok: true}
+	if m[1] != "" {
+		h.k, _ = strconv.Atoi(m[1])
+		h.n, _ = strconv.Atoi(m[2])
+	} else {
+		h.k, _ = strconv.Atoi(m[3])
+	}
+	if h.k < 1 || h.n > 0 && h.k > h.n {
+		return faxHeader{}, false
+	}
+	if f := faxFromRe.FindStringSubmatch(line); f != nil {
+		h.sender = normSender(f[1])
+	} else {
+		h.sender = normSender(line[:strings.Index(line, m[0])])
+	}
+	return h, true
+}
+
+// normSender keeps the digits of a sender, or its letters when it has no
+// digits, for comparing transmissions.
+func normSender(s string) string {
+	var d, l strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= '0' && r <= '9':
+			d.WriteRune(r)
+		case r >= 'a' && r <= 'z':
+			l.WriteRune(r)
+		}
+	}
+	if d.Len() >= 7 {
+		return d.String()
+	}
+	return l.String()
+}
+
+// endsOpen reports whether a page's text stops in the middle of a
+// sentence: its last line of prose, before any footer, is a long line
+// that ends without a full stop, as when a paragraph runs onto the next
+// page.
+func endsOpen(lines []string) bool {
+	for i := len(lines) - 1; i >= 0 && i >= len(lines)-3; i-- {
+		l := lines[i]
+		if parsePageNum(l).ok || isFooterLine(l) {
+			continue
+		}
+		if len(l) < 45 {
+			return false
+		}
+		switch l[len(l)-1] {
+		case '.', ':', '!', '?', ')', ';':
+			return false
+		}
+		last := l[strings.LastIndexByte(l, ' ')+1:]
+		return !strings.ContainsAny(last, "0123456789")
+	}
+	return false
+}
+
+// isFooterLine: a short line of digits ("2/3") or a "Printed ..." line.
+func isFooterLine(l string) bool {
+	ll := strings.ToLower(l)
+	if strings.HasPrefix(ll, "printed") || strings.HasPrefix(ll, "confidential") {
+		return true
+	}
+	return len(l) <= 7 && strings.Trim(l, "0123456789/ ") == ""
+}
+
+// startsLower reports whether a page's first line starts with a lower-case
+// word, as text carried over from the page before does.
+func startsLower(l string) bool {
+	for _, r := range l {
+		switch {
+		case unicode.IsLower(r):
+			return true
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			return false
+		}
+	}
+	return false
 }
 
 // hasContinued reports whether a line is a running header that says the

@@ -3,7 +3,7 @@
 package separate
 
 // trainedFeatures names the features the weights were fitted for, in order.
-const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,prev_mid,page_seq,mrn_same,mrn_diff,name_same,name_diff,dob_same,dob_diff,has_dob,letterhead,ids_top,running_header,service_same,service_diff,prev_signed,blank_before,type_same,type_change,title_type_change,garbage,prev_garbage"
+const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,prev_mid,page_seq,mrn_same,mrn_diff,name_same,name_diff,dob_same,dob_diff,has_dob,letterhead,ids_top,running_header,service_same,service_diff,prev_signed,blank_before,type_same,type_change,title_type_change,garbage,prev_garbage,fax_new,fax_seq,prev_open,open_lower,mrn_near,garbage_mid"
 
 // trainedModel returns the boundary model's weights, in feature order, and
 // the share of pages that start a document in its training data: 48
@@ -11,32 +11,38 @@ const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,pre
 // with simulated OCR errors at character error rates [0.01 0.02 0.035].
 func trainedModel() (vector, float64) {
 	return vector{
-		-2.8039, // bias
-		1.9108,  // title
-		-1.8453, // continued
-		1.7228,  // page_one
-		-1.5604, // page_later
-		2.3463,  // prev_ended
-		-1.7734, // prev_mid
-		-0.8705, // page_seq
-		0.1990,  // mrn_same
-		0.7807,  // mrn_diff
-		1.9023,  // name_same
-		0.9864,  // name_diff
-		0.6657,  // dob_same
-		0.4444,  // dob_diff
-		2.4408,  // has_dob
-		1.7327,  // letterhead
-		-1.1248, // ids_top
-		-0.7226, // running_header
-		-0.5609, // service_same
-		1.2103,  // service_diff
-		3.7308,  // prev_signed
-		-0.0499, // blank_before
-		-1.5338, // type_same
-		1.4758,  // type_change
-		0.5054,  // title_type_change
-		1.7033,  // garbage
-		1.3132,  // prev_garbage
-	}, 0.6786
+		-3.0688, // bias
+		2.5006,  // title
+		-1.8998, // continued
+		3.4072,  // page_one
+		-2.2238, // page_later
+		2.9517,  // prev_ended
+		-1.6621, // prev_mid
+		-1.3337, // page_seq
+		1.8435,  // mrn_same
+		1.2140,  // mrn_diff
+		1.8210,  // name_same
+		2.9510,  // name_diff
+		-1.1422, // dob_same
+		0.4126,  // dob_diff
+		2.7155,  // has_dob
+		1.8274,  // letterhead
+		-1.9208, // ids_top
+		-0.6531, // running_header
+		-0.7638, // service_same
+		3.5947,  // service_diff
+		2.1667,  // prev_signed
+		-0.3724, // blank_before
+		-2.6748, // type_same
+		1.2338,  // type_change
+		0.6373,  // title_type_change
+		3.2638,  // garbage
+		1.2673,  // prev_garbage
+		1.1492,  // fax_new
+		-0.4598, // fax_seq
+		-1.8009, // prev_open
+		0.0250,  // open_lower
+		1.0586,  // mrn_near
+		-1.0957, // garbage_mid
+	}, 0.7359
 }
