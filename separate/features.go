@@ -213,9 +213,9 @@ func compareSets[T any](a, c []T, eq func(p, q T) (same, diff bool)) (bool, bool
 	return false, anyDiff
 }
 
-// sameMRN compares identifiers as match.CompareMRN does: exact, one
-// OCR-confusable substitution (O/0, I/l/1, S/5, B/8, Z/2) or leading zeros
-// apart are the same; any other difference, even one digit, is another
+// sameMRN compares identifiers as match.CompareMRN (chart.CompareMRN) does:
+// exact, equal once OCR confusions (chart.DigitFor) are undone, or leading
+// zeros apart are the same; any other difference, even one digit, is another
 // patient's MRN (neighbouring MRNs belong to other patients).
 func sameMRN(p, q string) (bool, bool) {
 	switch match.CompareMRN(chart.MRN(p), chart.MRN(q)) {
