@@ -143,25 +143,37 @@ type ReviewList struct {
 	Next int64 `json:"next,omitempty"`
 }
 
-func (s *Server) listReview(w http.ResponseWriter, r *http.Request) {
+// pageParams reads a document list's paging parameters: limit (1 to 500,
+// default 50) and after (a document ID, default 0). It answers 400 and
+// reports false when one is malformed.
+func pageParams(w http.ResponseWriter, r *http.Request) (limit int, after int64, ok bool) {
 	q := r.URL.Query()
-	f := storage.ReviewFilter{Limit: 50}
+	limit = 50
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
 			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 500")
-			return
+			return 0, 0, false
 		}
-		f.Limit = n
+		limit = n
 	}
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
 			writeError(w, http.StatusBadRequest, "after must be a document id")
-			return
+			return 0, 0, false
 		}
-		f.AfterID = n
+		after = n
 	}
+	return limit, after, true
+}
+
+func (s *Server) listReview(w http.ResponseWriter, r *http.Request) {
+	limit, after, ok := pageParams(w, r)
+	if !ok {
+		return
+	}
+	f := storage.ReviewFilter{Limit: limit, AfterID: after}
 	ctx := r.Context()
 	docs, err := s.Documents.ReviewQueue(ctx, f)
 	if err != nil {
@@ -393,23 +405,9 @@ type TypeCheckList struct {
 }
 
 func (s *Server) listTypeCheck(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit, after := 50, int64(0)
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			writeError(w, http.StatusBadRequest, "limit must be a whole number from 1 to 500")
-			return
-		}
-		limit = n
-	}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "after must be a document id")
-			return
-		}
-		after = n
+	limit, after, ok := pageParams(w, r)
+	if !ok {
+		return
 	}
 	ctx := r.Context()
 	docs, err := s.Documents.TypeCheckList(ctx, limit, after)

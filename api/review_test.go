@@ -145,3 +145,47 @@ func TestProtectGuardsPatientData(t *testing.T) {
 		}
 	}
 }
+
+// The type-check queue over the API: a filed, preliminary document is
+// listed, its type confirmed once (final after), and bad requests refused.
+func TestTypeCheckAPI(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	su := filingtest.New(t, log)
+	db := su.DB
+	id := filingtest.Batch(t, db, su.Objects, "api-tc-"+testenv.Name(""), []filingtest.Page{{Text: filingtest.VagueType}})
+	_, err := su.Filer.FileBatch(ctx, id)
+	testenv.Must(t, err, "file batch")
+	docs, err := db.BatchDocuments(ctx, id)
+	testenv.Must(t, err, "documents")
+	if len(docs) != 1 || docs[0].DocStatus != storage.DocStatusPreliminary {
+		t.Fatalf("fixture: want one preliminary document, got %+v", docs)
+	}
+	doc := docs[0]
+	srv := httptest.NewServer((&api.Server{Batches: db, Log: log, Documents: db, Patients: su.Index, Filer: su.Filer, Objects: su.Objects}).Handler())
+	defer srv.Close()
+	typePath := fmt.Sprintf("/api/documents/%d/type", doc.ID)
+	for _, tc := range []struct {
+		method, path, body string
+		code               int
+		contains           string
+	}{
+		{"GET", "/api/typecheck", "", 200, fmt.Sprintf(`"id": %d`, doc.ID)},
+		{"GET", "/api/typecheck?after=x", "", 400, "after"},
+		{"POST", typePath, `{"type": "nonsense"}`, 400, "GET /api/types"},
+		{"POST", "/api/documents/99999/type", `{"type": "progress-note"}`, 404, "no such document"},
+		{"POST", typePath, `{"type": "progress-note"}`, 200, `"doc_status": "final"`},
+		{"POST", typePath, `{"type": "progress-note"}`, 409, "not waiting"},
+		{"GET", "/api/typecheck", "", 200, `"count": 0`},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("X-Paperchart-User", "hit7")
+		resp, err := http.DefaultClient.Do(req)
+		testenv.Must(t, err, "%s %s", tc.method, tc.path)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || !strings.Contains(string(body), tc.contains) {
+			t.Errorf("%s %s: %d %s, want %d with %s", tc.method, tc.path, resp.StatusCode, body, tc.code, tc.contains)
+		}
+	}
+}
