@@ -147,12 +147,8 @@ func parseKey(key string) (Key, bool) {
 		return Key{Kind: KeySearchable, Batch: b}, ok
 	}
 	if rest, ok := strings.CutPrefix(key, PrefixPages); ok {
-		batch, file, ok := strings.Cut(rest, "/")
+		b, file, ok := cutID(rest, "/")
 		if !ok {
-			return Key{}, false
-		}
-		b, err := strconv.ParseInt(batch, 10, 64)
-		if err != nil {
 			return Key{}, false
 		}
 		// A source keeps its own extension after ".src" (".src.jpg"), so
@@ -172,12 +168,8 @@ func parseKey(key string) (Key, bool) {
 		return Key{Kind: kind, Batch: b, Page: n, Ext: ext}, err == nil
 	}
 	if rest, ok := strings.CutPrefix(key, PrefixDocuments+"batches/"); ok {
-		batch, file, ok := strings.Cut(rest, "/")
+		b, file, ok := cutID(rest, "/")
 		if !ok {
-			return Key{}, false
-		}
-		b, err := strconv.ParseInt(batch, 10, 64)
-		if err != nil {
 			return Key{}, false
 		}
 		if edit, ok := strings.CutPrefix(file, "edit-"); ok {
@@ -188,26 +180,28 @@ func parseKey(key string) (Key, bool) {
 		return Key{Kind: KeyReviewDocument, Batch: b, Seq: int(seq)}, ok
 	}
 	if rest, ok := strings.CutPrefix(key, PrefixDocuments+"patients/"); ok {
-		patient, file, ok := strings.Cut(rest, "/")
+		p, file, ok := cutID(rest, "/")
 		if !ok {
 			return Key{}, false
 		}
-		p, err := strconv.ParseInt(patient, 10, 64)
-		if err != nil {
-			return Key{}, false
-		}
-		batch, seq, ok := strings.Cut(file, "-")
+		b, seq, ok := cutID(file, "-")
 		if !ok {
-			return Key{}, false
-		}
-		b, err := strconv.ParseInt(batch, 10, 64)
-		if err != nil {
 			return Key{}, false
 		}
 		s, ok := cutNumber(seq, ".pdf")
 		return Key{Kind: KeyPatientDocument, Patient: p, Batch: b, Seq: int(s)}, ok
 	}
 	return Key{}, false
+}
+
+// cutID reads a decimal number up to sep, and returns what follows sep.
+func cutID(s, sep string) (int64, string, bool) {
+	num, rest, ok := strings.Cut(s, sep)
+	if !ok {
+		return 0, "", false
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	return n, rest, err == nil
 }
 
 // cutNumber reads a decimal number followed by suffix, and nothing else.
