@@ -3,7 +3,6 @@ package filing_test
 import (
 	"context"
 	"maps"
-	"sync"
 	"testing"
 
 	"paperchart/filing"
@@ -12,36 +11,13 @@ import (
 	"paperchart/storage"
 )
 
-// countingObjects is the real object store, counting the GETs of each key.
-type countingObjects struct {
-	*storage.Objects
-	mu   sync.Mutex
-	gets map[string]int
-}
-
-func (c *countingObjects) Get(ctx context.Context, key string) ([]byte, error) {
-	c.mu.Lock()
-	c.gets[key]++
-	c.mu.Unlock()
-	return c.Objects.Get(ctx, key)
-}
-
-// took returns the GETs since the last call.
-func (c *countingObjects) took() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g := maps.Clone(c.gets)
-	clear(c.gets)
-	return g
-}
-
 // TestPagesFetched counts what filing a batch on its own (the file task)
 // and a person's edits read from the object store: the image and OCR
 // result of each page that goes into a PDF, once, and nothing of sheets.
 func TestPagesFetched(t *testing.T) {
 	ctx := context.Background()
 	su := filingtest.New(t, nil)
-	objs := &countingObjects{Objects: su.Objects, gets: map[string]int{}}
+	objs := testenv.Counting(su.Objects)
 	f, err := filing.New(su.DB, objs, filing.Config{}, nil)
 	testenv.Must(t, err, "filer")
 	id := filingtest.Batch(t, su.DB, su.Objects, "fetch-"+testenv.Name(""), []filingtest.Page{
@@ -57,7 +33,7 @@ func TestPagesFetched(t *testing.T) {
 	}
 	_, err = f.FileBatch(ctx, id)
 	testenv.Must(t, err, "file batch")
-	if got, want := objs.took(), pageKeys(2, 3, 4); !maps.Equal(got, want) {
+	if got, want := objs.Took(), pageKeys(2, 3, 4); !maps.Equal(got, want) {
 		t.Errorf("filing the batch fetched %v, want %v", got, want)
 	}
 	docs, err := su.DB.BatchDocuments(ctx, id)
@@ -67,16 +43,16 @@ func TestPagesFetched(t *testing.T) {
 	}
 	_, err = f.MergeWithPrevious(ctx, docs[1].ID, "ann")
 	testenv.Must(t, err, "merge")
-	if got, want := objs.took(), pageKeys(2, 3); !maps.Equal(got, want) {
+	if got, want := objs.Took(), pageKeys(2, 3); !maps.Equal(got, want) {
 		t.Errorf("merging fetched %v, want %v", got, want)
 	}
 	testenv.Must(t, f.MovePage(ctx, docs[0].ID, 3, docs[2].ID, "ann"), "move page")
-	if got, want := objs.took(), pageKeys(2, 3, 4); !maps.Equal(got, want) {
+	if got, want := objs.Took(), pageKeys(2, 3, 4); !maps.Equal(got, want) {
 		t.Errorf("moving a page fetched %v, want %v", got, want)
 	}
 	_, err = f.SplitAt(ctx, docs[2].ID, 4, "ann")
 	testenv.Must(t, err, "split")
-	if got, want := objs.took(), pageKeys(3, 4); !maps.Equal(got, want) {
+	if got, want := objs.Took(), pageKeys(3, 4); !maps.Equal(got, want) {
 		t.Errorf("splitting fetched %v, want %v", got, want)
 	}
 }

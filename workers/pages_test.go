@@ -3,7 +3,6 @@ package workers_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 
 	"github.com/hibiken/asynq"
@@ -14,27 +13,13 @@ import (
 	"paperchart/workers"
 )
 
-// countingObjects is the real object store, counting the GETs of each key.
-type countingObjects struct {
-	*storage.Objects
-	mu   sync.Mutex
-	gets map[string]int
-}
-
-func (c *countingObjects) Get(ctx context.Context, key string) ([]byte, error) {
-	c.mu.Lock()
-	c.gets[key]++
-	c.mu.Unlock()
-	return c.Objects.Get(ctx, key)
-}
-
 // TestPagesFetchedOnce runs a batch's assembly and filing tasks, as a worker
 // does once OCR is done, and counts what they read from the object store:
 // each page's image and OCR result once, whichever task uses them.
 func TestPagesFetchedOnce(t *testing.T) {
 	ctx := context.Background()
 	s := filingtest.New(t, nil)
-	objs := &countingObjects{Objects: s.Objects, gets: map[string]int{}}
+	objs := testenv.Counting(s.Objects)
 	redis := asynq.RedisClientOpt{Addr: testenv.RedisAddr()}
 	qc := workers.QueueConfig{Prefix: testenv.Name("pctest") + ":"}
 	q := workers.NewQueue(redis, qc)
@@ -79,19 +64,20 @@ func TestPagesFetchedOnce(t *testing.T) {
 		}
 	}
 
+	gets := objs.Took()
 	total := 0
 	for no := 1; no <= len(pages); no++ {
 		for _, key := range []string{storage.PageImageKey(id, no), storage.PageOCRKey(id, no)} {
-			if n := objs.gets[key]; n != 1 {
+			if n := gets[key]; n != 1 {
 				t.Errorf("%s fetched %d times, want once", key, n)
 			}
 		}
 	}
-	for _, n := range objs.gets {
+	for _, n := range gets {
 		total += n
 	}
 	t.Logf("%d pages: %d GETs in all (%.1f a page)", len(pages), total, float64(total)/float64(len(pages)))
 	if total != 2*len(pages) {
-		t.Errorf("%d GETs for %d pages, want %d: %v", total, len(pages), 2*len(pages), objs.gets)
+		t.Errorf("%d GETs for %d pages, want %d: %v", total, len(pages), 2*len(pages), gets)
 	}
 }
