@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -64,7 +65,8 @@ type evalResult struct {
 	BoundaryF1Sheet     float64        `json:"boundary_f1_with_sheets"`
 	BoundaryF1Mixed     float64        `json:"boundary_f1_sheets_on_some"`
 
-	fileOf map[int64]string // batch ID → file name
+	fileOf   map[int64]string   // batch ID → file name
+	labelsOf map[int64][]string // batch ID → its truth documents' labels
 }
 
 const evalAbout = `Runs the real pipeline (ingest, split, barcodes, OCR, separation, classification, patient matching,
@@ -124,6 +126,7 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	corpus := fs.String("corpus", "", "score the corpus in this folder (format above) instead of a generated one")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	only := fs.Int("only", 0, "run only the Nth batch, in file-name order (to look into one); 0: all")
+	outcomes := fs.String("outcomes", "", "also write what became of each document (file, pages, truth document, types, result, why held) as CSV to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -172,6 +175,21 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		res.Options = &o
 	}
+	if *outcomes != "" {
+		var buf bytes.Buffer
+		labelOf := func(id int64, n int) string {
+			if l := res.labelsOf[id]; n >= 1 && n <= len(l) {
+				return l[n-1]
+			}
+			return ""
+		}
+		if err := evaluate.WriteOutcomes(&buf, res.Report, func(id int64) string { return res.fileOf[id] }, labelOf); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*outcomes, buf.Bytes(), 0o640); err != nil {
+			return fmt.Errorf("eval: write outcomes: %w", err)
+		}
+	}
 	if *asJSON {
 		return writeJSON(stdout, res)
 	}
@@ -192,7 +210,7 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 // scoreCorpus checks the corpus in dir, runs its batches (all, or the
 // only-th) through a pipeline of its own and scores the result.
 func scoreCorpus(ctx context.Context, c *config, dir string, only int, progress func(string, ...any)) (evalResult, error) {
-	res := evalResult{Only: only, fileOf: map[int64]string{}}
+	res := evalResult{Only: only, fileOf: map[int64]string{}, labelsOf: map[int64][]string{}}
 	corpus, err := evaluate.LoadCorpus(ctx, dir)
 	if err != nil {
 		return res, err
@@ -253,6 +271,7 @@ func scoreCorpus(ctx context.Context, c *config, dir string, only int, progress 
 		}
 		truths = append(truths, cb.Batch(b.ID))
 		res.fileOf[b.ID] = cb.File
+		res.labelsOf[b.ID] = cb.Labels
 		ds, err := p.DB.BatchDocuments(ctx, b.ID)
 		if err != nil {
 			return res, err

@@ -58,6 +58,10 @@ Flags:
                       fictional patients not in any index
   --patients-per-batch N
                       how many of them a batch mixes (default 4)
+  --bodies DIR        documents' bodies are real texts from DIR/<type>/*.txt
+                      (the layout of realtext/train and realtext/heldout),
+                      laid out under generated headers, patient blocks and
+                      footers; only the types DIR holds are drawn
   --population N      instead of a batch, write N generated patients as a
                       CSV for paperchart patients import to --out (one in
                       eight a look-alike of another: twins, namesakes,
@@ -121,6 +125,7 @@ func runGen(ctx context.Context, args []string, stdout io.Writer) error {
 		unknown = fs.Float64("unknown", 0.08, "")
 		share   = fs.Float64("sheets-share", 0.4, "")
 		sepCode = fs.String("separator", "", "")
+		bodies  = fs.String("bodies", "", "")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -134,6 +139,13 @@ func runGen(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var texts *scangen.Bodies
+	if *bodies != "" {
+		var err error
+		if texts, err = scangen.LoadBodies(*bodies); err != nil {
+			return err
+		}
+	}
 	if *corpus != "" {
 		for _, f := range []string{"out", "truth", "patients"} {
 			if set[f] {
@@ -150,6 +162,7 @@ func runGen(ctx context.Context, args []string, stdout io.Writer) error {
 			o.Batch.Pages = *pages
 		}
 		o.Batch.DPI, o.Batch.Clean, o.Batch.Bilevel, o.Batch.RotateProb, o.Batch.BlankProb = *dpi, *clean, *bilevel, *rotate, *blank
+		o.Batch.Bodies = texts
 		if *format != "" {
 			f, err := parseFormat(*format)
 			if err != nil {
@@ -185,6 +198,7 @@ func runGen(ctx context.Context, args []string, stdout io.Writer) error {
 	opt := def
 	opt.Pages, opt.Seed, opt.DPI, opt.Clean = *pages, *seed, *dpi, *clean
 	opt.Bilevel, opt.RotateProb, opt.BlankProb = *bilevel, *rotate, *blank
+	opt.Bodies = texts
 	if *format != "" {
 		opt.Format = scangen.Format(*format)
 		if opt.Format == "tif" {
@@ -443,6 +457,7 @@ func writeCorpus(ctx context.Context, dir string, o corpusOptions, progress func
 				if inIndex[pg.MRN] {
 					row.MRN = pg.MRN
 				}
+				row.Conflict = pg.IDConflict
 			}
 			rows = append(rows, row)
 		}

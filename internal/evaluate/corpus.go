@@ -76,6 +76,9 @@ func WriteTruth(w io.Writer, rows []TruthRow) error {
 type TruthBatch struct {
 	File  string
 	Pages []TruthPage // pages 1..n in order; Document numbers the file's documents 1, 2, ... in page order
+	// Labels are the documents' labels in truth.csv: Labels[n-1] is
+	// document n's.
+	Labels []string
 	// Sheets and Mixed say how the batch was scanned (see SheetUse).
 	Sheets, Mixed bool
 }
@@ -322,6 +325,7 @@ func ParseTruth(r io.Reader) ([]TruthBatch, error) {
 					d = &docInfo{no: len(order) + 1, line: r.line}
 					docs[r.Document] = d
 					order = append(order, d)
+					tb.Labels = append(tb.Labels, r.Document)
 					current = d
 				case d.closed:
 					bad.add("line %d: the pages of its document (from line %d) do not follow each other: another document or a sheet comes between; a document's pages must be consecutive, blank pages aside", r.line, d.line)

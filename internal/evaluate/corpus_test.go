@@ -27,12 +27,12 @@ func TestParseTruthGood(t *testing.T) {
 		want []TruthBatch
 	}{
 		{"truth-good.csv", []TruthBatch{
-			{File: "a.tif", Pages: []TruthPage{
+			{File: "a.tif", Labels: []string{"A", "B"}, Pages: []TruthPage{
 				{No: 1, Line: 10, Document: 1, Type: "consult-note", MRN: "1001"},
 				{No: 2, Line: 9, Document: 2, Type: "progress-note", MRN: "2002", Conflict: true},
 				{No: 3, Line: 11, Document: 2, Type: "progress-note", MRN: "2002", Conflict: true},
 			}},
-			{File: "b.pdf", Sheets: true, Pages: []TruthPage{
+			{File: "b.pdf", Sheets: true, Labels: []string{"lab-1", "x"}, Pages: []TruthPage{
 				{No: 1, Line: 2, Sheet: true},
 				{No: 2, Line: 3, Document: 1, Type: "lab-report", MRN: "1001"},
 				{No: 3, Line: 4, Document: 1, Blank: true, Type: "lab-report", MRN: "1001"},
@@ -45,7 +45,7 @@ func TestParseTruthGood(t *testing.T) {
 		}},
 		// Columns in another order, a byte order mark.
 		{"truth-reordered.csv", []TruthBatch{
-			{File: "only.png", Pages: []TruthPage{{No: 1, Line: 2, Document: 1, Type: "lab-report", MRN: "1001"}}},
+			{File: "only.png", Labels: []string{"1"}, Pages: []TruthPage{{No: 1, Line: 2, Document: 1, Type: "lab-report", MRN: "1001"}}},
 		}},
 	}
 	for _, tc := range tests {
@@ -143,7 +143,7 @@ func TestWriteTruthRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []TruthBatch{{File: "b.pdf", Sheets: false, Mixed: true, Pages: []TruthPage{
+	want := []TruthBatch{{File: "b.pdf", Sheets: false, Mixed: true, Labels: []string{"1", "doc, two"}, Pages: []TruthPage{
 		{No: 1, Line: 2, Sheet: true},
 		{No: 2, Line: 3, Document: 1, Type: "lab-report", MRN: "1001"},
 		{No: 3, Line: 4, Blank: true},

@@ -45,10 +45,12 @@
 package evaluate
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -175,7 +177,44 @@ type Report struct {
 	// Held counts the held documents by kind of reason (ReasonKind); a
 	// document held for several kinds of reason counts under each, once.
 	Held map[string]int
+	// HeldInIndex counts as Held the held documents of InIndex: what kept
+	// documents that should have filed themselves from doing so.
+	HeldInIndex map[string]int
+	// Outcomes is what became of each document the pipeline made, in batch
+	// and page order (WriteOutcomes writes them as CSV).
+	Outcomes []Outcome `json:"-"`
 }
+
+// Outcome is what became of one document the pipeline made, for a person
+// looking into a run: which truth document it mostly holds, its types,
+// and whether it was filed, and if not, why.
+type Outcome struct {
+	BatchID   int64
+	Pages     []int  // batch page numbers
+	Document  int    // the truth document holding most of its pages; 0 for none
+	TruthType string // that document's type
+	Type      string // the type it was given
+	// Patient is the truth document's patient: PatientInIndex,
+	// PatientConflict, PatientNotInIndex or "" (no truth document).
+	Patient string
+	// Result is ResultFiled, ResultPreliminary, ResultWrongPatient or
+	// ResultHeld.
+	Result string
+	// Reasons are the kinds of reason it was held for (ReasonKind); Why
+	// the reasons themselves, as the workstation shows them.
+	Reasons, Why []string
+}
+
+// Outcome.Patient and Outcome.Result values.
+const (
+	PatientInIndex     = "in-index"
+	PatientConflict    = "conflict"
+	PatientNotInIndex  = "not-in-index"
+	ResultFiled        = "filed"
+	ResultPreliminary  = "filed-type-unconfirmed"
+	ResultWrongPatient = "filed-WRONG-PATIENT"
+	ResultHeld         = "held"
+)
 
 // Confusion is a confusion matrix of document types.
 type Confusion struct {
@@ -266,6 +305,7 @@ func Score(batches []Batch, docs []Doc) Report {
 	hit := map[string]int{}
 	confusion := map[[2]string]int{}
 	r.Held = map[string]int{}
+	r.HeldInIndex = map[string]int{}
 	for _, b := range batches {
 		r.Batches++
 		r.Pages += len(b.Pages)
@@ -316,19 +356,24 @@ func Score(batches []Batch, docs []Doc) Report {
 				r.TypeCorrect++
 				hit[tt]++
 			}
+			out := Outcome{BatchID: b.ID, Pages: d.Pages, TruthType: tt, Type: d.Type, Result: ResultHeld}
 			if td, ok := majorityDocument(d, page); ok {
+				out.Document = td.Document
 				switch {
 				case td.Conflict:
+					out.Patient = PatientConflict
 					r.Conflicting++
 					if d.Filed {
 						r.ConflictingFiled++
 					}
 				case td.MRN == "":
+					out.Patient = PatientNotInIndex
 					r.NotInIndex++
 					if d.Filed {
 						r.NotInIndexFiled++
 					}
 				default:
+					out.Patient = PatientInIndex
 					r.InIndex++
 					if d.Filed {
 						r.InIndexFiled++
@@ -337,10 +382,13 @@ func Score(batches []Batch, docs []Doc) Report {
 			}
 			if d.Filed {
 				r.Filed++
+				out.Result = ResultFiled
 				if d.Preliminary {
 					r.FiledPreliminary++
+					out.Result = ResultPreliminary
 				}
 				if wrongPatient(d, page) {
+					out.Result = ResultWrongPatient
 					r.WrongPatient++
 					r.WrongPatientDocuments = append(r.WrongPatientDocuments, d)
 					conflict, unknown := pageFlags(d, page)
@@ -355,8 +403,12 @@ func Score(batches []Batch, docs []Doc) Report {
 				}
 			} else {
 				r.Review++
-				for _, k := range ReasonKinds(d.ReviewReasons) {
+				out.Reasons, out.Why = ReasonKinds(d.ReviewReasons), d.ReviewReasons
+				for _, k := range out.Reasons {
 					r.Held[k]++
+					if out.Patient == PatientInIndex {
+						r.HeldInIndex[k]++
+					}
 				}
 				if d.Review.Split {
 					r.ReviewSplit++
@@ -368,6 +420,7 @@ func Score(batches []Batch, docs []Doc) Report {
 					r.ReviewPatient++
 				}
 			}
+			r.Outcomes = append(r.Outcomes, out)
 		}
 	}
 	var types []string
@@ -550,11 +603,61 @@ func (r Report) Print(w io.Writer) error {
 			return strings.Compare(a, b)
 		})
 		for _, k := range kinds {
-			fmt.Fprintf(&b, "  %4d  %s\n", r.Held[k], k)
+			fmt.Fprintf(&b, "  %4d  %s  (%d of them of patients in the index, no conflict)\n", r.Held[k], k, r.HeldInIndex[k])
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// OutcomesHeader is the header row WriteOutcomes writes.
+var OutcomesHeader = []string{"file", "pages", "document", "truth_type", "type", "patient", "result", "reasons", "why"}
+
+// WriteOutcomes writes the report's outcomes as CSV, one row per document
+// the pipeline made: the batch's file (fileOf maps batch IDs to file
+// names), its pages ("3-5", or "3,5" when not contiguous), the truth
+// document label (labelOf maps a batch ID and truth document number to
+// it), the truth and given types, the kind of patient, the result and the
+// kinds of reason it was held for (";"-separated) and the reasons as the
+// workstation words them (" | "-separated). It holds no patient data
+// beyond the corpus's own labels: reasons never carry any.
+func WriteOutcomes(w io.Writer, r Report, fileOf func(int64) string, labelOf func(int64, int) string) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(OutcomesHeader); err != nil {
+		return fmt.Errorf("write outcomes: %w", err)
+	}
+	for _, o := range r.Outcomes {
+		doc := ""
+		if o.Document > 0 {
+			doc = labelOf(o.BatchID, o.Document)
+		}
+		if err := cw.Write([]string{fileOf(o.BatchID), pageRanges(o.Pages), doc, o.TruthType, o.Type, o.Patient, o.Result, strings.Join(o.Reasons, ";"), strings.Join(o.Why, " | ")}); err != nil {
+			return fmt.Errorf("write outcomes: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write outcomes: %w", err)
+	}
+	return nil
+}
+
+// pageRanges words page numbers as ranges: 1-3,5.
+func pageRanges(pages []int) string {
+	var parts []string
+	for i := 0; i < len(pages); {
+		j := i
+		for j+1 < len(pages) && pages[j+1] == pages[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", pages[i], pages[j]))
+		} else {
+			parts = append(parts, strconv.Itoa(pages[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
 }
 
 // label is how a type code is printed; "" is no type.

@@ -280,3 +280,39 @@ func TestReasonKind(t *testing.T) {
 		t.Errorf("ReasonKinds(nil) = %q", got)
 	}
 }
+
+func TestOutcomes(t *testing.T) {
+	b := batch(7, false, "1:lab:A", "1:lab:A", "blank", "2:note:B", "3:note:", "4:card:A")
+	held := doc(7, false, "", "note", 4)
+	held.ReviewReasons = []string{"match probability 0.9 is below what automatic filing needs"}
+	prelim := doc(7, true, "A", "card", 6)
+	prelim.Preliminary = true
+	r := Score([]Batch{b}, []Doc{
+		doc(7, true, "A", "lab", 1, 2, 3), held, doc(7, true, "B", "note", 5), prelim,
+	})
+	if got, want := r.HeldInIndex, map[string]int{ReasonKind(held.ReviewReasons[0]): 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("HeldInIndex = %v, want %v", got, want)
+	}
+	var buf strings.Builder
+	labels := []string{"d-one", "d-two", "d-three", "d-four"}
+	err := WriteOutcomes(&buf, r, func(int64) string { return "b.pdf" }, func(id int64, n int) string {
+		if id != 7 {
+			t.Errorf("label asked for batch %d", id)
+		}
+		return labels[n-1]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"file,pages,document,truth_type,type,patient,result,reasons,why",
+		"b.pdf,1-3,d-one,lab,lab,in-index,filed,,",
+		"b.pdf,4,d-two,note,note,in-index,held," + ReasonKind(held.ReviewReasons[0]) + "," + held.ReviewReasons[0],
+		"b.pdf,5,d-three,note,note,not-in-index,filed-WRONG-PATIENT,,",
+		"b.pdf,6,d-four,card,card,in-index,filed-type-unconfirmed,,",
+		"",
+	}, "\n")
+	if buf.String() != want {
+		t.Errorf("outcomes:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
