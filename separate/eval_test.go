@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"paperchart/scangen"
 )
 
 // evalResult sums a variant's measurements over batches.
@@ -107,7 +109,7 @@ func evaluate(t *testing.T, s *Separator, batches []fixBatch, noiseStream uint64
 // regenerates the fixture from scangen (about a minute).
 func TestHeldOut(t *testing.T) {
 	if *update {
-		b, err := generate(context.Background(), heldOutFirstSeed, heldOutBatches, 0)
+		b, err := generate(context.Background(), heldOutFirstSeed, heldOutBatches, 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,10 +153,64 @@ func TestHeldOut(t *testing.T) {
 	}
 }
 
+// TestHeldOutReal measures boundaries on batches whose documents are the
+// real texts of realtext/heldout (never used for training or tuning) under
+// generated headers, with simulated OCR noise: real text flows over page
+// breaks and lacks the generator's regular section layout. Besides F1 it
+// bounds the share of exactly right documents sent to review, which keeps
+// documents whose split was right out of the chart. -update regenerates the
+// fixture.
+func TestHeldOutReal(t *testing.T) {
+	if *update {
+		bodies, err := scangen.LoadBodies(realHeldOutDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := generate(context.Background(), heldOutRealFirstSeed, heldOutRealBatches, 0, bodies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := saveFixture(heldOutRealPath, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batches := loadFixture(t, heldOutRealPath)
+	if raceEnabled {
+		batches = batches[:10]
+	}
+	s := newTest(t)
+	for _, tc := range []struct {
+		name    string
+		cer     float64
+		garbage int
+	}{
+		{"clean", 0, 0},
+		{"noisy-3%-garbage", 0.03, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := evaluate(t, s, batches, 79, tc.cer, tc.garbage, noSheets)
+			rightReview := res.review - res.wrongRv
+			right := res.docs - res.wrong
+			t.Logf("%s", res.score)
+			t.Logf("%d documents predicted, %d for review (%.1f%%); %d not exactly right, %d of them for review; %d of %d right ones for review",
+				res.docs, res.review, 100*float64(res.review)/float64(res.docs), res.wrong, res.wrongRv, rightReview, right)
+			if res.score.docs < 150 {
+				t.Errorf("only %d documents held out, want at least 150", res.score.docs)
+			}
+			if _, _, f := res.score.prf(); f < 0.98 {
+				t.Errorf("boundary F1 %.4f, want at least 0.98", f)
+			}
+			if share := float64(rightReview) / float64(max(right, 1)); share > 0.05 {
+				t.Errorf("%.1f%% of the exactly right documents sent to review, want at most 5%%", 100*share)
+			}
+		})
+	}
+}
+
 // TestGenerated runs scangen itself on a small batch of held-out seeds (the
 // fixture could be stale) and checks the split on noisy text.
 func TestGenerated(t *testing.T) {
-	batches, err := generate(context.Background(), liveFirstSeed, 1, trainDPI)
+	batches, err := generate(context.Background(), liveFirstSeed, 1, trainDPI, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,23 +66,37 @@ type fixPage struct {
 	Type     string `json:"type,omitempty"`
 }
 
-const heldOutPath = "testdata/heldout.json.gz"
+const (
+	heldOutPath = "testdata/heldout.json.gz"
+	// heldOutRealPath holds batches whose bodies are the real texts of
+	// realtext/heldout, never used for training or tuning.
+	heldOutRealPath = "testdata/heldout-real.json.gz"
+	// The real texts, by split (see realtext/README.md).
+	realTrainDir   = "../realtext/train"
+	realHeldOutDir = "../realtext/heldout"
+)
 
 // Held-out seeds: never used for training (trainSeeds) nor for tuning.
 const (
-	heldOutFirstSeed = 9101
-	heldOutBatches   = 14
-	batchPages       = 50
+	heldOutFirstSeed     = 9101
+	heldOutBatches       = 14
+	heldOutRealFirstSeed = 9301
+	heldOutRealBatches   = 14
+	batchPages           = 50
 )
 
 // generate makes n batches of batchPages pages from consecutive seeds,
 // with scangen's default degradations and 5% blank pages. dpi 0 lets
 // scangen draw it per batch, as for real scans; a low one renders faster
 // (the text differs only in where lines wrap).
-func generate(ctx context.Context, first uint64, n, dpi int) ([]fixBatch, error) {
+//
+// With bodies, every document's body is a real text of bodies laid out
+// under generated headers (scangen.Options.Bodies).
+func generate(ctx context.Context, first uint64, n, dpi int, bodies *scangen.Bodies) ([]fixBatch, error) {
 	var out []fixBatch
 	for seed := first; seed < first+uint64(n); seed++ {
 		opt := scangen.DefaultOptions()
+		opt.Bodies = bodies
 		opt.Format = scangen.FormatPDF
 		opt.Pages = batchPages
 		opt.Seed = seed

@@ -10,14 +10,20 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"paperchart/scangen"
 )
 
 // Training seeds: the boundary model is fitted on these batches only.
 const (
 	trainFirstSeed = 1
 	trainBatches   = 48
-	trainDPI       = 100
-	l2             = 1.0 // ridge penalty on every weight but the bias
+	// Batches of real text (realtext/train bodies under generated
+	// headers), seeds trainRealFirstSeed on.
+	trainRealFirstSeed = 201
+	trainRealBatches   = 60
+	trainDPI           = 100
+	l2                 = 1.0 // ridge penalty on every weight but the bias
 )
 
 // trainCERs are the simulated OCR error rates of each training variant of
@@ -33,10 +39,19 @@ func TestTrain(t *testing.T) {
 		t.Skip("run with -retrain to fit the boundary model")
 	}
 	ctx := context.Background()
-	batches, err := generate(ctx, trainFirstSeed, trainBatches, trainDPI)
+	batches, err := generate(ctx, trainFirstSeed, trainBatches, trainDPI, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	bodies, err := scangen.LoadBodies(realTrainDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := generate(ctx, trainRealFirstSeed, trainRealBatches, trainDPI, bodies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches = append(batches, real...)
 	s := newTest(t)
 	var xs []vector
 	var ys []float64

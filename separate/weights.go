@@ -11,38 +11,38 @@ const trainedFeatures = "bias,title,continued,page_one,page_later,prev_ended,pre
 // with simulated OCR errors at character error rates [0.01 0.02 0.035].
 func trainedModel() (vector, float64) {
 	return vector{
-		-3.0688, // bias
-		2.5006,  // title
-		-1.8998, // continued
-		3.4072,  // page_one
-		-2.2238, // page_later
-		2.9517,  // prev_ended
-		-1.6621, // prev_mid
-		-1.3337, // page_seq
-		1.8435,  // mrn_same
-		1.2140,  // mrn_diff
-		1.8210,  // name_same
-		2.9510,  // name_diff
-		-1.1422, // dob_same
-		0.4126,  // dob_diff
-		2.7155,  // has_dob
-		1.8274,  // letterhead
-		-1.9208, // ids_top
-		-0.6531, // running_header
-		-0.7638, // service_same
-		3.5947,  // service_diff
-		2.1667,  // prev_signed
-		-0.3724, // blank_before
-		-2.6748, // type_same
-		1.2338,  // type_change
-		0.6373,  // title_type_change
-		3.2638,  // garbage
-		1.2673,  // prev_garbage
-		1.1492,  // fax_new
-		-0.4598, // fax_seq
-		-1.8009, // prev_open
-		0.0250,  // open_lower
-		1.0586,  // mrn_near
-		-1.0957, // garbage_mid
-	}, 0.7359
+		-5.0258, // bias
+		2.6013,  // title
+		-2.7182, // continued
+		4.8144,  // page_one
+		-2.7924, // page_later
+		4.4714,  // prev_ended
+		-1.7079, // prev_mid
+		-1.2795, // page_seq
+		2.7871,  // mrn_same
+		3.1466,  // mrn_diff
+		1.7643,  // name_same
+		0.9576,  // name_diff
+		-1.4856, // dob_same
+		0.6930,  // dob_diff
+		3.6414,  // has_dob
+		2.2843,  // letterhead
+		-2.6200, // ids_top
+		0.5240,  // running_header
+		0.3746,  // service_same
+		4.9505,  // service_diff
+		2.2873,  // prev_signed
+		-0.2437, // blank_before
+		-2.1229, // type_same
+		2.7652,  // type_change
+		1.1265,  // title_type_change
+		4.5776,  // garbage
+		1.9925,  // prev_garbage
+		1.2273,  // fax_new
+		-0.1997, // fax_seq
+		-1.9571, // prev_open
+		0.4360,  // open_lower
+		2.6408,  // mrn_near
+		-1.3129, // garbage_mid
+	}, 0.5791
 }
