@@ -53,7 +53,7 @@ var readEvents = []string{"viewed", "downloaded", EventBreakGlass}
 
 // Access is minimum necessary: which documents a signed-in person may read.
 // Records, supervisors and admins read every document. An indexer reads the
-// documents waiting in the review queue and those they filed or worked on
+// documents waiting in the review queue or the type-check queue and those they filed or worked on
 // (claimed, filed, edited, rejected, confirmed the type of; reads do not
 // count) within the window; any other only after breaking the glass
 // (BreakGlass: a reason, kept in the document's history and listed for
@@ -90,7 +90,7 @@ func (a *Access) Document(ctx context.Context, u User, id int64) (Basis, error) 
 	var state string
 	var worked, glass bool
 	err := a.pool.QueryRow(ctx, `
-		SELECT d.state,
+		SELECT CASE WHEN d.state = 'filed' AND d.doc_status = 'preliminary' THEN 'typecheck' ELSE d.state END,
 		       EXISTS (SELECT 1 FROM document_events e WHERE e.document_id = d.id AND e.actor = $2 AND e.at > $3
 		               AND e.event <> ALL($4)),
 		       EXISTS (SELECT 1 FROM document_events e WHERE e.document_id = d.id AND e.actor = $2 AND e.at > $5
@@ -104,7 +104,7 @@ func (a *Access) Document(ctx context.Context, u User, id int64) (Basis, error) 
 		return "", fmt.Errorf("check access to document %d: %w", id, err)
 	}
 	switch {
-	case state == "review":
+	case state == "review", state == "typecheck":
 		return BasisQueue, nil
 	case reserved[u.Name]:
 		return "", nil // paperchart's own name in the history is not a person's work
