@@ -6,11 +6,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
+	"paperchart/audit"
 	"paperchart/chart"
 	"paperchart/storage"
+	"paperchart/users"
 )
 
 // Batches is what the API reads of the database.
@@ -42,16 +45,49 @@ type Server struct {
 	// documents, patients, cover sheets), for sign-in; nil serves them as
 	// they are.
 	Protect func(http.Handler) http.Handler
+	// Access, when set, is minimum necessary (users.Access) for the
+	// signed-in user: a document outside their work is refused (403) until
+	// they break the glass (POST /api/documents/{id}/break-glass).
+	Access *users.Access
+	// Audit, when set, is the audit trail: every read of patient data is
+	// recorded there before it is served.
+	Audit *audit.Log
 }
 
-// Handler returns the routes.
+// Handler returns the routes. Every answer carries
+// X-Content-Type-Options: nosniff.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("GET /api/batches", s.listBatches)
 	mux.HandleFunc("GET /api/batches/{id}", s.showBatch)
 	s.reviewRoutes(mux)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Routes lists the patterns Handler serves (method and path, as
+// http.ServeMux reads them), for tests that walk every route.
+func (s *Server) Routes() []string {
+	out := []string{"GET /healthz", "GET /api/batches", "GET /api/batches/{id}"}
+	if s.Documents != nil {
+		for pattern := range s.reviewHandlers() {
+			out = append(out, pattern)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// anonymousBatch hides what a batch's file name may tell (clerks name
+// scans after patients) from a request without a signed-in user.
+func anonymousBatch(r *http.Request, b storage.Batch) storage.Batch {
+	if _, ok := users.FromContext(r.Context()); !ok {
+		b.Name = ""
+	}
+	return b
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +126,9 @@ func (s *Server) listBatches(w http.ResponseWriter, r *http.Request) {
 	if bs == nil {
 		bs = []storage.Batch{}
 	}
+	for i := range bs {
+		bs[i] = anonymousBatch(r, bs[i])
+	}
 	writeJSON(w, http.StatusOK, bs)
 }
 
@@ -111,7 +150,7 @@ func (s *Server) showBatch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, "no such batch", "read batch", err)
 		return
 	}
-	d := BatchDetail{Batch: b}
+	d := BatchDetail{Batch: anonymousBatch(r, b)}
 	if d.PageList, err = s.Batches.Pages(r.Context(), id); err != nil {
 		s.internal(w, "read pages", err)
 		return

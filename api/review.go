@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"paperchart/audit"
 	"paperchart/chart"
 	"paperchart/classify"
 	"paperchart/filing"
@@ -75,20 +77,127 @@ func (s *Server) reviewRoutes(mux *http.ServeMux) {
 	if protect == nil {
 		protect = func(h http.Handler) http.Handler { return h }
 	}
-	for pattern, h := range map[string]http.HandlerFunc{
-		"GET /api/review":                  s.listReview,
-		"GET /api/documents/{id}":          s.showDocument,
-		"GET /api/documents/{id}/pdf":      s.documentPDF,
-		"POST /api/documents/{id}/file":    s.fileDocument,
-		"POST /api/documents/{id}/discard": s.discardDocument,
-		"POST /api/documents/{id}/type":    s.confirmType,
-		"GET /api/typecheck":               s.listTypeCheck,
-		"GET /api/patients/search":         s.searchPatients,
-		"GET /api/patients/{id}/documents": s.patientDocuments,
-		"GET /api/coversheet":              s.coversheet,
-		"GET /api/types":                   s.listTypes,
-	} {
+	for pattern, h := range s.reviewHandlers() {
 		mux.Handle(pattern, protect(h))
+	}
+}
+
+// reviewHandlers are the routes that carry patient data.
+func (s *Server) reviewHandlers() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"GET /api/review":                      s.listReview,
+		"GET /api/documents/{id}":              s.showDocument,
+		"GET /api/documents/{id}/pdf":          s.documentPDF,
+		"POST /api/documents/{id}/break-glass": s.breakGlass,
+		"POST /api/documents/{id}/file":        s.fileDocument,
+		"POST /api/documents/{id}/discard":     s.discardDocument,
+		"POST /api/documents/{id}/type":        s.confirmType,
+		"GET /api/typecheck":                   s.listTypeCheck,
+		"GET /api/patients/search":             s.searchPatients,
+		"GET /api/patients/{id}/documents":     s.patientDocuments,
+		"GET /api/coversheet":                  s.coversheet,
+		"GET /api/types":                       s.listTypes,
+	}
+}
+
+// record appends an entry for the caller to the audit trail, when the
+// server keeps one; it answers 500 itself and reports false when the trail
+// cannot be written, so that nothing is served without its record.
+func (s *Server) record(w http.ResponseWriter, r *http.Request, e audit.Entry) bool {
+	if s.Audit == nil {
+		return true
+	}
+	e.Actor = audit.UserActor(actor(r))
+	if e.Outcome == "" {
+		e.Outcome = audit.OutcomeOK
+	}
+	e.Remote = r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		e.Remote = host
+	}
+	if _, err := s.Audit.Record(context.WithoutCancel(r.Context()), e); err != nil {
+		s.internal(w, "audit "+e.Action, err)
+		return false
+	}
+	return true
+}
+
+func docResource(id int64) string { return fmt.Sprintf("DocumentReference/%d", id) }
+
+// recordList audits a list of documents by their IDs.
+func (s *Server) recordList(w http.ResponseWriter, r *http.Request, what string, docs []storage.Document) bool {
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = strconv.FormatInt(d.ID, 10)
+	}
+	return s.record(w, r, audit.Entry{Action: audit.ActionDocumentList, Resource: "DocumentReference",
+		Detail: what + ": " + strings.Join(ids, ",")})
+}
+
+// caller is the signed-in user; without sign-in (Protect nil), a user of
+// no role named by actor.
+func caller(r *http.Request) users.User {
+	if sess, ok := users.FromContext(r.Context()); ok {
+		return sess.User
+	}
+	return users.User{Name: actor(r)}
+}
+
+// mayRead checks minimum necessary (Server.Access) for d. When the caller
+// may not read it, it audits the refusal and answers 403 itself.
+func (s *Server) mayRead(w http.ResponseWriter, r *http.Request, d storage.Document, action string) bool {
+	if s.Access == nil {
+		return true
+	}
+	basis, err := s.Access.Document(r.Context(), caller(r), d.ID)
+	if err != nil {
+		s.fail(w, "no such document", "check access", err)
+		return false
+	}
+	if basis != "" {
+		return true
+	}
+	if s.record(w, r, audit.Entry{Action: action, Resource: docResource(d.ID), DocumentID: &d.ID, PatientID: d.PatientID,
+		Outcome: audit.OutcomeDenied, Detail: "outside minimum necessary"}) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("document %d is outside your work; to read it anyway, "+
+			"POST /api/documents/%d/break-glass with {\"reason\": \"...\"} (kept and shown to supervisors)", d.ID, d.ID))
+	}
+	return false
+}
+
+// BreakGlassRequest is the body of POST /api/documents/{id}/break-glass.
+type BreakGlassRequest struct {
+	Reason string `json:"reason"`
+}
+
+// breakGlass lets the caller read a document outside their work for
+// users.BreakGlassFor, for the reason given, which is kept in the
+// document's history and audited.
+func (s *Server) breakGlass(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.document(w, r)
+	if !ok {
+		return
+	}
+	var req BreakGlassRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if s.Access == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"id": d.ID, "until": time.Now().Add(users.BreakGlassFor)})
+		return
+	}
+	err := s.Access.BreakGlass(r.Context(), caller(r), d.ID, req.Reason)
+	if errors.Is(err, users.ErrNoReason) {
+		writeError(w, http.StatusBadRequest, "a reason of 10 to 500 characters is required")
+		return
+	}
+	if err != nil {
+		s.internal(w, "break the glass", err)
+		return
+	}
+	if s.record(w, r, audit.Entry{Action: audit.ActionBreakGlass, Resource: docResource(d.ID), DocumentID: &d.ID,
+		PatientID: d.PatientID, Detail: "reason in the document's history"}) {
+		writeJSON(w, http.StatusOK, map[string]any{"id": d.ID, "until": time.Now().Add(users.BreakGlassFor)})
 	}
 }
 
@@ -205,7 +314,9 @@ func (s *Server) listReview(w http.ResponseWriter, r *http.Request) {
 	if len(docs) == f.Limit {
 		out.Next = docs[len(docs)-1].ID
 	}
-	writeJSON(w, http.StatusOK, out)
+	if s.recordList(w, r, "review queue", docs) {
+		writeJSON(w, http.StatusOK, out)
+	}
 }
 
 // candidates decodes a document's stored candidates, at most limit (0: all),
@@ -273,7 +384,13 @@ func (s *Server) showDocument(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if !s.mayRead(w, r, d, audit.ActionDocumentView) {
+		return
+	}
 	// Every read of a patient's document is recorded, before it is served.
+	if !s.record(w, r, audit.Entry{Action: audit.ActionDocumentView, Resource: docResource(d.ID), DocumentID: &d.ID, PatientID: d.PatientID}) {
+		return
+	}
 	if err := s.Documents.RecordDocumentEvent(ctx, d.ID, actor(r), "viewed", ""); err != nil {
 		s.internal(w, "audit document read", err)
 		return
@@ -312,6 +429,12 @@ func (s *Server) documentPDF(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if !s.mayRead(w, r, d, audit.ActionDocumentPDF) {
+		return
+	}
+	if !s.record(w, r, audit.Entry{Action: audit.ActionDocumentPDF, Resource: docResource(d.ID), DocumentID: &d.ID, PatientID: d.PatientID}) {
+		return
+	}
 	if err := s.Documents.RecordDocumentEvent(ctx, d.ID, actor(r), "downloaded", ""); err != nil {
 		s.internal(w, "audit document read", err)
 		return
@@ -434,7 +557,9 @@ func (s *Server) listTypeCheck(w http.ResponseWriter, r *http.Request) {
 	if len(docs) == limit {
 		out.Next = docs[len(docs)-1].ID
 	}
-	writeJSON(w, http.StatusOK, out)
+	if s.recordList(w, r, "type-check queue", docs) {
+		writeJSON(w, http.StatusOK, out)
+	}
 }
 
 // TypeRequest is the body of POST /api/documents/{id}/type.
@@ -528,10 +653,22 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]PatientSummary, len(found))
+	ids := make([]string, len(found))
 	for i, p := range found {
 		out[i] = summary(p)
+		ids[i] = strconv.FormatInt(p.ID, 10)
 	}
-	writeJSON(w, http.StatusOK, out)
+	// By the parameters given and the patients found, never the values.
+	var params []string
+	for _, k := range []string{"mrn", "family", "given", "birth_date", "authority"} {
+		if v.Get(k) != "" {
+			params = append(params, k)
+		}
+	}
+	if s.record(w, r, audit.Entry{Action: audit.ActionPatientSearch,
+		Detail: "by " + strings.Join(params, ",") + "; found Patient/" + strings.Join(ids, ",")}) {
+		writeJSON(w, http.StatusOK, out)
+	}
 }
 
 func (s *Server) patientDocuments(w http.ResponseWriter, r *http.Request) {
@@ -539,15 +676,29 @@ func (s *Server) patientDocuments(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	docs, err := s.Documents.PatientDocuments(r.Context(), id)
+	all, err := s.Documents.PatientDocuments(r.Context(), id)
 	if err != nil {
 		s.internal(w, "read patient documents", err)
 		return
 	}
-	if docs == nil {
-		docs = []storage.Document{}
+	// Only the documents the caller may read (minimum necessary).
+	docs := []storage.Document{}
+	for _, d := range all {
+		if s.Access != nil {
+			basis, err := s.Access.Document(r.Context(), caller(r), d.ID)
+			if err != nil {
+				s.internal(w, "check access", err)
+				return
+			}
+			if basis == "" {
+				continue
+			}
+		}
+		docs = append(docs, d)
 	}
-	writeJSON(w, http.StatusOK, docs)
+	if s.recordList(w, r, fmt.Sprintf("documents of patient %d, %d of %d shown", id, len(docs), len(all)), docs) {
+		writeJSON(w, http.StatusOK, docs)
+	}
 }
 
 // TypeInfo is one document type as the API lists it.
@@ -604,6 +755,9 @@ func (s *Server) coversheet(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if err := sheets.CoverSheetPDF(r.Context(), &buf, c); err != nil {
 		s.internal(w, "print cover sheet", err)
+		return
+	}
+	if !s.record(w, r, audit.Entry{Action: audit.ActionCoverSheet, Resource: fmt.Sprintf("Patient/%d", p.ID), PatientID: &p.ID}) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/pdf")

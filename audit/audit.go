@@ -59,7 +59,10 @@ type Entry struct {
 }
 
 // Actors other than people and tokens.
-const System = "system"
+const (
+	System    = "system"
+	Anonymous = "anonymous" // a request without valid credentials
+)
 
 // UserActor is the Actor of a signed-in user.
 func UserActor(name string) string { return "user:" + name }
@@ -70,14 +73,28 @@ func TokenActor(name string) string { return "token:" + name }
 // Actions recorded by paperchart. Others may be used: an action is lower
 // case letters, digits, dots, dashes and underscores, starting with a letter.
 const (
-	ActionFHIRRead       = "fhir.read"       // one FHIR resource read
-	ActionFHIRSearch     = "fhir.search"     // a FHIR search; Detail holds the parameter names, not values
-	ActionBinaryDownload = "binary.download" // a document's PDF through FHIR Binary
-	ActionDocumentView   = "document.view"   // a document opened in the review pages or the API
-	ActionReviewFile     = "review.file"     // a person filed a document to a patient
-	ActionReviewReject   = "review.reject"   // a person took a document out of the queue
-	ActionReviewEdit     = "review.edit"     // a person split, merged, moved pages, changed type or date
-	ActionReviewType     = "review.type"     // a person confirmed or corrected a filed document's type
+	ActionFHIRRead       = "fhir.read"            // one FHIR resource read
+	ActionFHIRSearch     = "fhir.search"          // a FHIR search; Detail holds the parameter names, not values
+	ActionBinaryDownload = "binary.download"      // a document's PDF through FHIR Binary
+	ActionDocumentView   = "document.view"        // a document opened in the review pages or the API
+	ActionDocumentPDF    = "document.pdf"         // a document's PDF through the API
+	ActionDocumentPage   = "document.page"        // a page image; Detail names the page and the view it belongs to
+	ActionBreakGlass     = "document.break-glass" // a person gave a reason to read a document outside minimum necessary; the reason is in its history
+	ActionDocumentList   = "document.list"        // a list of documents (review queue, type check, a patient's documents); Detail holds the IDs
+	ActionPatientSearch  = "patient.search"       // a search of the patient index; Detail holds the parameter names and the IDs found, not values
+	ActionPatientMerge   = "patient.merge"        // one patient record merged into another
+	ActionCoverSheet     = "coversheet.print"     // a cover sheet printed for a patient
+	ActionFHIRDenied     = "fhir.denied"          // a FHIR request refused: no valid token, or a scope missing
+	ActionUserAdd        = "user.add"
+	ActionUserRole       = "user.role"
+	ActionUserDisable    = "user.disable"
+	ActionUserEnable     = "user.enable"
+	ActionUserPassword   = "user.password"
+	ActionUserUnlock     = "user.unlock"
+	ActionReviewFile     = "review.file"   // a person filed a document to a patient
+	ActionReviewReject   = "review.reject" // a person took a document out of the queue
+	ActionReviewEdit     = "review.edit"   // a person split, merged, moved pages, changed type or date
+	ActionReviewType     = "review.type"   // a person confirmed or corrected a filed document's type
 	ActionSignInOK       = "signin.ok"
 	ActionSignInFail     = "signin.fail"
 	ActionTokenCreate    = "token.create"
@@ -374,4 +391,57 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, error) {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
 	return es, nil
+}
+
+// Denied counts a request refused for want of credentials from remote: in
+// table audit_denials, per address, action and minute. Only the first of
+// each minute from an address is also recorded in the trail (actor
+// Anonymous, outcome denied), so that a flood of anonymous requests cannot
+// flood the append-only trail.
+func (l *Log) Denied(ctx context.Context, remote, action, resource string) error {
+	remote = clean(remote, maxRemote)
+	if !actionRE.MatchString(action) {
+		return fmt.Errorf("%w: action %q", ErrInvalid, clean(action, 70))
+	}
+	var minute time.Time
+	if l.now != nil {
+		minute = l.now().UTC().Truncate(time.Minute)
+	} else if err := l.pool.QueryRow(ctx, `SELECT date_trunc('minute', clock_timestamp())`).Scan(&minute); err != nil {
+		return fmt.Errorf("count denial: %w", err)
+	}
+	var n int64
+	err := l.pool.QueryRow(ctx, `INSERT INTO audit_denials (minute, remote, action, count) VALUES ($1, $2, $3, 1)
+		ON CONFLICT (minute, remote, action) DO UPDATE SET count = audit_denials.count + 1 RETURNING count`,
+		minute, remote, action).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("count denial: %w", err)
+	}
+	if n > 1 {
+		return nil
+	}
+	_, err = l.Record(ctx, Entry{Actor: Anonymous, Action: action, Resource: resource, Remote: remote, Outcome: OutcomeDenied,
+		Detail: "first denial this minute from this address; the others are counted in audit_denials"})
+	return err
+}
+
+// DenialCount is how many requests from an address were denied in a minute.
+type DenialCount struct {
+	Minute time.Time `json:"minute"`
+	Remote string    `json:"remote"`
+	Action string    `json:"action"`
+	Count  int64     `json:"count"`
+}
+
+// Denials returns the counts since a time, newest minute first.
+func (l *Log) Denials(ctx context.Context, since time.Time) ([]DenialCount, error) {
+	rows, err := l.pool.Query(ctx, `SELECT minute, remote, action, count FROM audit_denials WHERE minute >= $1
+		ORDER BY minute DESC, count DESC, remote, action LIMIT 1000`, since)
+	if err != nil {
+		return nil, fmt.Errorf("list denials: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DenialCount])
+	if err != nil {
+		return nil, fmt.Errorf("list denials: %w", err)
+	}
+	return out, nil
 }

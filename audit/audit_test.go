@@ -471,3 +471,42 @@ func TestList(t *testing.T) {
 		})
 	}
 }
+
+// TestDenied counts anonymous denials per address and minute: only the
+// first of each minute from an address goes to the chain.
+func TestDenied(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, pool := newLog(t)
+	clock := time.Date(2026, 3, 2, 9, 0, 10, 0, time.UTC)
+	l.now = func() time.Time { return clock }
+	for i := range 150 {
+		testenv.Must(t, l.Denied(ctx, "203.0.113.5", ActionFHIRDenied, "Patient"), "denied %d", i)
+	}
+	testenv.Must(t, l.Denied(ctx, "203.0.113.6", ActionFHIRDenied, "Patient"), "denied")
+	clock = clock.Add(time.Minute)
+	testenv.Must(t, l.Denied(ctx, "203.0.113.5", ActionFHIRDenied, "Binary"), "denied")
+	es, err := l.List(ctx, Filter{})
+	testenv.Must(t, err, "list")
+	if len(es) != 3 {
+		t.Fatalf("152 denials wrote %d entries, want 3 (one per address and minute)", len(es))
+	}
+	for _, e := range es {
+		if e.Actor != Anonymous || e.Outcome != OutcomeDenied || e.Action != ActionFHIRDenied {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	var n int64
+	testenv.Must(t, pool.QueryRow(ctx, `SELECT sum(count) FROM audit_denials WHERE remote = '203.0.113.5'`).Scan(&n), "count")
+	if n != 151 {
+		t.Errorf("counted %d denials from the address, want 151", n)
+	}
+	counts, err := l.Denials(ctx, clock.Add(-time.Hour))
+	testenv.Must(t, err, "denials")
+	if len(counts) != 3 || counts[0].Count != 1 || counts[0].Remote != "203.0.113.5" {
+		t.Errorf("denials %+v", counts)
+	}
+	if rep := mustVerify(t, l); !rep.Intact {
+		t.Errorf("chain %+v", rep)
+	}
+}

@@ -20,8 +20,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +59,14 @@ type Event struct {
 // Auditor writes the audit trail.
 type Auditor interface {
 	Audit(ctx context.Context, e Event) error
+}
+
+// Denier is an Auditor that counts requests without valid credentials per
+// source address and minute rather than writing an entry each (so that
+// anonymous floods cannot flood the trail): remote is the address without
+// its port.
+type Denier interface {
+	Denied(ctx context.Context, remote, action, resource string) error
 }
 
 // Documents is what the server reads of documents.
@@ -98,15 +108,35 @@ type Server struct {
 
 const contentType = "application/fhir+json; charset=utf-8"
 
+// routes are the patterns served, with their handlers.
+func (s *Server) routes() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"GET /fhir/metadata":               s.metadata,
+		"GET /fhir/Patient":                s.guard("Patient", s.searchPatients),
+		"GET /fhir/Patient/{id}":           s.guard("Patient", s.readPatient),
+		"GET /fhir/DocumentReference":      s.guard("DocumentReference", s.searchDocuments),
+		"GET /fhir/DocumentReference/{id}": s.guard("DocumentReference", s.readDocument),
+		"GET /fhir/Binary/{id}":            s.guard("Binary", s.readBinary),
+	}
+}
+
+// Routes lists the patterns Handler serves (method and path, as
+// http.ServeMux reads them), for tests that walk every route.
+func (s *Server) Routes() []string {
+	var out []string
+	for p := range s.routes() {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Handler returns the routes, under /fhir/.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /fhir/metadata", s.metadata)
-	mux.HandleFunc("GET /fhir/Patient", s.guard("Patient", s.searchPatients))
-	mux.HandleFunc("GET /fhir/Patient/{id}", s.guard("Patient", s.readPatient))
-	mux.HandleFunc("GET /fhir/DocumentReference", s.guard("DocumentReference", s.searchDocuments))
-	mux.HandleFunc("GET /fhir/DocumentReference/{id}", s.guard("DocumentReference", s.readDocument))
-	mux.HandleFunc("GET /fhir/Binary/{id}", s.guard("Binary", s.readBinary))
+	for p, h := range s.routes() {
+		mux.HandleFunc(p, h)
+	}
 	mux.HandleFunc("/fhir/", func(w http.ResponseWriter, r *http.Request) {
 		s.outcome(w, http.StatusNotFound, "not-supported", "paperchart serves Patient, DocumentReference and Binary (read, search); see /fhir/metadata")
 	})
@@ -134,7 +164,17 @@ func (s *Server) guard(resource string, h handler) http.HandlerFunc {
 		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="paperchart"`)
-			s.audit(r.Context(), Event{Actor: "anonymous", Action: "fhir.denied", Resource: resource, Remote: rq.remote, Outcome: "denied", Detail: "no valid token"})
+			if d, ok := s.Audit.(Denier); ok {
+				host, _, herr := net.SplitHostPort(rq.remote)
+				if herr != nil {
+					host = rq.remote
+				}
+				if err := d.Denied(context.WithoutCancel(r.Context()), host, "fhir.denied", resource); err != nil {
+					s.Log.Error("audit trail write failed", "action", "fhir.denied", "err", err)
+				}
+			} else {
+				s.audit(r.Context(), Event{Actor: "anonymous", Action: "fhir.denied", Resource: resource, Remote: rq.remote, Outcome: "denied", Detail: "no valid token"})
+			}
 			s.outcome(w, http.StatusUnauthorized, "login", "a valid bearer token is required")
 			return
 		}

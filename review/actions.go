@@ -110,7 +110,9 @@ func (a *app) reject(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	// The typed reason has a name of its own: "reason" is the queue filter
+	// the form carries along in a hidden field.
+	reason := strings.TrimSpace(r.PostForm.Get("reject_reason"))
 	if reason == "" || len(reason) > 500 {
 		a.invalid(w, r, id, "Say why the document is rejected (up to 500 characters).")
 		return
@@ -180,7 +182,7 @@ func (a *app) removePage(w http.ResponseWriter, r *http.Request) {
 		a.invalid(w, r, id, "Say which page to take out.")
 		return
 	}
-	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	reason := strings.TrimSpace(r.PostForm.Get("remove_reason"))
 	if len(reason) > 500 {
 		a.invalid(w, r, id, "The reason is too long (up to 500 characters).")
 		return

@@ -4,14 +4,17 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
+	"paperchart/audit"
 	"paperchart/users"
 )
 
 type adminData struct {
 	Users   []users.User
 	Roles   []users.Role
+	Locks   []users.Lock
 	Me      string
 	Message string // what the last change did, or why it failed
 	Failed  bool
@@ -19,12 +22,11 @@ type adminData struct {
 	Role    users.Role
 }
 
-var allRoles = []users.Role{users.Indexer, users.Supervisor, users.Admin}
-
-// adminUsers lists the accounts, with forms to add one, change a role and
-// disable or enable an account.
+// adminUsers lists the accounts, with forms to add one, change a role,
+// disable or enable an account, and the names locked after failed
+// sign-ins with a button to unlock each.
 func (a *app) adminUsers(w http.ResponseWriter, r *http.Request) {
-	a.renderUsers(w, r, http.StatusOK, adminData{Message: flashUser(r.URL.Query())})
+	a.renderUsers(w, r, http.StatusOK, adminData{})
 }
 
 func (a *app) renderUsers(w http.ResponseWriter, r *http.Request, code int, d adminData) {
@@ -33,16 +35,25 @@ func (a *app) renderUsers(w http.ResponseWriter, r *http.Request, code int, d ad
 		a.fail(w, r, "list users", err)
 		return
 	}
-	d.Users, d.Roles, d.Me = us, allRoles, user(r)
+	if d.Locks, err = a.Users.Locks(r.Context()); err != nil {
+		a.fail(w, r, "list sign-in locks", err)
+		return
+	}
+	d.Users, d.Roles, d.Me = us, users.Roles, user(r)
 	if d.Role == "" {
 		d.Role = users.Indexer
+	}
+	if d.Message == "" && r.Method == http.MethodGet {
+		d.Message = flashUser(r.URL.Query(), us)
 	}
 	a.render(w, r, code, "admin_users.html", a.view(r, "Users", "admin", "admin", d))
 }
 
-func flashUser(q url.Values) string {
+// flashUser says what the change a redirect reports did. It names only a
+// user who exists: a link cannot make the page say anything else.
+func flashUser(q url.Values, us []users.User) string {
 	name := q.Get("name")
-	if len(name) > 64 {
+	if !slices.ContainsFunc(us, func(u users.User) bool { return u.Name == name }) {
 		return ""
 	}
 	switch {
@@ -54,8 +65,16 @@ func flashUser(q url.Values) string {
 		return "Enabled " + name + "."
 	case q.Has("role"):
 		return "Changed the role of " + name + "."
+	case q.Has("unlocked"):
+		return "Unlocked " + name + ": they can sign in again."
 	}
 	return ""
+}
+
+// isMe reports whether a name typed in a form is the signed-in user's,
+// as users reads names: trimmed, in any case.
+func isMe(r *http.Request, name string) bool {
+	return strings.EqualFold(strings.TrimSpace(name), user(r))
 }
 
 func (a *app) addUser(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +85,7 @@ func (a *app) addUser(w http.ResponseWriter, r *http.Request) {
 	ro, err := users.ParseRole(r.PostForm.Get("role"))
 	d := adminData{Failed: true, Name: name, Role: ro}
 	if err != nil {
-		d.Message = "Pick a role: indexer, supervisor or admin."
+		d.Message = "Pick a role: indexer, records, supervisor or admin."
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, d)
 		return
 	}
@@ -79,12 +98,13 @@ func (a *app) addUser(w http.ResponseWriter, r *http.Request) {
 		d.Message = "The password is too short: use at least 12 characters."
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, d)
 	case errors.Is(err, users.ErrBadName):
-		d.Message = "A user name is 1 to 64 lower-case letters, digits, dots, dashes or underscores."
+		d.Message = "A user name is 1 to 64 lower-case letters, digits, dots, dashes or underscores, and not one paperchart uses itself (auto, system, api...)."
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, d)
 	case err != nil:
 		a.fail(w, r, "add user", err)
 	default:
 		a.log.Info("user added", "user", u.Name, "role", u.Role, "by", user(r))
+		a.recordAdmin(r, audit.ActionUserAdd, u.Name, "role "+string(u.Role))
 		redirect(w, r, "/review/admin/users?added&name="+url.QueryEscape(u.Name))
 	}
 }
@@ -93,9 +113,9 @@ func (a *app) disableUser(w http.ResponseWriter, r *http.Request) {
 	if !a.parseForm(w, r) {
 		return
 	}
-	name := r.PostForm.Get("name")
+	name := strings.ToLower(strings.TrimSpace(r.PostForm.Get("name")))
 	disable := r.PostForm.Get("disabled") != "0"
-	if disable && name == user(r) {
+	if disable && isMe(r, name) {
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, adminData{Failed: true, Message: "You cannot disable yourself."})
 		return
 	}
@@ -107,10 +127,11 @@ func (a *app) disableUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "disable user", err)
 	default:
 		a.log.Info("user disabled", "user", name, "disabled", disable, "by", user(r))
-		what := "enabled"
+		what, action := "enabled", audit.ActionUserEnable
 		if disable {
-			what = "disabled"
+			what, action = "disabled", audit.ActionUserDisable
 		}
+		a.recordAdmin(r, action, name, "")
 		redirect(w, r, "/review/admin/users?"+what+"&name="+url.QueryEscape(name))
 	}
 }
@@ -119,13 +140,13 @@ func (a *app) setRole(w http.ResponseWriter, r *http.Request) {
 	if !a.parseForm(w, r) {
 		return
 	}
-	name := r.PostForm.Get("name")
+	name := strings.ToLower(strings.TrimSpace(r.PostForm.Get("name")))
 	ro, err := users.ParseRole(r.PostForm.Get("role"))
 	if err != nil {
-		a.renderUsers(w, r, http.StatusUnprocessableEntity, adminData{Failed: true, Message: "Pick a role: indexer, supervisor or admin."})
+		a.renderUsers(w, r, http.StatusUnprocessableEntity, adminData{Failed: true, Message: "Pick a role: indexer, records, supervisor or admin."})
 		return
 	}
-	if name == user(r) && ro != users.Admin {
+	if isMe(r, name) && ro != users.Admin {
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, adminData{Failed: true, Message: "You cannot take the admin role from yourself."})
 		return
 	}
@@ -137,6 +158,26 @@ func (a *app) setRole(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "set role", err)
 	default:
 		a.log.Info("user role changed", "user", name, "role", ro, "by", user(r))
+		a.recordAdmin(r, audit.ActionUserRole, name, string(ro))
 		redirect(w, r, "/review/admin/users?role&name="+url.QueryEscape(name))
+	}
+}
+
+// unlockUser forgets a user's failed sign-ins at every address.
+func (a *app) unlockUser(w http.ResponseWriter, r *http.Request) {
+	if !a.parseForm(w, r) {
+		return
+	}
+	name := strings.ToLower(strings.TrimSpace(r.PostForm.Get("name")))
+	err := a.Users.Unlock(r.Context(), name)
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		a.renderUsers(w, r, http.StatusNotFound, adminData{Failed: true, Message: "There is no such user."})
+	case err != nil:
+		a.fail(w, r, "unlock user", err)
+	default:
+		a.log.Info("user unlocked", "user", name, "by", user(r))
+		a.recordAdmin(r, audit.ActionUserUnlock, name, "")
+		redirect(w, r, "/review/admin/users?unlocked&name="+url.QueryEscape(name))
 	}
 }

@@ -60,19 +60,27 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := a.Users.Authenticate(r.Context(), name, password, remoteIP(r))
-	if errors.Is(err, users.ErrLocked) || errors.Is(err, users.ErrBadCredentials) || errors.Is(err, users.ErrNotFound) {
+	switch {
+	case errors.Is(err, users.ErrRateLimited):
+		// Counted per address and minute, not one entry each.
+		if a.Audit != nil {
+			if aerr := a.Audit.Denied(detached(r.Context()), remoteIP(r), "signin.limited", ""); aerr != nil {
+				a.log.Error("audit sign-in", "err", aerr)
+			}
+		}
+		d.Message = "Too many sign-in attempts from this computer. Wait a minute and try again."
+		a.render(w, r, http.StatusTooManyRequests, "login.html", a.view(r, "Sign in", "", "login", d))
+		return
+	case errors.Is(err, users.ErrLocked) || errors.Is(err, users.ErrBadCredentials) || errors.Is(err, users.ErrNotFound):
 		why := "wrong name or password"
 		if errors.Is(err, users.ErrLocked) {
 			why = "locked after repeated failures"
 		}
-		if aerr := a.record(r, audit.Entry{Actor: audit.UserActor(clipName(name)), Action: audit.ActionSignInFail,
-			Outcome: audit.OutcomeDenied, Detail: why}); aerr != nil {
-			a.log.Error("audit sign-in", "err", aerr)
-		}
+		a.recordSignInFailure(r, name, why)
 	}
 	switch {
 	case errors.Is(err, users.ErrLocked):
-		d.Message = "Too many failed sign-ins with this name. Wait 15 minutes and try again, or ask a supervisor to help."
+		d.Message = "Too many failed sign-ins with this name from this computer. Wait a few minutes and try again, or ask an administrator to unlock it."
 		a.render(w, r, http.StatusTooManyRequests, "login.html", a.view(r, "Sign in", "", "login", d))
 		return
 	case errors.Is(err, users.ErrBadCredentials), errors.Is(err, users.ErrNotFound):
@@ -102,12 +110,25 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, d.Next)
 }
 
-// clipName keeps what was typed as a name short in the audit trail.
-func clipName(s string) string {
-	if r := []rune(s); len(r) > 64 {
-		return string(r[:64])
+// recordSignInFailure audits a failed sign-in under the user's name when
+// the name typed is a user's, else under a hash of it (unknown:…): a
+// password typed into the name field is not kept.
+func (a *app) recordSignInFailure(r *http.Request, typed, why string) {
+	if a.Audit == nil {
+		return
 	}
-	return s
+	name, known, err := a.Users.AttemptName(r.Context(), typed)
+	if err != nil {
+		a.log.Error("audit sign-in", "err", err)
+		return
+	}
+	actor := name
+	if known {
+		actor = audit.UserActor(name)
+	}
+	if err := a.record(r, audit.Entry{Actor: actor, Action: audit.ActionSignInFail, Outcome: audit.OutcomeDenied, Detail: why}); err != nil {
+		a.log.Error("audit sign-in", "err", err)
+	}
 }
 
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {

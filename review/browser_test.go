@@ -355,7 +355,12 @@ func TestBrowser(t *testing.T) {
 	t.Run("search, type and split with the keyboard", func(t *testing.T) {
 		twin2, _ := e.twinBatch("ward5-scan-0413.pdf")
 		e.renderPages(t, twin2.BatchID)
-		do(t, ida, "open", chromedp.Navigate(base+docPath(twin2.ID)), chromedp.WaitVisible(chromedp.ID("cands")))
+		// Looking at it takes nothing; w takes it to work on.
+		do(t, ida, "look", chromedp.Navigate(base+docPath(twin2.ID)), chromedp.WaitVisible(chromedp.ID("work-on-it")))
+		if d := e.doc(twin2.ID); d.ClaimedBy != "" {
+			t.Errorf("looking claimed the document for %q", d.ClaimedBy)
+		}
+		do(t, ida, "work on it", chromedp.KeyEvent("w"), chromedp.WaitVisible(chromedp.ID("claim-note")), chromedp.WaitVisible(chromedp.ID("cands")))
 		// / searches the index; an MRN as OCR misread it finds the patient.
 		do(t, ida, "search", chromedp.KeyEvent("/"), chromedp.KeyEvent("O04l0OO1"), chromedp.KeyEvent(kb.Enter),
 			chromedp.WaitVisible(chromedp.CSS("#found .cand")), chromedp.KeyEvent(kb.ArrowDown))

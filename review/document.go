@@ -107,6 +107,7 @@ type moveTarget struct {
 type docData struct {
 	Doc          storage.Document
 	Open         bool   // in review and claimed by the viewer: actions allowed
+	Claimable    bool   // in review, nobody's: the viewer may start working on it
 	TypeCheck    bool   // filed, its type preliminary: the type can be confirmed
 	Typed        int64  // the document whose type was just confirmed (the flash)
 	StateLabel   string // filed, rejected, merged...
@@ -144,6 +145,10 @@ type docData struct {
 // maxCandidates bounds the candidates shown (and looked up) per document.
 const maxCandidates = 20
 
+// document shows a document. Looking claims nothing (GET changes no
+// state): a document in review that nobody works on shows a button to work
+// on it (open, a POST); one claimed by the viewer is open for work; one
+// someone else has is a conflict page.
 func (a *app) document(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r, "id")
 	if !ok {
@@ -152,34 +157,51 @@ func (a *app) document(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	me := user(r)
-	// Opening a document in review claims it: nobody else can work on it
-	// while it is open here.
-	d, err := a.DB.Claim(ctx, id, me, a.ttl)
-	open := err == nil
-	if errors.Is(err, storage.ErrNotInReview) {
-		d, err = a.DB.Document(ctx, id)
-	}
+	d, err := a.DB.Document(ctx, id)
 	if err != nil {
-		a.claimFailed(w, r, id, "open document", err)
+		a.fail(w, r, "open document", err)
 		return
 	}
+	if !a.mayRead(w, r, d) {
+		return
+	}
+	live := d.State == storage.DocReview && d.ClaimedBy != "" && d.ClaimedUntil != nil && d.ClaimedUntil.After(time.Now())
+	if live && d.ClaimedBy != me {
+		a.claimFailed(w, r, id, "open document", &storage.ClaimError{By: d.ClaimedBy, Until: *d.ClaimedUntil})
+		return
+	}
+	open := live
 	data, err := a.documentData(ctx, r, d, me)
 	if err != nil {
 		a.fail(w, r, "read document", err)
 		return
 	}
 	data.Open = open
+	data.Claimable = d.State == storage.DocReview && !open
 	data.TypeCheck = d.State == storage.DocFiled && d.DocStatus == storage.DocStatusPreliminary
 	data.Typed, _ = strconv.ParseInt(r.URL.Query().Get("typed"), 10, 64)
 	data.Filter = filterOf(r.URL.Query())
 	data.Query = data.Filter.query()
 	data.Flash, data.FlashLink, data.FlashLinkTo = flash(r.URL.Query())
-	if open && d.ClaimedUntil != nil {
+	if open {
 		data.ClaimUntil = *d.ClaimedUntil
 		data.RenewSeconds = int(max(a.ttl/3, 10*time.Second) / time.Second)
 	}
 	title := fmt.Sprintf("Document %d", d.ID)
 	a.render(w, r, http.StatusOK, "document.html", a.view(r, title, "queue", "document", data))
+}
+
+// open claims a document in review for the person, who then works on it.
+func (a *app) open(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.actionDoc(w, r)
+	if !ok {
+		return
+	}
+	if _, err := a.DB.Claim(r.Context(), id, user(r), a.ttl); err != nil {
+		a.claimFailed(w, r, id, "open document", err)
+		return
+	}
+	redirect(w, r, fmt.Sprintf("/review/doc/%d%s", id, filterOf(r.PostForm).query()))
 }
 
 // claimFailed answers for a document that could not be claimed or read.
@@ -231,15 +253,18 @@ func (a *app) documentData(ctx context.Context, r *http.Request, d storage.Docum
 		found   = make([]*patientView, len(cands))
 		filedTo *patientView
 	)
+	// Every read of a patient's document is recorded; the view's audit
+	// entry is what its page images' reads point at.
+	viewed, err := a.recordEntry(r, audit.Entry{Action: audit.ActionDocumentView, Resource: docResource(d.ID),
+		DocumentID: &d.ID, PatientID: d.PatientID})
+	if err != nil {
+		return data, err
+	}
+	token := url.QueryEscape(a.viewToken(r, d.ID, viewed.ID))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	g.Go(func() error {
-		// Every read of a patient's document is recorded.
 		return a.DB.RecordDocumentEvent(gctx, d.ID, me, "viewed", "")
-	})
-	g.Go(func() error {
-		return a.record(r, audit.Entry{Action: audit.ActionDocumentView, Resource: docResource(d.ID),
-			DocumentID: &d.ID, PatientID: d.PatientID})
 	})
 	g.Go(func() (err error) { data.Batch, err = a.DB.Batch(gctx, d.BatchID); return })
 	g.Go(func() (err error) { pages, err = a.DB.Pages(gctx, d.BatchID); return })
@@ -323,7 +348,7 @@ func (a *app) documentData(ctx context.Context, r *http.Request, d storage.Docum
 	}
 	for i, no := range d.Pages {
 		p := byNo[no]
-		data.Pages = append(data.Pages, pageView{No: no, N: i + 1, URL: fmt.Sprintf("/review/doc/%d/page/%d", d.ID, no),
+		data.Pages = append(data.Pages, pageView{No: no, N: i + 1, URL: fmt.Sprintf("/review/doc/%d/page/%d?v=%s", d.ID, no, token),
 			Width: p.Width, Height: p.Height, Blank: p.Blank, Kind: p.Kind})
 		data.Texts = append(data.Texts, textView{No: no, N: i + 1, Segments: highlight(texts[no], data.IDs)})
 	}

@@ -75,7 +75,7 @@ func newEnv(t testing.TB) *env {
 	e.sess = users.NewSessions(e.users, users.Config{}, log)
 	e.audit = audit.New(e.db.Pool())
 	s := &Server{DB: e.db, Objects: e.obj, Patients: e.index, Filer: e.filer, Users: e.users, Sessions: e.sess, Log: log,
-		Audit: e.audit}
+		Audit: e.audit, Access: users.NewAccess(e.users, 0)}
 	h := s.Handler()
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

@@ -124,6 +124,9 @@ func TestWorkstation(t *testing.T) {
 	})
 
 	t.Run("document view", func(t *testing.T) {
+		// Looking claims nothing; working on it is a POST.
+		want(t, ida.get(docPath(twin.ID)), 200, `id="work-on-it"`)
+		wantLoc(t, ida.post(docPath(twin.ID, "/open"), nil), docPath(twin.ID))
 		r := ida.get(docPath(twin.ID))
 		want(t, r, 200, "NGUYEN, LINH", "NGUYEN, MAI", "00410003", `<mark class="id-birth" title="birth">02/27/1990</mark>`,
 			`name="patient_id"`, `<option value="progress-note" selected>`, "birth date agrees", `id="confirm"`,
@@ -191,10 +194,12 @@ func TestWorkstation(t *testing.T) {
 		if d := e.doc(twin.ID); d.ClaimedBy != "" {
 			t.Fatalf("claim not released: %q", d.ClaimedBy)
 		}
+		wantLoc(t, sam.post(docPath(twin.ID, "/open"), nil), docPath(twin.ID))
 		want(t, sam.get(docPath(twin.ID)), 200, "yours until")
 		want(t, ida.get(docPath(twin.ID)), http.StatusConflict, "sam is working on")
+		want(t, ida.post(docPath(twin.ID, "/open"), nil), http.StatusConflict, "sam is working on")
 		wantLoc(t, sam.post(docPath(twin.ID, "/release"), nil), `/review/`)
-		want(t, ida.get(docPath(twin.ID)), 200)
+		wantLoc(t, ida.post(docPath(twin.ID, "/open"), nil), docPath(twin.ID))
 	})
 
 	t.Run("confirm", func(t *testing.T) {
@@ -227,9 +232,9 @@ func TestWorkstation(t *testing.T) {
 	})
 
 	t.Run("reject", func(t *testing.T) {
-		ida.get(docPath(stranger.ID))
-		want(t, ida.post(docPath(stranger.ID, "/reject"), form("reason", "  ")), 422, "Say why")
-		wantLoc(t, ida.post(docPath(stranger.ID, "/reject"), form("reason", "outside referral, not our patient")),
+		ida.post(docPath(stranger.ID, "/open"), nil)
+		want(t, ida.post(docPath(stranger.ID, "/reject"), form("reject_reason", "  ")), 422, "Say why")
+		wantLoc(t, ida.post(docPath(stranger.ID, "/reject"), form("reject_reason", "outside referral, not our patient")),
 			fmt.Sprintf(`/review/(doc/\d+)?\?(empty=1&)?rejected=%d`, stranger.ID))
 		if d := e.doc(stranger.ID); d.State != storage.DocDiscarded {
 			t.Fatalf("state %s", d.State)
@@ -243,6 +248,7 @@ func TestWorkstation(t *testing.T) {
 
 	t.Run("split merge move drop", func(t *testing.T) {
 		twin, stranger := e.twinBatch("edit")
+		ida.post(docPath(twin.ID, "/open"), nil)
 		want(t, ida.get(docPath(twin.ID)), 200, `id="split-form"`, "Merge with previous", "not possible: it is the first document")
 		want(t, ida.postRaw(docPath(twin.ID, "/split"), form("page", "2")), http.StatusForbidden)
 		want(t, ida.post(docPath(twin.ID, "/split"), form("page", "1")), 422, "split before one of its pages")
@@ -258,6 +264,7 @@ func TestWorkstation(t *testing.T) {
 		}
 		want(t, ida.get(loc), 200, fmt.Sprintf("the later pages are now document %d", second))
 		// Merge the second half back.
+		ida.post(docPath(second, "/open"), nil)
 		want(t, ida.get(docPath(second)), 200, fmt.Sprintf("Merge with previous (%d)", twin.ID))
 		wantLoc(t, ida.post(docPath(second, "/merge"), nil), fmt.Sprintf(`/review/doc/%d\?merged=%d`, twin.ID, second))
 		if d := e.doc(twin.ID); !slices.Equal(d.Pages, []int{1, 2}) {
@@ -275,8 +282,8 @@ func TestWorkstation(t *testing.T) {
 			t.Fatalf("moved to %v", d.Pages)
 		}
 		want(t, ida.post(docPath(twin.ID, "/move-page"), form("page", "1", "to", fmt.Sprint(consult.ID))), 422, "same batch")
-		ida.get(docPath(stranger.ID))
-		wantLoc(t, ida.post(docPath(stranger.ID, "/remove-page"), form("page", "2", "reason", "another patient's page")),
+		ida.post(docPath(stranger.ID, "/open"), nil)
+		wantLoc(t, ida.post(docPath(stranger.ID, "/remove-page"), form("page", "2", "remove_reason", "another patient's page")),
 			fmt.Sprintf(`/review/doc/%d\?removed=1`, stranger.ID))
 		if d := e.doc(stranger.ID); !slices.Equal(d.Pages, []int{3}) {
 			t.Fatalf("after dropping %v", d.Pages)

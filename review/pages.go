@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,9 +13,11 @@ import (
 	"paperchart/storage"
 )
 
-// pageImage serves a page image of a document from object storage. An
-// image fetched other than by the document's own view (which recorded the
-// read) is recorded as a read too.
+// pageImage serves a page image of a document from object storage, to a
+// person who may read the document. Every image read is in the audit trail,
+// tied to the view whose signed token its URL carries ("page 3 of view
+// 812"), or recorded as not from a view (and then in the document's history
+// too): the server never infers a view from the Referer.
 func (a *app) pageImage(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r, "id")
 	no, err := strconv.Atoi(r.PathValue("no"))
@@ -34,6 +35,9 @@ func (a *app) pageImage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "read document", err)
 		return
 	}
+	if !a.mayRead(w, r, d) {
+		return
+	}
 	p, err := a.DB.Page(ctx, d.BatchID, no)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && p.ImageKey == "") {
 		http.NotFound(w, r)
@@ -43,16 +47,17 @@ func (a *app) pageImage(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "read page", err)
 		return
 	}
-	if !fromView(r, id) {
-		if err := a.DB.RecordDocumentEvent(ctx, id, user(r), "viewed", fmt.Sprintf("image of page %d", no)); err != nil {
-			a.fail(w, r, "audit page read", err)
-			return
-		}
-		if err := a.record(r, audit.Entry{Action: audit.ActionDocumentView, Resource: docResource(id), DocumentID: &id,
-			PatientID: d.PatientID, Detail: fmt.Sprintf("image of page %d", no)}); err != nil {
-			a.fail(w, r, "audit page read", err)
-			return
-		}
+	detail := fmt.Sprintf("page %d, not from a view", no)
+	if view := a.viewOf(r, id); view > 0 {
+		detail = fmt.Sprintf("page %d of view %d", no, view)
+	} else if err := a.DB.RecordDocumentEvent(ctx, id, user(r), "viewed", fmt.Sprintf("image of page %d", no)); err != nil {
+		a.fail(w, r, "record page read", err)
+		return
+	}
+	if err := a.record(r, audit.Entry{Action: audit.ActionDocumentPage, Resource: docResource(id), DocumentID: &id,
+		PatientID: d.PatientID, Detail: detail}); err != nil {
+		a.fail(w, r, "audit page read", err)
+		return
 	}
 	rc, size, err := a.Objects.Open(ctx, p.ImageKey)
 	if err != nil {
@@ -72,13 +77,6 @@ func (a *app) pageImage(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.Copy(w, rc); err != nil {
 		a.log.Warn("send page image", "document", id, "page", no, "err", err)
 	}
-}
-
-// fromView reports whether an image request came from the document's own
-// page (same-origin Referer), whose read is already recorded.
-func fromView(r *http.Request, id int64) bool {
-	ref, err := url.Parse(r.Referer())
-	return err == nil && ref.Host == r.Host && ref.Path == fmt.Sprintf("/review/doc/%d", id)
 }
 
 // renewClaim keeps the open document's claim while the person works on it

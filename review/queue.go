@@ -167,6 +167,14 @@ func (a *app) queue(w http.ResponseWriter, r *http.Request) {
 	if len(rows) == queuePage {
 		d.More = rows[len(rows)-1].ID
 	}
+	ids := make([]int64, len(rows))
+	for i, rs := range rows {
+		ids[i] = rs.ID
+	}
+	if err := a.recordList(r, "review queue", ids); err != nil {
+		a.fail(w, r, "audit the review queue", err)
+		return
+	}
 	a.render(w, r, http.StatusOK, "queue.html", a.view(r, "Review queue", "queue", "queue", d))
 }
 

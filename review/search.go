@@ -3,7 +3,11 @@ package review
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+
+	"paperchart/audit"
 
 	"paperchart/chart"
 	"paperchart/patients"
@@ -53,6 +57,23 @@ func (a *app) searchPatients(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.fail(w, r, "search patients", err)
+		return
+	}
+	// The search is audited by the fields given and the patients found,
+	// never by what was typed.
+	var fields, ids []string
+	for k, set := range map[string]bool{"mrn": q.MRN != "", "family": q.Family != "", "given": q.Given != "", "birth_date": !q.BirthDate.IsZero()} {
+		if set {
+			fields = append(fields, k)
+		}
+	}
+	slices.Sort(fields)
+	for _, p := range found {
+		ids = append(ids, strconv.FormatInt(p.ID, 10))
+	}
+	if err := a.record(r, audit.Entry{Action: audit.ActionPatientSearch,
+		Detail: "by " + strings.Join(fields, ",") + "; found Patient/" + strings.Join(ids, ",")}); err != nil {
+		a.fail(w, r, "audit patient search", err)
 		return
 	}
 	out := make([]patientHit, 0, len(found))

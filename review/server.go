@@ -54,6 +54,16 @@ type Server struct {
 	// ClaimTTL is how long a claim on a document lasts without renewal.
 	// Default DefaultClaimTTL.
 	ClaimTTL time.Duration
+	// Access, when set, is minimum necessary (users.Access): a document
+	// outside a person's work opens only after breaking the glass. Without
+	// it every signed-in user reads every document.
+	Access *users.Access
+	// ViewKey signs the per-view tokens of page-image URLs, which tie each
+	// image read in the audit trail to the view it belongs to; empty: a
+	// random key of the process (tokens then verify only on the process
+	// that rendered the view; an image read elsewhere is recorded as not
+	// from a view).
+	ViewKey []byte
 }
 
 // app is a Server ready to serve: defaults applied, templates parsed.
@@ -66,6 +76,65 @@ type app struct {
 	// version is a hash of the static files, appended to their URLs so a
 	// browser keeps them until they change.
 	version string
+	viewKey []byte
+}
+
+// route is one pattern the workstation serves; need is the role it takes,
+// "" for a public page.
+type route struct {
+	pattern string
+	need    users.Role
+	h       http.HandlerFunc
+}
+
+func (a *app) routes() []route {
+	const public = users.Role("")
+	return []route{
+		{"GET /review/static/{file}", public, a.serveStatic},
+		{"GET /review/login", public, a.loginPage},
+		{"POST /review/login", public, a.login},
+		{"POST /review/logout", users.Indexer, a.logout},
+
+		{"GET /review/{$}", users.Indexer, a.queue},
+		{"POST /review/next", users.Indexer, a.next},
+		{"GET /review/doc/{id}", users.Indexer, a.document},
+		{"GET /review/doc/{id}/page/{no}", users.Indexer, a.pageImage},
+		{"POST /review/doc/{id}/open", users.Indexer, a.open},
+		{"POST /review/doc/{id}/break-glass", users.Indexer, a.breakGlass},
+		{"POST /review/doc/{id}/claim", users.Indexer, a.renewClaim},
+		{"POST /review/doc/{id}/release", users.Indexer, a.release},
+		{"POST /review/doc/{id}/skip", users.Indexer, a.skip},
+		{"POST /review/doc/{id}/confirm", users.Indexer, a.confirm},
+		{"POST /review/doc/{id}/reject", users.Indexer, a.reject},
+		{"POST /review/doc/{id}/split", users.Indexer, a.split},
+		{"POST /review/doc/{id}/merge", users.Indexer, a.merge},
+		{"POST /review/doc/{id}/remove-page", users.Indexer, a.removePage},
+		{"POST /review/doc/{id}/move-page", users.Indexer, a.movePage},
+		{"GET /review/patients", users.Indexer, a.searchPatients},
+		{"GET /review/types", users.Indexer, a.typeQueue},
+		{"POST /review/doc/{id}/type", users.Indexer, a.confirmType},
+
+		{"GET /review/batches", users.Indexer, a.batches},
+		{"GET /review/batches.json", users.Indexer, a.batchesJSON},
+
+		{"GET /review/stats", users.Supervisor, a.stats},
+
+		{"GET /review/admin/users", users.Admin, a.adminUsers},
+		{"POST /review/admin/users", users.Admin, a.addUser},
+		{"POST /review/admin/users/disable", users.Admin, a.disableUser},
+		{"POST /review/admin/users/role", users.Admin, a.setRole},
+		{"POST /review/admin/users/unlock", users.Admin, a.unlockUser},
+	}
+}
+
+// Routes lists the patterns Handler serves (method and path, as
+// http.ServeMux reads them), for tests that walk every route.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, rt := range (&app{Server: s}).routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
 }
 
 // Handler returns the workstation's routes, all under /review/. It panics
@@ -82,40 +151,20 @@ func (s *Server) Handler() http.Handler {
 	a.static, a.version = loadStatic()
 	a.pages = parseTemplates()
 
+	a.viewKey = s.ViewKey
+	if len(a.viewKey) == 0 {
+		a.viewKey = make([]byte, 32)
+		rand.Read(a.viewKey)
+	}
+
 	mux := http.NewServeMux()
-	signedIn := func(need users.Role, h http.HandlerFunc) http.Handler { return s.Sessions.Require(need, h) }
-	mux.HandleFunc("GET /review/static/{file}", a.serveStatic)
-	mux.HandleFunc("GET /review/login", a.loginPage)
-	mux.HandleFunc("POST /review/login", a.login)
-	mux.Handle("POST /review/logout", signedIn(users.Indexer, a.logout))
-
-	mux.Handle("GET /review/{$}", signedIn(users.Indexer, a.queue))
-	mux.Handle("POST /review/next", signedIn(users.Indexer, a.next))
-	mux.Handle("GET /review/doc/{id}", signedIn(users.Indexer, a.document))
-	mux.Handle("GET /review/doc/{id}/page/{no}", signedIn(users.Indexer, a.pageImage))
-	mux.Handle("POST /review/doc/{id}/claim", signedIn(users.Indexer, a.renewClaim))
-	mux.Handle("POST /review/doc/{id}/release", signedIn(users.Indexer, a.release))
-	mux.Handle("POST /review/doc/{id}/skip", signedIn(users.Indexer, a.skip))
-	mux.Handle("POST /review/doc/{id}/confirm", signedIn(users.Indexer, a.confirm))
-	mux.Handle("POST /review/doc/{id}/reject", signedIn(users.Indexer, a.reject))
-	mux.Handle("POST /review/doc/{id}/split", signedIn(users.Indexer, a.split))
-	mux.Handle("POST /review/doc/{id}/merge", signedIn(users.Indexer, a.merge))
-	mux.Handle("POST /review/doc/{id}/remove-page", signedIn(users.Indexer, a.removePage))
-	mux.Handle("POST /review/doc/{id}/move-page", signedIn(users.Indexer, a.movePage))
-	mux.Handle("GET /review/patients", signedIn(users.Indexer, a.searchPatients))
-	mux.Handle("GET /review/types", signedIn(users.Indexer, a.typeQueue))
-	mux.Handle("POST /review/doc/{id}/type", signedIn(users.Indexer, a.confirmType))
-
-	mux.Handle("GET /review/batches", signedIn(users.Indexer, a.batches))
-	mux.Handle("GET /review/batches.json", signedIn(users.Indexer, a.batchesJSON))
-
-	mux.Handle("GET /review/stats", signedIn(users.Supervisor, a.stats))
-
-	mux.Handle("GET /review/admin/users", signedIn(users.Admin, a.adminUsers))
-	mux.Handle("POST /review/admin/users", signedIn(users.Admin, a.addUser))
-	mux.Handle("POST /review/admin/users/disable", signedIn(users.Admin, a.disableUser))
-	mux.Handle("POST /review/admin/users/role", signedIn(users.Admin, a.setRole))
-
+	for _, rt := range a.routes() {
+		if rt.need == "" {
+			mux.HandleFunc(rt.pattern, rt.h)
+		} else {
+			mux.Handle(rt.pattern, s.Sessions.Require(rt.need, rt.h))
+		}
+	}
 	mux.HandleFunc("/review/", func(w http.ResponseWriter, r *http.Request) {
 		a.errorPage(w, r, http.StatusNotFound, "Not found", "There is no such page.")
 	})
@@ -249,6 +298,8 @@ type errorData struct {
 	Holder  string // who holds the claim (conflict pages)
 	Until   time.Time
 	Release int64 // a document a supervisor may release
+	// BreakGlass is a document the person may open by saying why.
+	BreakGlass int64
 }
 
 // errorPage answers with a page in plain words and no technical detail.
@@ -370,11 +421,12 @@ var pageTemplates = []string{"login.html", "queue.html", "typecheck.html", "docu
 
 func parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{
-		"age":   age,
-		"clock": func(t time.Time) string { return t.Local().Format("15:04") },
-		"when":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
-		"pct":   pct,
-		"join":  strings.Join,
+		"age":       age,
+		"clock":     func(t time.Time) string { return t.Local().Format("15:04") },
+		"when":      func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
+		"pct":       pct,
+		"join":      strings.Join,
+		"hasPrefix": strings.HasPrefix,
 		"ratio": func(n, of int) int {
 			if of <= 0 {
 				return 0

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"paperchart/storage"
+	"paperchart/users"
 )
 
 type claimRow struct {
@@ -22,7 +23,13 @@ type statsData struct {
 	Claims   []claimRow
 	Auto     int // filed today without a person
 	PeoplePc string
+	// Glass are the break-the-glass reads of the last BreakGlassDays days.
+	Glass []users.BreakGlassRead
+	Days  int
 }
+
+// BreakGlassDays is how far back the statistics list break-the-glass reads.
+const BreakGlassDays = 30
 
 type reasonCount struct {
 	Code, Label string
@@ -62,5 +69,20 @@ func (a *app) stats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(d.Claims, func(i, j int) bool { return d.Claims[i].By < d.Claims[j].By })
+	var ids []int64
+	if a.Access != nil {
+		d.Days = BreakGlassDays
+		if d.Glass, err = a.Access.BreakGlassList(ctx, now.AddDate(0, 0, -BreakGlassDays), 500); err != nil {
+			a.fail(w, r, "list break-the-glass reads", err)
+			return
+		}
+		for _, g := range d.Glass {
+			ids = append(ids, g.DocumentID)
+		}
+	}
+	if err := a.recordList(r, "break-the-glass reads", ids); err != nil {
+		a.fail(w, r, "audit statistics", err)
+		return
+	}
 	a.render(w, r, http.StatusOK, "stats.html", a.view(r, "Statistics", "stats", "stats", d))
 }

@@ -64,6 +64,14 @@ func (a *app) typeQueue(w http.ResponseWriter, r *http.Request) {
 	if len(docs) == queuePage {
 		d.More = docs[len(docs)-1].ID
 	}
+	ids := make([]int64, len(docs))
+	for i, doc := range docs {
+		ids[i] = doc.ID
+	}
+	if err := a.recordList(r, "type-check queue", ids); err != nil {
+		a.fail(w, r, "audit the type-check queue", err)
+		return
+	}
 	a.render(w, r, http.StatusOK, "typecheck.html", a.view(r, "Type check", "types", "types", d))
 }
 

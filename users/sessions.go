@@ -51,6 +51,10 @@ const (
 	CSRFHeader    = "X-CSRF-Token"
 )
 
+// MaxFormBytes is the most of a request body Require reads (a form, or a
+// JSON body behind it): more is refused with 413.
+const MaxFormBytes = 64 << 10
+
 const tokenBytes = 32
 
 // Sessions starts, loads and ends sessions kept in PostgreSQL.
@@ -285,7 +289,8 @@ func (s *Sessions) lookup(w http.ResponseWriter, r *http.Request) (Session, load
 
 // Require serves next only to a signed-in user whose role allows need. No
 // session: GET/HEAD redirect (303) to LoginPath?next=<path>; other methods
-// 401. Wrong role: 403. Every method but GET, HEAD and OPTIONS must carry
+// 401. Wrong role: 403. The body of any other method is read up to
+// MaxFormBytes (413 beyond). Every method but GET, HEAD and OPTIONS must carry
 // the session's CSRF token (form field "csrf_token" or header
 // "X-CSRF-Token", compared in constant time), or gets 403. Error bodies are
 // short plain text. Require loads the session itself when Middleware has
@@ -314,6 +319,14 @@ func (s *Sessions) Require(need Role, next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 		default:
+			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+			if r.Header.Get(CSRFHeader) == "" {
+				var tooBig *http.MaxBytesError
+				if err := r.ParseForm(); errors.As(err, &tooBig) {
+					plain(w, http.StatusRequestEntityTooLarge, "the form is too large")
+					return
+				}
+			}
 			if !validCSRF(r, sess.CSRF) {
 				plain(w, http.StatusForbidden, "forbidden: the form is out of date; reload the page and try again")
 				return

@@ -311,6 +311,21 @@ func TestRequire(t *testing.T) {
 		})
 	}
 
+	// A form is read up to MaxFormBytes, not Go's 10 MiB default: a bigger
+	// one is refused before its CSRF token is looked for.
+	t.Run("form too large", func(t *testing.T) {
+		big := form(sueSess.CSRF)
+		big.Set("pad", strings.Repeat("a", 4<<20))
+		if rec := do(h, "POST", "/review/docs/7", sue, big, nil); rec.Code != http.StatusRequestEntityTooLarge {
+			t.Errorf("4 MiB form: %d, want 413", rec.Code)
+		}
+		ok := form(sueSess.CSRF)
+		ok.Set("pad", strings.Repeat("a", MaxFormBytes-1000))
+		if rec := do(h, "POST", "/review/docs/7", sue, ok, nil); rec.Code != 200 {
+			t.Errorf("form under the cap: %d", rec.Code)
+		}
+	})
+
 	t.Run("login path with query", func(t *testing.T) {
 		ss := NewSessions(s, Config{LoginPath: "/login?from=review"}, nil)
 		rec := do(ss.Require(Indexer, whoami), "GET", "/review/", nil, nil, nil)

@@ -1,12 +1,19 @@
 // Package users owns who may sign in to paperchart's web pages and what they
 // may do there.
 //
-// A user has a case-insensitive name, a role (indexer, supervisor or admin,
-// each allowing what the one before allows), a bcrypt password hash and a
-// disabled flag. Store keeps them in PostgreSQL (tables users,
-// user_sessions and sign_in_attempts, migration storage/migrations/0005)
-// and checks passwords: every attempt is recorded, and five failures for a
-// name within 15 minutes lock that name for 15 minutes.
+// A user has a case-insensitive name, a role (indexer, records, supervisor
+// or admin, each allowing what the one before allows), a bcrypt password
+// hash and a disabled flag. Store keeps them in PostgreSQL (tables users,
+// user_sessions and sign_in_attempts, migrations storage/migrations/0005
+// and 0015) and checks passwords: every attempt is recorded (under the
+// user's name, or a hash of what was typed when it names nobody); five
+// failures for a name from one address within an hour lock that name at
+// that address only, for a minute, doubling with each further failure up
+// to 15 minutes; one address may try RateLimit sign-ins a minute; an admin
+// unlocks a name (Unlock).
+//
+// Access decides which documents a person may read: minimum necessary,
+// with break-the-glass.
 //
 // Sessions keeps signed-in browsers server-side: the cookie holds only a
 // random token whose SHA-256 is stored. Its Middleware loads the session of a
@@ -20,6 +27,8 @@ package users
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,11 +51,16 @@ type Role string
 // The roles, from least to most allowed.
 const (
 	Indexer    Role = "indexer"    // reviews and indexes documents
+	Records    Role = "records"    // also reads any filed document (release of information)
 	Supervisor Role = "supervisor" // also oversees the queue and others' work
 	Admin      Role = "admin"      // also manages the system
 )
 
-// ParseRole reads a role name (indexer, supervisor or admin, in any case).
+// Roles lists the roles from least to most allowed.
+var Roles = []Role{Indexer, Records, Supervisor, Admin}
+
+// ParseRole reads a role name (indexer, records, supervisor or admin, in
+// any case).
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if r.rank() == 0 {
@@ -59,16 +73,18 @@ func (r Role) rank() int {
 	switch r {
 	case Indexer:
 		return 1
-	case Supervisor:
+	case Records:
 		return 2
-	case Admin:
+	case Supervisor:
 		return 3
+	case Admin:
+		return 4
 	}
 	return 0
 }
 
 // Allows reports whether a user with role r may do what needs role need:
-// admin ⊇ supervisor ⊇ indexer. An unknown role allows nothing and is
+// admin ⊇ supervisor ⊇ records ⊇ indexer. An unknown role allows nothing and is
 // allowed by nothing.
 func (r Role) Allows(need Role) bool {
 	return r.rank() > 0 && need.rank() > 0 && r.rank() >= need.rank()
@@ -90,9 +106,10 @@ var (
 	ErrExists         = errors.New("a user with this name already exists")
 	ErrNotFound       = fmt.Errorf("user %w", chart.ErrNotFound) // wraps chart.ErrNotFound, which HTTP layers map to 404
 	ErrWeakPassword   = errors.New("password too short: use at least 12 characters")
-	ErrLocked         = errors.New("too many failed sign-ins: try again in 15 minutes")
-	ErrBadName        = errors.New("a user name is 1 to 64 letters, digits, dots, underscores or dashes")
-	ErrBadRole        = errors.New("a role is indexer, supervisor or admin")
+	ErrLocked         = errors.New("too many failed sign-ins: try again in a few minutes")
+	ErrRateLimited    = errors.New("too many sign-in attempts from this address: wait a minute")
+	ErrBadName        = errors.New("a user name is 1 to 64 letters, digits, dots, underscores or dashes, and not one paperchart keeps for itself")
+	ErrBadRole        = errors.New("a role is indexer, records, supervisor or admin")
 )
 
 const (
@@ -103,14 +120,21 @@ const (
 	// maxPasswordBytes is the most bcrypt reads.
 	maxPasswordBytes = 72
 
-	// LockAfter failures for a name within LockWindow lock it for LockFor.
+	// LockAfter failures for a name from one address within LockWindow
+	// lock the name at that address for LockBase after the last, doubled
+	// for each further failure, at most LockMax.
 	LockAfter  = 5
-	LockWindow = 15 * time.Minute
-	LockFor    = 15 * time.Minute
+	LockWindow = time.Hour
+	LockBase   = time.Minute
+	LockMax    = 15 * time.Minute
+
+	// RateLimit sign-in attempts from one address within RateWindow, over
+	// every name; more are refused with ErrRateLimited.
+	RateLimit  = 20
+	RateWindow = time.Minute
 
 	maxNameLen = 64
-	// Attempts record what was typed, cut to these many characters.
-	maxAttemptName   = 100
+	// Attempts record the address, cut to these many characters.
 	maxAttemptRemote = 200
 )
 
@@ -189,11 +213,19 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// Add creates a user. The name must be new whatever its case.
+// reserved are names paperchart itself acts under in documents' histories
+// and the audit trail: a person named so would pass for it.
+var reserved = map[string]bool{"auto": true, "system": true, "api": true, "anonymous": true, "cli": true, "paperchart": true}
+
+// Add creates a user. The name must be new whatever its case, and not one
+// paperchart acts under itself (auto, system, api, anonymous, cli).
 func (s *Store) Add(ctx context.Context, name string, role Role, password string) (User, error) {
 	n, err := normName(name)
 	if err != nil {
 		return User{}, err
+	}
+	if reserved[n] {
+		return User{}, fmt.Errorf("user name %q is paperchart's own: %w", n, ErrBadName)
 	}
 	if role.rank() == 0 {
 		return User{}, fmt.Errorf("role %q: %w", role, ErrBadRole)
@@ -304,24 +336,51 @@ func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) err
 		`UPDATE users SET disabled = $2, updated_at = $3 WHERE name = $1 RETURNING id`, disabled, s.clock())
 }
 
-// signInLockClass is the first key of the advisory locks that serialise the
-// sign-in attempts of one name ("user").
-const signInLockClass = 0x75736572
+// signInLockClass and remoteLockClass are the first keys of the advisory
+// locks that serialise the sign-in attempts of one name ("user") and of one
+// address ("addr").
+const (
+	signInLockClass = 0x75736572
+	remoteLockClass = 0x61646472
+)
+
+// unknownKey is how an attempt with a name that is no user's is kept: a
+// hash of what was typed (trimmed, lower case), so that a password typed
+// into the name field is not stored, while repeated guesses of one name
+// still count together.
+func unknownKey(typed string) string {
+	sum := sha256.Sum256([]byte("paperchart sign-in name\n" + strings.ToLower(strings.TrimSpace(typed))))
+	return "unknown:" + hex.EncodeToString(sum[:8])
+}
+
+// AttemptName is how a sign-in attempt with the name typed is recorded
+// (sign_in_attempts, the audit trail): the user's name when such a user
+// exists, else a hash of what was typed (unknown:<16 hex digits>).
+func (s *Store) AttemptName(ctx context.Context, typed string) (name string, known bool, err error) {
+	u, err := s.ByName(ctx, typed)
+	switch {
+	case err == nil:
+		return u.Name, true, nil
+	case errors.Is(err, ErrNotFound):
+		return unknownKey(typed), false, nil
+	}
+	return "", false, err
+}
 
 // Authenticate checks a password (bcrypt). Unknown user, wrong password and
 // disabled user all give ErrBadCredentials, taking the same time (an unknown
 // name is checked against a dummy hash). After LockAfter failures for a name
-// within LockWindow it gives ErrLocked for LockFor, even for the right
-// password; a success forgets earlier failures. Every attempt is recorded in
-// sign_in_attempts with the name typed, the time, the outcome and remote
-// (the client's address, as the caller knows it). Other errors are the
-// database's.
+// from one address within LockWindow it gives ErrLocked there, even for the
+// right password, for LockBase after the last failure, doubled for each
+// further one up to LockMax; the same name from another address is not
+// locked. A success from that address, or Unlock, forgets earlier failures.
+// More than RateLimit attempts from one address within RateWindow give
+// ErrRateLimited (not recorded, not checked). Every other attempt is
+// recorded in sign_in_attempts with the name (AttemptName), the time, the
+// outcome and remote (the client's address, as the caller knows it). Other
+// errors are the database's.
 func (s *Store) Authenticate(ctx context.Context, name, password, remote string) (User, error) {
 	n, nameErr := normName(name)
-	key := n
-	if nameErr != nil {
-		key = clip(strings.ToLower(strings.TrimSpace(name)), maxAttemptName)
-	}
 	remote = clip(remote, maxAttemptRemote)
 	dummy, err := s.dummyHash()
 	if err != nil {
@@ -332,33 +391,46 @@ func (s *Store) Authenticate(ctx context.Context, name, password, remote string)
 	var result error
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		u, result = User{}, nil
-		// One attempt per name at a time, so that parallel guesses cannot
-		// slip past the lockout.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, signInLockClass, key); err != nil {
+		hash, found := dummy, false
+		if nameErr == nil {
+			var h string
+			u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = $1`, n), &h)
+			switch {
+			case err == nil:
+				hash, found = []byte(h), true
+			case !errors.Is(err, pgx.ErrNoRows):
+				return fmt.Errorf("read user: %w", err)
+			}
+		}
+		key := n
+		if !found {
+			key = unknownKey(name)
+		}
+		// One attempt per address, then per name, at a time, so that
+		// parallel guesses cannot slip past the limits.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2)), pg_advisory_xact_lock($3, hashtext($4))`,
+			remoteLockClass, remote, signInLockClass, key); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
 		now := s.clock()
-		locked, err := lockedOut(ctx, tx, key, now)
+		var recent int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempts WHERE remote = $1 AND at > $2 AND outcome <> 'unlocked'`,
+			remote, now.Add(-RateWindow)).Scan(&recent); err != nil {
+			return fmt.Errorf("count attempts: %w", err)
+		}
+		if recent >= RateLimit {
+			u, result = User{}, ErrRateLimited
+			return nil
+		}
+		until, err := lockedUntil(ctx, tx, key, remote, now)
 		if err != nil {
 			return err
 		}
 		outcome := "locked"
 		switch {
-		case locked:
+		case now.Before(until):
 			result = ErrLocked
 		default:
-			hash := dummy
-			found := false
-			if nameErr == nil {
-				var h string
-				u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = $1`, n), &h)
-				switch {
-				case err == nil:
-					hash, found = []byte(h), true
-				case !errors.Is(err, pgx.ErrNoRows):
-					return fmt.Errorf("read user: %w", err)
-				}
-			}
 			match := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && len(password) <= maxPasswordBytes
 			switch {
 			case !found:
@@ -390,6 +462,61 @@ func (s *Store) Authenticate(ctx context.Context, name, password, remote string)
 	return u, nil
 }
 
+// Unlock forgets the failed sign-ins of a user at every address, so that a
+// locked user can sign in again at once. It is recorded as an attempt of
+// its own (outcome unlocked).
+func (s *Store) Unlock(ctx context.Context, name string) error {
+	u, err := s.ByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO sign_in_attempts (name, at, ok, outcome, remote) VALUES ($1, $2, false, 'unlocked', '')`,
+		u.Name, s.clock()); err != nil {
+		return fmt.Errorf("unlock user %q: %w", u.Name, err)
+	}
+	return nil
+}
+
+// Lock is a name locked at an address.
+type Lock struct {
+	Name   string    `json:"name"` // a user's name, or unknown:<hash>
+	Remote string    `json:"remote"`
+	Until  time.Time `json:"until"`
+}
+
+// Locks lists the names locked now, with the address and until when, by
+// name and address.
+func (s *Store) Locks(ctx context.Context) ([]Lock, error) {
+	now := s.clock()
+	var out []Lock
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT DISTINCT name, remote FROM sign_in_attempts
+			WHERE at > $1 AND NOT ok AND outcome NOT IN ('locked', 'unlocked') ORDER BY name, remote`, now.Add(-LockWindow-LockMax))
+		if err != nil {
+			return err
+		}
+		type pair struct{ Name, Remote string }
+		pairs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pair])
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			until, err := lockedUntil(ctx, tx, p.Name, p.Remote, now)
+			if err != nil {
+				return err
+			}
+			if now.Before(until) {
+				out = append(out, Lock{Name: p.Name, Remote: p.Remote, Until: until})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sign-in locks: %w", err)
+	}
+	return out, nil
+}
+
 // signedIn records a successful sign-in and, when the hash's cost is not the
 // store's, hashes the password again.
 func (s *Store) signedIn(ctx context.Context, tx pgx.Tx, u *User, hash []byte, password string, now time.Time) error {
@@ -407,29 +534,44 @@ func (s *Store) signedIn(ctx context.Context, tx pgx.Tx, u *User, hash []byte, p
 	return nil
 }
 
-// lockedOut reports whether the name is locked at now: its last LockAfter
-// failures since its last success fall within LockWindow, the latest less
-// than LockFor ago. Attempts refused because of a lock do not count, so a
-// lock is never prolonged by knocking on it.
-func lockedOut(ctx context.Context, tx pgx.Tx, key string, now time.Time) (bool, error) {
-	since := now.Add(-LockFor - LockWindow)
+// lockedUntil returns until when the name is locked at the address (a
+// time not after now when it is not): its failures there since its last
+// success there and its last unlock, within LockWindow of the latest, are
+// LockAfter or more, and the lock lasts LockBase after the latest, doubled
+// for each failure past LockAfter, at most LockMax. Attempts refused because
+// of a lock do not count, so a lock is never prolonged by knocking on it.
+func lockedUntil(ctx context.Context, tx pgx.Tx, key, remote string, now time.Time) (time.Time, error) {
+	since := now.Add(-LockMax - LockWindow)
 	rows, err := tx.Query(ctx, `
 		SELECT at FROM sign_in_attempts
-		WHERE name = $1 AND at > $2 AND NOT ok AND outcome <> 'locked'
-		  AND at > coalesce((SELECT max(at) FROM sign_in_attempts WHERE name = $1 AND at > $2 AND ok), '-infinity')
-		ORDER BY at DESC LIMIT $3`, key, since, LockAfter)
+		WHERE name = $1 AND remote = $2 AND at > $3 AND NOT ok AND outcome NOT IN ('locked', 'unlocked')
+		  AND at > coalesce((SELECT max(at) FROM sign_in_attempts WHERE name = $1 AND at > $3
+		                     AND ((ok AND remote = $2) OR outcome = 'unlocked')), '-infinity')
+		ORDER BY at DESC LIMIT 64`, key, remote, since)
 	if err != nil {
-		return false, fmt.Errorf("read attempts: %w", err)
+		return time.Time{}, fmt.Errorf("read attempts: %w", err)
 	}
 	ats, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
 	if err != nil {
-		return false, fmt.Errorf("read attempts: %w", err)
+		return time.Time{}, fmt.Errorf("read attempts: %w", err)
 	}
-	if len(ats) < LockAfter {
-		return false, nil
+	if len(ats) == 0 {
+		return time.Time{}, nil
 	}
-	latest, first := ats[0], ats[LockAfter-1]
-	return now.Sub(latest) < LockFor && latest.Sub(first) < LockWindow, nil
+	latest, n := ats[0], 0
+	for _, at := range ats {
+		if latest.Sub(at) < LockWindow {
+			n++
+		}
+	}
+	if n < LockAfter {
+		return time.Time{}, nil
+	}
+	d := LockMax
+	if shift := n - LockAfter; shift < 8 {
+		d = min(LockMax, LockBase<<shift)
+	}
+	return latest.Add(d), nil
 }
 
 // clip makes s valid text for PostgreSQL (UTF-8, no NUL) of at most n characters.

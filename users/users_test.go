@@ -3,6 +3,7 @@ package users
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +33,7 @@ func TestParseRoleAndAllows(t *testing.T) {
 		want Role
 		err  bool
 	}{
-		{"indexer", Indexer, false}, {"Supervisor", Supervisor, false}, {" admin ", Admin, false},
+		{"indexer", Indexer, false}, {"Records", Records, false}, {"Supervisor", Supervisor, false}, {" admin ", Admin, false},
 		{"", "", true}, {"root", "", true}, {"admins", "", true},
 	} {
 		got, err := ParseRole(tc.in)
@@ -50,6 +51,8 @@ func TestParseRoleAndAllows(t *testing.T) {
 		{Indexer, Indexer, true}, {Indexer, Supervisor, false}, {Indexer, Admin, false},
 		{Supervisor, Indexer, true}, {Supervisor, Supervisor, true}, {Supervisor, Admin, false},
 		{Admin, Indexer, true}, {Admin, Supervisor, true}, {Admin, Admin, true},
+		{Records, Indexer, true}, {Records, Records, true}, {Records, Supervisor, false}, {Indexer, Records, false},
+		{Supervisor, Records, true}, {Admin, Records, true},
 		{Role("root"), Indexer, false}, {Role(""), Indexer, false}, {Admin, Role("root"), false}, {Admin, Role(""), false},
 	} {
 		if got := tc.have.Allows(tc.need); got != tc.want {
@@ -212,8 +215,10 @@ func TestAuthenticate(t *testing.T) {
 		{"right, other case", " KATE ", goodPassword, nil, "kate", "ok"},
 		{"wrong password", "kate", "incorrect horse", ErrBadCredentials, "kate", "wrong_password"},
 		{"empty password", "kate", "", ErrBadCredentials, "kate", "wrong_password"},
-		{"unknown user", "nobody", goodPassword, ErrBadCredentials, "nobody", "unknown_user"},
-		{"impossible name", "No Body\x00", goodPassword, ErrBadCredentials, "no body", "unknown_user"},
+		// What was typed is kept only when it names a user: a password typed
+		// into the name field is not kept.
+		{"unknown user", "nobody", goodPassword, ErrBadCredentials, unknownKey("nobody"), "unknown_user"},
+		{"impossible name", "No Body\x00", goodPassword, ErrBadCredentials, unknownKey("no body\x00"), "unknown_user"},
 		{"disabled, right password", "gone", goodPassword, ErrBadCredentials, "gone", "disabled"},
 		{"disabled, wrong password", "gone", "incorrect horse", ErrBadCredentials, "gone", "wrong_password"},
 		{"over 72 bytes", "longpw", long + "z", ErrBadCredentials, "longpw", "wrong_password"},
@@ -253,72 +258,117 @@ func TestLockout(t *testing.T) {
 		_, err := s.Add(ctx, n, Indexer, goodPassword)
 		testenv.Must(t, err, "add")
 	}
-	try := func(name, pw string) error {
+	const attacker, desk = "198.51.100.9", "10.0.0.7"
+	try := func(name, pw, from string) error {
 		t.Helper()
-		_, err := s.Authenticate(ctx, name, pw, "")
-		if err != nil && err != ErrBadCredentials && err != ErrLocked {
+		_, err := s.Authenticate(ctx, name, pw, from)
+		if err != nil && err != ErrBadCredentials && err != ErrLocked && err != ErrRateLimited {
 			t.Fatalf("Authenticate: %v", err)
 		}
 		return err
 	}
-	fail := func(name string, n int, every time.Duration) {
+	fail := func(name, from string, n int, every time.Duration) {
 		t.Helper()
 		for range n {
-			if err := try(name, "wrong password!"); err != ErrBadCredentials {
+			if err := try(name, "wrong password!", from); err != ErrBadCredentials {
 				t.Fatalf("failure %s: %v", name, err)
 			}
 			clk.Add(every)
 		}
 	}
 
-	// Five failures within 15 minutes lock the name, even for the right
-	// password, for 15 minutes after the fifth.
-	fail("kate", 5, time.Minute) // at 0..4 min
-	if err := try("kate", goodPassword); err != ErrLocked {
+	// Five failures from one address lock the name there, even for the
+	// right password — but not from the user's own desk.
+	fail("kate", attacker, 5, time.Second)
+	if err := try("kate", goodPassword, attacker); err != ErrLocked {
 		t.Fatalf("after 5 failures: %v, want ErrLocked", err)
 	}
-	if err := try("bob", goodPassword); err != nil {
+	if err := try("kate", goodPassword, desk); err != nil {
+		t.Fatalf("the user's own address is locked out by another's guesses: %v", err)
+	}
+	if err := try("bob", goodPassword, attacker); err != nil {
 		t.Errorf("another user is not locked: %v", err)
 	}
-	clk.Add(10 * time.Minute) // 15 min after the first failure, 11 after the fifth
-	if err := try("kate", goodPassword); err != ErrLocked {
-		t.Errorf("11 min after the fifth failure: %v, want ErrLocked", err)
+	// The lock backs off: a minute after the fifth failure, then each
+	// further failure doubles it (2, 4, 8 minutes...), up to 15.
+	clk.Add(LockBase)
+	if err := try("kate", "wrong password!", attacker); err != ErrBadCredentials {
+		t.Fatalf("a minute after the fifth failure: %v", err)
 	}
-	clk.Add(4 * time.Minute) // 15 after the fifth; knocking while locked did not prolong it
-	if err := try("kate", goodPassword); err != nil {
-		t.Errorf("15 min after the fifth failure: %v", err)
+	clk.Add(LockBase + 50*time.Second) // 1:50 after the sixth: still locked
+	if err := try("kate", goodPassword, attacker); err != ErrLocked {
+		t.Errorf("1:50 after the sixth failure: %v, want ErrLocked", err)
 	}
-	want := []string{"wrong_password@", "wrong_password@", "wrong_password@", "wrong_password@", "wrong_password@", "locked@", "locked@", "ok@"}
-	if got := attempts(t, s, "kate"); strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("attempts %v, want %v", got, want)
+	clk.Add(10 * time.Second) // 2 min after the sixth; knocking did not prolong it
+	if err := try("kate", goodPassword, attacker); err != nil {
+		t.Errorf("2 min after the sixth failure: %v", err)
 	}
 
 	// A success forgets earlier failures.
-	fail("bob", 4, time.Second)
-	if err := try("bob", goodPassword); err != nil {
+	fail("bob", attacker, 4, time.Second)
+	if err := try("bob", goodPassword, attacker); err != nil {
 		t.Fatal(err)
 	}
-	fail("bob", 4, time.Second)
-	if err := try("bob", goodPassword); err != nil {
+	fail("bob", attacker, 4, time.Second)
+	if err := try("bob", goodPassword, attacker); err != nil {
 		t.Errorf("4 failures, success, 4 failures: %v", err)
 	}
 
-	// Five failures spread over more than 15 minutes do not lock.
-	fail("carol", 5, 4*time.Minute)
-	if err := try("carol", goodPassword); err != nil {
-		t.Errorf("5 failures over 16 minutes: %v", err)
+	// Five failures spread over more than the window do not lock.
+	fail("carol", desk, 5, LockWindow/4+time.Second)
+	if err := try("carol", goodPassword, desk); err != nil {
+		t.Errorf("5 failures over more than %v: %v", LockWindow, err)
+	}
+
+	// An admin unlocks a name at every address.
+	clk.Add(time.Second)
+	fail("carol", attacker, 5, 0)
+	fail("carol", desk, 5, 0)
+	if err := try("carol", goodPassword, desk); err != ErrLocked {
+		t.Fatalf("carol at her desk: %v", err)
+	}
+	locks, err := s.Locks(ctx)
+	testenv.Must(t, err, "locks")
+	if len(locks) != 2 || locks[0].Name != "carol" || locks[1].Name != "carol" {
+		t.Errorf("locks %+v, want carol at two addresses", locks)
+	}
+	testenv.Must(t, s.Unlock(ctx, "CAROL"), "unlock")
+	if err := try("carol", goodPassword, desk); err != nil {
+		t.Errorf("after unlock: %v", err)
+	}
+	if err := s.Unlock(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unlock of an unknown user: %v", err)
 	}
 
 	// Unknown names lock the same way, so a lock tells nothing of who exists.
-	fail("nobody", 5, 0)
-	if err := try("nobody", goodPassword); err != ErrLocked {
+	fail("nobody", desk, 5, 0)
+	if err := try("nobody", goodPassword, desk); err != ErrLocked {
 		t.Errorf("unknown name after 5 failures: %v, want ErrLocked", err)
+	}
+
+	// One address may try at most RateLimit sign-ins a minute, whatever
+	// the names.
+	clk.Add(time.Hour)
+	for i := range RateLimit {
+		if err := try(fmt.Sprintf("guess%d", i), "wrong password!", attacker); err != ErrBadCredentials {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if err := try("bob", goodPassword, attacker); err != ErrRateLimited {
+		t.Errorf("attempt %d within a minute: %v, want ErrRateLimited", RateLimit+1, err)
+	}
+	if err := try("bob", goodPassword, desk); err != nil {
+		t.Errorf("another address is not limited: %v", err)
+	}
+	clk.Add(RateWindow)
+	if err := try("bob", goodPassword, attacker); err != nil {
+		t.Errorf("a minute later: %v", err)
 	}
 
 	// Parallel guesses cannot get past the limit. A slower hash and a warm
 	// pool make the attempts overlap.
 	s.cost = 7
-	_, err := s.Add(ctx, "erin", Indexer, goodPassword)
+	_, err = s.Add(ctx, "erin", Indexer, goodPassword)
 	testenv.Must(t, err, "add")
 	s.cost = bcrypt.MinCost
 	var warm sync.WaitGroup

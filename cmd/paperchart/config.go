@@ -50,6 +50,7 @@ type config struct {
 	FHIRBase      string
 	TLSCert       string
 	TLSKey        string
+	AccessDays    int
 
 	Concurrency int
 	WorkDir     string
@@ -147,6 +148,8 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&c.TLSKey, "tls-key", env("PAPERCHART_TLS_KEY", ""), "TLS private key file (PEM) (PAPERCHART_TLS_KEY)")
 		fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("PAPERCHART_SECURE_COOKIES", false),
 			"mark the sign-in cookie Secure (HTTPS only); on by itself with --tls-cert (PAPERCHART_SECURE_COOKIES)")
+		fs.IntVar(&c.AccessDays, "access-days", envInt("PAPERCHART_ACCESS_DAYS", 14),
+			"minimum necessary: an indexer reads the review queue and the documents they filed or worked on\nin the last this many days; others only after breaking the glass (PAPERCHART_ACCESS_DAYS)")
 	}
 	if groups&useWorker != 0 {
 		fs.IntVar(&c.Concurrency, "concurrency", envInt("PAPERCHART_CONCURRENCY", runtime.NumCPU()),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"paperchart/audit"
 	"paperchart/chart"
 	"paperchart/patients"
 )
@@ -262,6 +263,16 @@ func patientsMerge(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "patient %d (%s|%s) is merged into patient %d (%s|%s)\n",
 		retired.ID, retired.Authority, retired.MRN, surv.ID, surv.Authority, surv.MRN)
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return fmt.Errorf("the merge is made, but the audit trail could not be written: %w", err)
+	}
+	defer db.Close()
+	if _, err := audit.New(db.Pool()).Record(ctx, audit.Entry{Actor: cliActor(), Action: audit.ActionPatientMerge,
+		Resource: fmt.Sprintf("Patient/%d", retired.ID), PatientID: &surv.ID, Outcome: audit.OutcomeOK,
+		Detail: fmt.Sprintf("Patient/%d merged into Patient/%d", retired.ID, surv.ID)}); err != nil {
+		return fmt.Errorf("the merge is made, but the audit trail could not be written: %w", err)
+	}
 	return nil
 }
 

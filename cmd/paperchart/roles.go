@@ -235,10 +235,19 @@ func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 	return serveOn(ctx, ln, h, c.TLSCert, c.TLSKey)
 }
 
+// newHTTPServer is the HTTP server of h, with timeouts so that slow or idle
+// clients cannot hold connections: 10 s to send the headers, a minute for
+// the whole request, two minutes to send an answer (a document's PDF), two
+// minutes idle between requests.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+}
+
 // serveOn serves h on ln until ctx is done, over TLS when a certificate is
 // given, then stops gracefully.
 func serveOn(ctx context.Context, ln net.Listener, h http.Handler, certFile, keyFile string) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(h)
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {

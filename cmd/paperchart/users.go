@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/term"
 
+	"paperchart/audit"
 	"paperchart/users"
 )
 
@@ -26,8 +27,9 @@ func runUsers(ctx context.Context, args []string, stdout io.Writer) error {
 func usersCommand(stdin io.Reader) runFunc {
 	u := usersCmd{stdin: stdin}
 	return func(ctx context.Context, args []string, stdout io.Writer) error {
-		return subcommand(ctx, args, stdout, "list, add NAME --role ROLE, passwd NAME, role NAME ROLE, disable NAME or enable NAME", map[string]runFunc{
+		return subcommand(ctx, args, stdout, "list, add NAME --role ROLE, passwd NAME, role NAME ROLE, disable NAME, enable NAME or unlock NAME", map[string]runFunc{
 			"list": u.list, "add": u.add, "passwd": u.passwd, "role": u.role, "disable": u.disable, "enable": u.enable,
+			"unlock": u.unlock,
 		})
 	}
 }
@@ -47,13 +49,31 @@ func usersArgs(fs *flag.FlagSet, args []string, names ...string) ([]string, erro
 	return fs.Args(), nil
 }
 
+// userStore is the user store and the audit trail every change is
+// recorded in.
+type userStore struct {
+	*users.Store
+	trail *audit.Log
+}
+
 // openUsers opens the database and the user store.
-func openUsers(ctx context.Context, c *config) (*users.Store, func(), error) {
+func openUsers(ctx context.Context, c *config) (userStore, func(), error) {
 	db, err := c.openDB(ctx)
 	if err != nil {
-		return nil, nil, err
+		return userStore{}, nil, err
 	}
-	return users.NewStore(db.Pool()), db.Close, nil
+	return userStore{users.NewStore(db.Pool()), audit.New(db.Pool())}, db.Close, nil
+}
+
+// audited records a change made to a user in the audit trail, as the
+// person at the command line. The change is made: a trail that cannot be
+// written is an error to report, not to undo it.
+func (s userStore) audited(ctx context.Context, action, name, detail string) error {
+	if _, err := s.trail.Record(ctx, audit.Entry{Actor: cliActor(), Action: action, Resource: "user/" + strings.ToLower(strings.TrimSpace(name)),
+		Outcome: audit.OutcomeOK, Detail: detail}); err != nil {
+		return fmt.Errorf("the change is made, but the audit trail could not be written: %w", err)
+	}
+	return nil
 }
 
 // userError says what to do about err.
@@ -111,7 +131,7 @@ func (u usersCmd) password(fromStdin bool, cmd string) (string, error) {
 
 func (u usersCmd) list(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("users", "[list] [flags]", "Lists who may sign in to the web pages, with their role and last sign-in.\nRoles: indexer, supervisor (also oversees), admin (everything).")
+	fs := newFlags("users", "[list] [flags]", "Lists who may sign in to the web pages, with their role and last sign-in.\nRoles: indexer, records (also reads any filed document), supervisor (also oversees), admin (everything).")
 	c.register(fs, useDB)
 	asJSON := fs.Bool("json", false, "print JSON (an array of users) for scripts")
 	if _, err := usersArgs(fs, args); err != nil {
@@ -148,14 +168,14 @@ func (u usersCmd) add(ctx context.Context, args []string, stdout io.Writer) erro
 	var c config
 	fs := newFlags("users add", "NAME --role ROLE --password-stdin [flags]", "Adds a user who may sign in to the web pages. A name is 1 to 64 letters, digits,\ndots, underscores or dashes, the same in any case; a password at least 12 characters.")
 	c.register(fs, useDB)
-	roleFlag := fs.String("role", "", "what the user may do: indexer, supervisor or admin (required)")
+	roleFlag := fs.String("role", "", "what the user may do: indexer, records, supervisor or admin (required)")
 	fromStdin := fs.Bool("password-stdin", false, passwordStdinHelp)
 	a, err := usersArgs(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
 	if *roleFlag == "" {
-		return errors.New("give the user's role with --role indexer, supervisor or admin")
+		return errors.New("give the user's role with --role indexer, records, supervisor or admin")
 	}
 	role, err := users.ParseRole(*roleFlag)
 	if err != nil {
@@ -175,7 +195,7 @@ func (u usersCmd) add(ctx context.Context, args []string, stdout io.Writer) erro
 		return userError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "added %s (%s); they can sign in now\n", x.Name, x.Role)
-	return nil
+	return st.audited(ctx, audit.ActionUserAdd, x.Name, "role "+string(x.Role))
 }
 
 func (u usersCmd) passwd(ctx context.Context, args []string, stdout io.Writer) error {
@@ -200,12 +220,12 @@ func (u usersCmd) passwd(ctx context.Context, args []string, stdout io.Writer) e
 		return userError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "password of %s changed; they were signed out everywhere\n", strings.ToLower(a[0]))
-	return nil
+	return st.audited(ctx, audit.ActionUserPassword, a[0], "")
 }
 
 func (u usersCmd) role(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("users role", "NAME ROLE [flags]", "Changes what a user may do: indexer, supervisor or admin. Takes effect on their next request.")
+	fs := newFlags("users role", "NAME ROLE [flags]", "Changes what a user may do: indexer, records, supervisor or admin. Takes effect on their next request.")
 	c.register(fs, useDB)
 	a, err := usersArgs(fs, args, "NAME", "ROLE")
 	if err != nil {
@@ -224,7 +244,7 @@ func (u usersCmd) role(ctx context.Context, args []string, stdout io.Writer) err
 		return userError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "%s is now %s\n", strings.ToLower(a[0]), role)
-	return nil
+	return st.audited(ctx, audit.ActionUserRole, a[0], string(role))
 }
 
 func (u usersCmd) disable(ctx context.Context, args []string, stdout io.Writer) error {
@@ -257,8 +277,28 @@ func (u usersCmd) setDisabled(ctx context.Context, args []string, stdout io.Writ
 	}
 	if disabled {
 		fmt.Fprintf(stdout, "%s is disabled and was signed out everywhere\n", strings.ToLower(a[0]))
-	} else {
-		fmt.Fprintf(stdout, "%s is enabled and can sign in again\n", strings.ToLower(a[0]))
+		return st.audited(ctx, audit.ActionUserDisable, a[0], "")
 	}
-	return nil
+	fmt.Fprintf(stdout, "%s is enabled and can sign in again\n", strings.ToLower(a[0]))
+	return st.audited(ctx, audit.ActionUserEnable, a[0], "")
+}
+
+func (u usersCmd) unlock(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := newFlags("users unlock", "NAME [flags]", "Forgets a user's failed sign-ins at every address, so that a locked user can sign in at once.")
+	c.register(fs, useDB)
+	a, err := usersArgs(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	st, done, err := openUsers(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := st.Unlock(ctx, a[0]); err != nil {
+		return userError(err, a[0])
+	}
+	fmt.Fprintf(stdout, "%s is unlocked and can sign in again\n", strings.ToLower(a[0]))
+	return st.audited(ctx, audit.ActionUserUnlock, a[0], "")
 }

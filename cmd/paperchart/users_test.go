@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"paperchart/audit"
 	"paperchart/internal/testenv"
 	"paperchart/users"
 )
@@ -34,13 +36,13 @@ func TestUsersCommand(t *testing.T) {
 		{"add bad name", []string{"add", "carol smith", "--role", "admin", "--password-stdin", dbFlag}, "correct horse battery\n", "letters, digits", nil},
 		{"add two names", []string{"add", "carol", "smith", "--role", "admin", "--password-stdin", dbFlag}, "correct horse battery\n", "give NAME", nil},
 		{"add bad name chars", []string{"add", "carol/smith", "--role", "admin", "--password-stdin", dbFlag}, "correct horse battery\n", "letters, digits", nil},
-		{"add without role", []string{"add", "carol", "--password-stdin", dbFlag}, "correct horse battery\n", "--role indexer, supervisor or admin", nil},
-		{"add bad role", []string{"add", "carol", "--role", "root", "--password-stdin", dbFlag}, "correct horse battery\n", "indexer, supervisor or admin", nil},
+		{"add without role", []string{"add", "carol", "--password-stdin", dbFlag}, "correct horse battery\n", "--role indexer, records, supervisor or admin", nil},
+		{"add bad role", []string{"add", "carol", "--role", "root", "--password-stdin", dbFlag}, "correct horse battery\n", "indexer, records, supervisor or admin", nil},
 		{"add without --password-stdin", []string{"add", "carol", "--role", "admin", dbFlag}, "", "--password-stdin", nil},
 		{"add, empty stdin", []string{"add", "carol", "--role", "admin", "--password-stdin", dbFlag}, "", "no password", nil},
 		{"list", []string{"list", dbFlag}, "", "", []string{"NAME", "bob", "indexer", "kate", "supervisor", "enabled", "never"}},
 		{"role", []string{"role", "bob", "admin", dbFlag}, "", "", []string{"bob is now admin"}},
-		{"role bad", []string{"role", "bob", "king", dbFlag}, "", "indexer, supervisor or admin", nil},
+		{"role bad", []string{"role", "bob", "king", dbFlag}, "", "indexer, records, supervisor or admin", nil},
 		{"role nobody", []string{"role", "nobody", "admin", dbFlag}, "", "paperchart users list", nil},
 		{"passwd", []string{"passwd", "bob", "--password-stdin", dbFlag}, "a third long password\n", "", []string{"password of bob changed"}},
 		{"disable", []string{"disable", "kate", dbFlag}, "", "", []string{"kate is disabled"}},
@@ -108,6 +110,39 @@ func TestUsersCommand(t *testing.T) {
 	}
 	if _, err := st.Authenticate(ctx, "kate", "correct horse battery", "test"); err != nil {
 		t.Errorf("enabled kate signs in: %v", err)
+	}
+
+	// Five wrong passwords lock kate at one address; unlock lets her in.
+	for range 5 {
+		st.Authenticate(ctx, "kate", "wrong password!", "203.0.113.9")
+	}
+	if _, err := st.Authenticate(ctx, "kate", "correct horse battery", "203.0.113.9"); !errors.Is(err, users.ErrLocked) {
+		t.Fatalf("after five failures: %v", err)
+	}
+	out.Reset()
+	testenv.Must(t, usersCommand(nil)(ctx, []string{"unlock", "KATE", dbFlag}, &out), "unlock")
+	if !strings.Contains(out.String(), "kate is unlocked") {
+		t.Errorf("unlock: %q", out.String())
+	}
+	if _, err := st.Authenticate(ctx, "kate", "correct horse battery", "203.0.113.9"); err != nil {
+		t.Errorf("unlocked kate signs in: %v", err)
+	}
+	if err := usersCommand(nil)(ctx, []string{"unlock", "nobody", dbFlag}, &out); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("unlock nobody: %v", err)
+	}
+
+	// Every change is in the audit trail.
+	es, err := audit.New(db.Pool()).List(ctx, audit.Filter{Limit: 100})
+	testenv.Must(t, err, "audit list")
+	var got2 []string
+	for _, e := range es {
+		got2 = append(got2, e.Action+" "+e.Resource)
+	}
+	for _, w := range []string{"user.add user/kate", "user.add user/bob", "user.role user/bob", "user.password user/bob",
+		"user.disable user/kate", "user.enable user/kate", "user.unlock user/kate"} {
+		if !slices.Contains(got2, w) {
+			t.Errorf("audit trail lacks %q: %q", w, got2)
+		}
 	}
 }
 

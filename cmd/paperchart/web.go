@@ -5,6 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
+	"strings"
+	"time"
 
 	"paperchart/api"
 	"paperchart/audit"
@@ -28,13 +31,15 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 	us := users.NewStore(pool)
 	sessions := users.NewSessions(us, users.Config{Secure: c.SecureCookies || c.TLSCert != ""}, log)
 	trail := audit.New(pool)
+	access := users.NewAccess(us, time.Duration(c.AccessDays)*24*time.Hour)
 	a := &api.Server{Batches: s.db, Log: log, Checks: []api.Check{
 		{Name: "database", Ping: s.db.Ping},
 		{Name: "redis", Ping: s.queue.Ping},
 		{Name: "objects", Ping: s.objs.Ping},
-	}, Documents: s.db, Patients: idx, Filer: filer, Objects: s.objs,
+	}, Documents: s.db, Patients: idx, Filer: filer, Objects: s.objs, Access: access, Audit: trail,
 		Protect: func(h http.Handler) http.Handler { return sessions.Require(users.Indexer, h) }}
-	rv := &review.Server{DB: s.db, Objects: s.objs, Patients: idx, Filer: filer, Users: us, Sessions: sessions, Audit: trail, Log: log}
+	rv := &review.Server{DB: s.db, Objects: s.objs, Patients: idx, Filer: filer, Users: us, Sessions: sessions, Audit: trail,
+		Access: access, Log: log}
 	tok := tokens.New(pool)
 	fs := &fhir.Server{Documents: s.db, Patients: idx, Objects: s.objs, Auth: fhirTokens{}, Audit: fhirAudit{trail},
 		Base: c.FHIRBase, DefaultAuthority: c.Authority, Log: log}
@@ -44,7 +49,25 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 	mux.Handle("/fhir/", tok.Middleware(fs.Handler()))
 	mux.Handle("GET /{$}", http.RedirectHandler("/review/", http.StatusSeeOther))
 	mux.Handle("/", sessions.Middleware(a.Handler()))
-	return mux, nil
+	return secured(mux), nil
+}
+
+// secured answers a path with dot segments (/review/../api, %2e%2e) 404
+// itself instead of letting http.ServeMux redirect it to its clean form,
+// and asks browsers to keep to HTTPS (HSTS) on a TLS connection.
+func secured(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		p := r.URL.Path
+		if p != "/" && (path.Clean(p) != strings.TrimSuffix(p, "/") || strings.Contains(p, "//")) {
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // fhirTokens finds the FHIR caller from the bearer token tokens.Middleware
@@ -70,4 +93,10 @@ func (a fhirAudit) Audit(ctx context.Context, e fhir.Event) error {
 	_, err := a.l.Record(ctx, audit.Entry{Actor: e.Actor, Action: e.Action, Resource: e.Resource, PatientID: e.PatientID,
 		DocumentID: e.DocumentID, Remote: e.Remote, Outcome: e.Outcome, Detail: e.Detail})
 	return err
+}
+
+// Denied counts a request without valid credentials per address and
+// minute (audit.Log.Denied).
+func (a fhirAudit) Denied(ctx context.Context, remote, action, resource string) error {
+	return a.l.Denied(ctx, remote, action, resource)
 }

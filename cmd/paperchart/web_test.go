@@ -61,6 +61,10 @@ func TestWebHandler(t *testing.T) {
 		{"/fhir/Patient?identifier=1", "", 401, ""},
 		{"/fhir/Patient?identifier=1", "pct_forged", 401, ""},
 		{"/fhir/Patient?identifier=1", secret, 200, ""},
+		// Dot segments are refused, not redirected to their clean form.
+		{"/review/%2e%2e/api/batches", "", 404, ""},
+		{"/review/../api/batches", "", 404, ""},
+		{"/api/%2E%2E/healthz", "", 404, ""},
 	}
 	for _, tc := range tests {
 		req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
@@ -73,6 +77,17 @@ func TestWebHandler(t *testing.T) {
 		if resp.StatusCode != tc.code || !strings.HasPrefix(resp.Header.Get("Location"), tc.location) {
 			t.Errorf("%s (token %v): %d %q, want %d %q", tc.path, tc.token != "", resp.StatusCode, resp.Header.Get("Location"), tc.code, tc.location)
 		}
+		if strings.HasPrefix(tc.path, "/api/") || tc.path == "/healthz" {
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("%s: X-Content-Type-Options %q", tc.path, got)
+			}
+		}
+	}
+	// A flood of anonymous FHIR requests is counted, not written row by row.
+	for range 150 {
+		resp, err := http.Get(srv.URL + "/fhir/Patient?identifier=1")
+		testenv.Must(t, err, "get")
+		resp.Body.Close()
 	}
 	// The FHIR requests are in the audit trail, which verifies.
 	trail := audit.New(db.Pool())
@@ -82,8 +97,15 @@ func TestWebHandler(t *testing.T) {
 	for _, e := range es {
 		actors = append(actors, e.Actor+":"+e.Outcome)
 	}
-	if got := strings.Join(actors, " "); !strings.Contains(got, "token:ehr:ok") || strings.Count(got, ":denied") != 2 {
-		t.Errorf("audit trail %q, want the token's search and two denials", got)
+	// 152 denials from one address: one entry per minute (two, should the
+	// test cross a minute).
+	if got := strings.Join(actors, " "); !strings.Contains(got, "token:ehr:ok") || strings.Count(got, ":denied") < 1 || strings.Count(got, ":denied") > 2 {
+		t.Errorf("audit trail %q, want the token's search and one denial entry per minute", got)
+	}
+	var denied int
+	testenv.Must(t, db.Pool().QueryRow(ctx, `SELECT sum(count) FROM audit_denials`).Scan(&denied), "count denials")
+	if denied != 152 {
+		t.Errorf("%d denials counted, want 152", denied)
 	}
 	rep, err := trail.Verify(ctx)
 	testenv.Must(t, err, "verify")
@@ -113,11 +135,11 @@ func TestServeTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveOn(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		done <- serveOn(ctx, ln, secured(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.TLS == nil {
 				http.Error(w, "not TLS", 500)
 			}
-		}), certFile, keyFile)
+		})), certFile, keyFile)
 	}()
 	pool := x509.NewCertPool()
 	pool.AddCert(must509(t, der))
@@ -127,6 +149,9 @@ func TestServeTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("HTTPS: %d", resp.StatusCode)
+	}
+	if got := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
+		t.Errorf("HSTS %q under TLS", got)
 	}
 	// Plain HTTP to the TLS port is refused.
 	if resp, err := http.Get("http://" + ln.Addr().String() + "/"); err == nil {
@@ -138,6 +163,23 @@ func TestServeTLS(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("graceful stop: %v", err)
+	}
+}
+
+// TestHTTPServerTimeouts: slow or idle clients cannot hold connections.
+func TestHTTPServerTimeouts(t *testing.T) {
+	srv := newHTTPServer(http.NotFoundHandler())
+	for name, d := range map[string]time.Duration{"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout} {
+		if d <= 0 || d > 5*time.Minute {
+			t.Errorf("%s %v", name, d)
+		}
+	}
+	// Plain HTTP gets no HSTS (it would be ignored, and breaks loopback).
+	rec := httptest.NewRecorder()
+	secured(http.NotFoundHandler()).ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if rec.Header().Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS over plain HTTP")
 	}
 }
 

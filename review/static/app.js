@@ -87,16 +87,18 @@
       rows[at].scrollIntoView({ block: "nearest" });
     };
     if (rows.length) mark(0);
+    // Opening a document claims it: a POST (the row's form), never a GET.
+    const openRow = r => { const f = $("form.open-form", r); if (f) f.requestSubmit(); else location.href = r.dataset.href; };
     rows.forEach((r, i) => r.addEventListener("click", e => {
       if (e.target.closest("a, button, form")) return;
-      mark(i); location.href = r.dataset.href;
+      mark(i); openRow(r);
     }));
     $$("#filters select").forEach(s => s.addEventListener("change", () => s.form.submit()));
     handlers.key = e => {
       switch (e.key) {
         case "j": case "ArrowDown": mark(at + 1); return true;
         case "k": case "ArrowUp": mark(at - 1); return true;
-        case "Enter": case "o": if (at >= 0) { location.href = rows[at].dataset.href; return true; } return false;
+        case "Enter": case "o": if (at >= 0) { openRow(rows[at]); return true; } return false;
         case "n": { const f = $("#next-form"); if (!f) return false; f.requestSubmit(); return true; }
         case "f": $("#f-source").focus(); return true;
         case "b": location.href = "/review/batches"; return true;
@@ -334,6 +336,9 @@
         case "o": toggleText(); return true;
       }
       if (!open) {
+        // A document in review nobody works on: w (or Enter) takes it.
+        const of = $("#open-form");
+        if (of && (e.key === "w" || e.key === "Enter")) { of.requestSubmit(); return true; }
         // A filed document whose type waits for a check: t picks, Enter confirms.
         const tc = $("#typecheck");
         if (!tc) return false;
