@@ -55,12 +55,7 @@ type Candidate struct {
 type Candidates []Candidate
 
 // MarshalJSON writes the candidates, [] when there are none.
-func (cs Candidates) MarshalJSON() ([]byte, error) {
-	if cs == nil {
-		return []byte("[]"), nil
-	}
-	return json.Marshal([]Candidate(cs))
-}
+func (cs Candidates) MarshalJSON() ([]byte, error) { return jsonList([]Candidate(cs)) }
 
 // Best returns the best candidate and true, or false when there is none.
 func (cs Candidates) Best() (Candidate, bool) {
@@ -82,11 +77,14 @@ type RankedType struct {
 type RankedTypes []RankedType
 
 // MarshalJSON writes the ranking, [] when empty.
-func (rs RankedTypes) MarshalJSON() ([]byte, error) {
-	if rs == nil {
+func (rs RankedTypes) MarshalJSON() ([]byte, error) { return jsonList([]RankedType(rs)) }
+
+// jsonList encodes a list, [] rather than null when it is nil.
+func jsonList[T any](s []T) ([]byte, error) {
+	if s == nil {
 		return []byte("[]"), nil
 	}
-	return json.Marshal([]RankedType(rs))
+	return json.Marshal(s)
 }
 
 // Probability returns the probability of the type, 0 when not ranked.

@@ -22,24 +22,46 @@ func (m MRN) String() string { return string(m) }
 // IsZero reports whether there is no MRN.
 func (m MRN) IsZero() bool { return m.Normal() == "" }
 
-// DigitFor is the one table of characters that OCR reads in place of a
-// digit: it returns the digit c stands for and true, or c and false.
+// ocrConfusions is the one table of characters that OCR reads in place of
+// a digit: each digit with the characters it is misread as, the letter a
+// word holds where OCR printed the digit first (LetterFor).
 //
 //	0: O o D Q   1: I i l L |   2: Z z   5: S s $   6: G   8: B
+var ocrConfusions = [...]struct {
+	digit byte
+	chars string
+}{{'0', "OoDQ"}, {'1', "IilL|"}, {'2', "Zz"}, {'5', "Ss$"}, {'6', "G"}, {'8', "B"}}
+
+// DigitFor reads the table of OCR confusions one way, for numbers: it
+// returns the digit c stands for and true, or c and false.
 func DigitFor(c byte) (byte, bool) {
-	switch c {
-	case 'O', 'o', 'D', 'Q':
-		return '0', true
-	case 'I', 'i', 'l', 'L', '|':
-		return '1', true
-	case 'Z', 'z':
-		return '2', true
-	case 'S', 's', '$':
-		return '5', true
-	case 'G':
-		return '6', true
-	case 'B':
-		return '8', true
+	for _, e := range ocrConfusions {
+		if strings.IndexByte(e.chars, c) >= 0 {
+			return e.digit, true
+		}
+	}
+	return c, false
+}
+
+// LetterFor reads the same table the other way, for words: it returns the
+// upper-case letter that OCR's c stands for in a word (0 for O, 1 and | for
+// I, 5 and $ for S, ...) and true, or c and false for a character the table
+// does not name or a letter.
+func LetterFor(c byte) (byte, bool) {
+	d := c
+	if c < '0' || c > '9' {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+			return c, false
+		}
+		var ok bool
+		if d, ok = DigitFor(c); !ok {
+			return c, false
+		}
+	}
+	for _, e := range ocrConfusions {
+		if e.digit == d {
+			return e.chars[0], true
+		}
 	}
 	return c, false
 }

@@ -53,6 +53,32 @@ func TestDigitForIsTheOnlyTable(t *testing.T) {
 	}
 }
 
+func TestLetterFor(t *testing.T) {
+	tests := []struct {
+		c, want byte
+		ok      bool
+	}{
+		{'0', 'O', true}, {'1', 'I', true}, {'2', 'Z', true}, {'5', 'S', true}, {'6', 'G', true}, {'8', 'B', true},
+		{'|', 'I', true}, {'$', 'S', true},
+		{'3', '3', false}, {'4', '4', false}, {'7', '7', false}, {'9', '9', false},
+		{'O', 'O', false}, {'l', 'l', false}, {'x', 'x', false}, {'-', '-', false}, {' ', ' ', false},
+	}
+	for _, tc := range tests {
+		if got, ok := LetterFor(tc.c); got != tc.want || ok != tc.ok {
+			t.Errorf("LetterFor(%q) = %q, %v, want %q, %v", tc.c, got, ok, tc.want, tc.ok)
+		}
+	}
+	// Both ways read one table: the letter LetterFor gives is read back as
+	// the digit.
+	for c := byte('0'); c <= '9'; c++ {
+		if l, ok := LetterFor(c); ok {
+			if d, _ := DigitFor(l); d != c {
+				t.Errorf("DigitFor(LetterFor(%q)) = %q", c, d)
+			}
+		}
+	}
+}
+
 func TestCompareMRN(t *testing.T) {
 	tests := []struct {
 		a, b string

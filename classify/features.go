@@ -78,21 +78,37 @@ func hashBytes(h uint64, s string) uint64 {
 }
 
 // normalise lower-cases, folds digits to 0 and turns everything but
-// letters, digits, & and / into single spaces.
+// letters, digits, & and / into single spaces, with a space at each end.
 func normalise(text string) string {
-	var b strings.Builder
-	b.Grow(len(text) + 2)
-	b.WriteByte(' ')
-	space := true
-	for i := 0; i < len(text); i++ {
-		c := text[i]
+	body := squeeze(text, func(c byte) (byte, bool) {
 		switch {
 		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
+			return c + ('a' - 'A'), true
 		case c >= 'a' && c <= 'z', c == '&', c == '/':
+			return c, true
 		case c >= '0' && c <= '9':
-			c = '0'
-		default:
+			return '0', true
+		}
+		return c, false
+	})
+	switch {
+	case body == "":
+		return " "
+	case body[len(body)-1] != ' ':
+		return " " + body + " "
+	}
+	return " " + body
+}
+
+// squeeze maps each byte of s through keep and writes one space for each
+// run of bytes it drops; a run at the start writes none.
+func squeeze(s string, keep func(c byte) (byte, bool)) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	space := true
+	for i := 0; i < len(s); i++ {
+		c, ok := keep(s[i])
+		if !ok {
 			if !space {
 				b.WriteByte(' ')
 				space = true
@@ -101,9 +117,6 @@ func normalise(text string) string {
 		}
 		b.WriteByte(c)
 		space = false
-	}
-	if !space {
-		b.WriteByte(' ')
 	}
 	return b.String()
 }

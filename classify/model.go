@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"paperchart/chart"
 	"slices"
 	"sync"
 )
@@ -56,19 +57,13 @@ type Summary struct {
 	Coverage  float64 `json:"share_above_threshold"`
 }
 
-// Scored is one type's probability.
-type Scored struct {
-	Type        string  `json:"type"`
-	Probability float64 `json:"probability"`
-}
-
 // Prediction is what the classifier says about one document.
 type Prediction struct {
-	Type         string   `json:"type"`        // the most probable type's code
-	Probability  float64  `json:"probability"` // calibrated: of predictions at 0.9, about 90% are right
-	Ranked       []Scored `json:"ranked"`      // every type, most probable first
-	TitleMatched bool     `json:"title_matched"`
-	Title        string   `json:"title_type,omitempty"` // the type the title rule found, if any
+	Type         string            `json:"type"`        // the most probable type's code
+	Probability  float64           `json:"probability"` // calibrated: of predictions at 0.9, about 90% are right
+	Ranked       chart.RankedTypes `json:"ranked"`      // every type, most probable first
+	TitleMatched bool              `json:"title_matched"`
+	Title        string            `json:"title_type,omitempty"` // the type the title rule found, if any
 	// Letter and ConsultRequest say which layout rule (rules.go) matched.
 	Letter         bool `json:"letter,omitempty"`
 	ConsultRequest bool `json:"consult_request,omitempty"`

@@ -106,3 +106,23 @@ func TestMatchRules(t *testing.T) {
 		})
 	}
 }
+
+func TestNormalise(t *testing.T) {
+	tests := []struct{ in, words, title string }{
+		{"", " ", ""},
+		{"...", " ", ""},
+		{"Progress Note", " progress note ", "PROGRESS NOTE"},
+		{"  PR0GRESS  N0TE:\n", " pr0gress n0te ", "PROGRESS NOTE"},
+		{"H&P 12/03/2024", " h&p 00/00/0000 ", "H P IZ O ZOZ"},
+		{"D|SCHARGE $UMMARY", " d scharge ummary ", "DISCHARGE SUMMARY"},
+		{"ümlaut-x", " mlaut x ", "MLAUT X"},
+	}
+	for _, tc := range tests {
+		if got := normalise(tc.in); got != tc.words {
+			t.Errorf("normalise(%q) = %q, want %q", tc.in, got, tc.words)
+		}
+		if got := normaliseTitle(tc.in); got != tc.title {
+			t.Errorf("normaliseTitle(%q) = %q, want %q", tc.in, got, tc.title)
+		}
+	}
+}

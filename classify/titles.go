@@ -1,6 +1,9 @@
 package classify
 
-import "strings"
+import (
+	"paperchart/chart"
+	"strings"
+)
 
 // Title rules: a document's title, printed near the top of its first page,
 // names its type more reliably than its body. A line counts as a title
@@ -47,32 +50,22 @@ var titleRules = func() []titleRule {
 	return out
 }()
 
-// ocrLetters undoes the digit-for-letter confusions OCR makes in titles.
-var ocrLetters = map[byte]byte{'0': 'O', '1': 'I', '5': 'S', '8': 'B', '6': 'G', '2': 'Z', '|': 'I', '$': 'S', '7': 'T'}
-
+// normaliseTitle upper-cases a line, undoes the digit-for-letter
+// confusions OCR makes in titles (chart.LetterFor) and turns everything but
+// letters into single spaces.
 func normaliseTitle(s string) string {
-	var b strings.Builder
-	space := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if r, ok := ocrLetters[c]; ok {
+	return strings.TrimSpace(squeeze(s, func(c byte) (byte, bool) {
+		if r, ok := chart.LetterFor(c); ok {
 			c = r
 		}
 		switch {
 		case c >= 'a' && c <= 'z':
-			c -= 'a' - 'A'
+			return c - ('a' - 'A'), true
 		case c >= 'A' && c <= 'Z':
-		default:
-			if !space {
-				b.WriteByte(' ')
-				space = true
-			}
-			continue
+			return c, true
 		}
-		b.WriteByte(c)
-		space = false
-	}
-	return strings.TrimSpace(b.String())
+		return c, false
+	}))
 }
 
 // matchTitle returns the type whose title is on one of the first lines of
@@ -119,7 +112,7 @@ func titleOf(line string) string {
 			continue
 		}
 		limit := allowed(len(r.title))
-		if d := editDistance(n, r.title, limit); d <= limit && d < bestDist {
+		if d := chart.EditsString(n, r.title, limit, false); d <= limit && d < bestDist {
 			best, bestDist = r.code, d
 		}
 	}
@@ -136,34 +129,4 @@ func allowed(n int) int {
 		return 1
 	}
 	return n / 8
-}
-
-// editDistance is the Levenshtein distance of a and b, or a value over
-// limit as soon as it must exceed it.
-func editDistance(a, b string, limit int) int {
-	if d := len(a) - len(b); d > limit || -d > limit {
-		return limit + 1
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
-			return limit + 1
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

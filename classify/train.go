@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"paperchart/chart"
 	"runtime"
 	"slices"
 	"sort"
@@ -457,12 +458,12 @@ func chooseThreshold(probs [][]float64, ys []int, target, floor float64) float64
 }
 
 func predictionFrom(m *Model, p []float64, h layoutHits) Prediction {
-	pr := Prediction{Ranked: make([]Scored, len(p)), TitleMatched: h.title >= 0, Letter: h.letter, ConsultRequest: h.consult}
+	pr := Prediction{Ranked: make(chart.RankedTypes, len(p)), TitleMatched: h.title >= 0, Letter: h.letter, ConsultRequest: h.consult}
 	if h.title >= 0 {
 		pr.Title = m.codes[h.title]
 	}
 	for i, c := range m.codes {
-		pr.Ranked[i] = Scored{c, p[i]}
+		pr.Ranked[i] = chart.RankedType{Type: c, Probability: p[i]}
 	}
 	sort.SliceStable(pr.Ranked, func(i, j int) bool { return pr.Ranked[i].Probability > pr.Ranked[j].Probability })
 	pr.Type, pr.Probability = pr.Ranked[0].Type, pr.Ranked[0].Probability

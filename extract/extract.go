@@ -40,6 +40,10 @@ type Config struct {
 	// header: the facility is looked for there, and a bare "Date:" label is a
 	// date of service only there. Default 12.
 	HeaderLines int
+	// Read, when set, is called each time a page's text is read (Page, and
+	// each page of Document): a test counts with it that no stage reads a
+	// page twice.
+	Read func()
 }
 
 // Candidate is one MRN found on a page.
@@ -89,6 +93,7 @@ type Extractor struct {
 	width       int
 	today       chart.Date
 	headerLines int
+	read        func()
 }
 
 // defaultMRN is applied to digit-normalised text.
@@ -96,7 +101,7 @@ const defaultMRN = `([0-9]{6,10})\b`
 
 // New compiles cfg's patterns. Errors name the bad pattern by index only.
 func New(cfg Config) (*Extractor, error) {
-	x := &Extractor{width: cfg.MRNWidth, headerLines: cfg.HeaderLines}
+	x := &Extractor{width: cfg.MRNWidth, headerLines: cfg.HeaderLines, read: cfg.Read}
 	if x.headerLines <= 0 {
 		x.headerLines = 12
 	}

@@ -12,6 +12,9 @@ const fuzzyPenalty = 0.1
 
 // Page reads one page of OCR text, lines separated by "\n".
 func (x *Extractor) Page(text string) Found {
+	if x.read != nil {
+		x.read()
+	}
 	var f Found
 	lines := strings.Split(text, "\n")
 	for li, line := range lines {
@@ -135,14 +138,31 @@ func (x *Extractor) facility(lines []string) string {
 	return ""
 }
 
-// Document reads the pages of one document and merges what they hold:
-// equal values are counted once, their confidence raised by each repeat,
-// and values from the first page weigh most.
+// Document reads the pages of one document and merges what they hold
+// (Merge).
 func (x *Extractor) Document(pages []string) Found {
 	fs := make([]Found, len(pages))
-	ws := make([]float64, len(pages))
 	for i, p := range pages {
 		fs[i] = x.Page(p)
+	}
+	return Merge(fs)
+}
+
+// Merge combines what Page found on each page of one document, in order:
+// equal values are counted once, their confidence raised by each repeat,
+// and values from the first page weigh most. Each value's Page says which
+// page it came from. The pages' findings are not changed.
+func Merge(pages []Found) Found {
+	fs := make([]Found, len(pages))
+	ws := make([]float64, len(pages))
+	for i, f := range pages {
+		fs[i] = Found{
+			MRNs:         slices.Clone(f.MRNs),
+			Names:        slices.Clone(f.Names),
+			BirthDates:   slices.Clone(f.BirthDates),
+			ServiceDates: slices.Clone(f.ServiceDates),
+			Facility:     f.Facility,
+		}
 		ws[i] = 0.8
 		for j := range fs[i].MRNs {
 			fs[i].MRNs[j].Page = i

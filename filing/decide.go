@@ -21,8 +21,17 @@ import (
 const mrnConfidence = 0.5
 
 // decide makes the type and patient decisions for one separated document
-// and says whether it files itself.
+// and says whether it files itself. texts and labels are its pages' text
+// and label MRNs; what separation found on each page is part.Findings, or,
+// where part has none (a person's edit), read here.
 func (f *Filer) decide(ctx context.Context, part separate.Document, texts, labels []string) (storage.NewDocument, error) {
+	finds := part.Findings
+	if len(finds) != len(texts) {
+		finds = make([]separate.Findings, len(texts))
+		for i, t := range texts {
+			finds[i] = f.sep.Read(t)
+		}
+	}
 	d := storage.NewDocument{
 		Pages:           part.Pages,
 		SeparatedBy:     part.By,
@@ -40,8 +49,15 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	if part.Cover != nil && part.Cover.Type != "" {
 		coverType, _ = lookupType(part.Cover.Type)
 	}
-	pred := f.cls.Predict(strings.Join(texts, "\n\n"))
-	d.TypeRanked = rankedTypes(pred.Ranked)
+	// A document of one page is that page: separation has classified it.
+	var pred classify.Prediction
+	if len(finds) == 1 {
+		pred = finds[0].Type
+	}
+	if pred.Type == "" {
+		pred = f.cls.Predict(strings.Join(texts, "\n\n"))
+	}
+	d.TypeRanked = pred.Ranked
 	switch {
 	case coverType.Code != "":
 		d.TypeSuggested, d.TypeConfidence = coverType.Code, 1
@@ -59,7 +75,11 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	}
 
 	// Identifiers read on the pages.
-	found := f.ext.Document(texts)
+	pages := make([]extract.Found, len(finds))
+	for i, fd := range finds {
+		pages[i] = fd.Found
+	}
+	found := extract.Merge(pages)
 	ids := identifiers(found, labels)
 	if !ids.ServiceDate.IsZero() {
 		t := ids.ServiceDate.Time()
@@ -110,15 +130,6 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 		d.PatientID = &id
 	}
 	return d, nil
-}
-
-// rankedTypes is the classifier's ranking as stored with a document.
-func rankedTypes(ss []classify.Scored) chart.RankedTypes {
-	out := make(chart.RankedTypes, len(ss))
-	for i, s := range ss {
-		out[i] = chart.RankedType{Type: s.Type, Probability: s.Probability}
-	}
-	return out
 }
 
 // lookupType finds a type by its code or its LOINC code, as a cover sheet

@@ -101,7 +101,6 @@ type Filer struct {
 	obj   Objects
 	index *patients.Index
 	sep   *separate.Separator
-	ext   *extract.Extractor
 	cls   *classify.Model
 	match *match.Model
 	cfg   Config
@@ -154,7 +153,7 @@ func New(db *storage.DB, obj Objects, cfg Config, log *slog.Logger) (*Filer, err
 	}
 	return &Filer{
 		db: db, obj: obj, index: patients.New(db.Pool(), patients.Options{Log: log}),
-		sep: sep, ext: ext, cls: cls, match: m, cfg: cfg, log: log,
+		sep: sep, cls: cls, match: m, cfg: cfg, log: log,
 	}, nil
 }
 

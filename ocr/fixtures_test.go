@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/draw"
 	"math/rand/v2"
+	"paperchart/chart"
 	"strings"
 	"sync"
 	"testing"
@@ -152,26 +153,7 @@ func whitePage() *image.Gray {
 }
 
 // levenshtein is the edit distance between a and b, in runes.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+func levenshtein(a, b string) int { return chart.Edits([]rune(a), []rune(b), -1, false) }
 
 // cer is the character error rate of got against truth, whitespace runs
 // counted as one space.

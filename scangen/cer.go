@@ -1,6 +1,10 @@
 package scangen
 
-import "strings"
+import (
+	"strings"
+
+	"paperchart/chart"
+)
 
 // CER returns the character error rate of hypothesis against reference:
 // the Levenshtein distance (insertions, deletions and substitutions of
@@ -18,33 +22,10 @@ func CER(reference, hypothesis string) float64 {
 		}
 		return 1
 	}
-	return float64(levenshtein(ref, hyp)) / float64(len(ref))
+	return float64(chart.Edits(ref, hyp, -1, false)) / float64(len(ref))
 }
 
 // normalizeSpace collapses runs of white space to one space and trims.
 func normalizeSpace(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// levenshtein is the edit distance between a and b with two rows of
-// dynamic programming: O(len(a)*len(b)) time, O(len(b)) memory.
-func levenshtein(a, b []rune) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i, ra := range a {
-		cur[0] = i + 1
-		for j, rb := range b {
-			cost := prev[j]
-			if ra != rb {
-				cost++
-			}
-			cost = min(cost, prev[j+1]+1, cur[j]+1)
-			cur[j+1] = cost
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"paperchart/chart"
 	"reflect"
 	"regexp"
 	"strings"
@@ -36,7 +37,7 @@ var distractorChecks = map[string]func(p, o Patient) string{
 		return ""
 	},
 	distractorSimilarName: func(p, o Patient) string {
-		df, dg := editDistance(strings.ToUpper(p.Family), strings.ToUpper(o.Family)), editDistance(strings.ToUpper(p.Given), strings.ToUpper(o.Given))
+		df, dg := chart.EditsString(strings.ToUpper(p.Family), strings.ToUpper(o.Family), -1, false), chart.EditsString(strings.ToUpper(p.Given), strings.ToUpper(o.Given), -1, false)
 		if !p.BirthDate.Equal(o.BirthDate) || df+dg != 1 {
 			return fmt.Sprintf("not one letter off with the same birth date (distances %d, %d)", df, dg)
 		}
@@ -76,27 +77,6 @@ func nearMRNs(a, b string) bool {
 		return j == i+1 && a[i] == b[j] && a[j] == b[i]
 	}
 	return false
-}
-
-// editDistance is the Levenshtein distance of two ASCII strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 var (
@@ -232,7 +212,7 @@ func TestOneLetterOffAndNearMRN(t *testing.T) {
 	for _, name := range []string{"Lee", "Cox", "Kowalczyk", "Mary Ann", "Amy"} {
 		for range 200 {
 			got := oneLetterOff(r, name)
-			if d := editDistance(strings.ToUpper(got), strings.ToUpper(name)); d != 1 || got[0] != name[0] || !namePattern.MatchString(got) {
+			if d := chart.EditsString(strings.ToUpper(got), strings.ToUpper(name), -1, false); d != 1 || got[0] != name[0] || !namePattern.MatchString(got) {
 				t.Fatalf("oneLetterOff(%q) = %q (distance %d)", name, got, d)
 			}
 		}

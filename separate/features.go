@@ -3,7 +3,6 @@ package separate
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"paperchart/chart"
 	"paperchart/extract"
@@ -165,7 +164,7 @@ func features(doc []signals, cur *signals, blank bool, classOf func(int) string)
 	// page of the same transmission says nothing either way.
 	if cur.fax.ok {
 		seq := prev.fax.ok && cur.fax.k == prev.fax.k+1 && cur.fax.n == prev.fax.n &&
-			(cur.fax.sender == "" || prev.fax.sender == "" || osa(cur.fax.sender, prev.fax.sender, 2) <= 2)
+			(cur.fax.sender == "" || prev.fax.sender == "" || chart.EditsString(cur.fax.sender, prev.fax.sender, 2, true) <= 2)
 		x[fFaxSeq] = b(seq)
 		x[fFaxNew] = b(!seq && (cur.fax.k == 1 || !prev.fax.ok))
 	}
@@ -228,7 +227,7 @@ func sameMRN(p, q string) (bool, bool) {
 }
 
 // farMRN is sameMRN, except that MRNs within two edits once OCR-confusable
-// letters are read as digits (digits changed, dropped, doubled or swapped:
+// letters are read as digits (their chart.MRN keys: digits changed, dropped, doubled or swapped:
 // what misreads of a damaged line or a slip give) do not count as
 // different: only MRNs further apart do, as two MRNs drawn at random are.
 func farMRN(p, q string) (bool, bool) {
@@ -236,18 +235,14 @@ func farMRN(p, q string) (bool, bool) {
 	if !diff {
 		return same, false
 	}
-	fold := func(s string) string { return strings.TrimLeft(ocrDigits.Replace(strings.ToUpper(s)), "0") }
-	return false, osa(fold(p), fold(q), 2) > 2
+	return false, chart.EditsString(chart.MRN(p).Key(), chart.MRN(q).Key(), 2, true) > 2
 }
-
-// ocrDigits reads the letters OCR confuses with digits as those digits.
-var ocrDigits = strings.NewReplacer("O", "0", "I", "1", "L", "1", "S", "5", "B", "8", "Z", "2")
 
 // sameName compares family names (one edit allowed per four letters) and
 // given names (an initial matches a name starting with it).
 func sameName(p, q extract.Name) (bool, bool) {
 	lim := max(1, min(len(p.Family), len(q.Family))/4)
-	fam := osa(p.Family, q.Family, lim+2)
+	fam := chart.EditsString(p.Family, q.Family, lim+2, true)
 	if fam > lim+1 {
 		return false, true
 	}
@@ -262,7 +257,7 @@ func sameName(p, q extract.Name) (bool, bool) {
 		return g1[0] == g2[0], false
 	}
 	gl := max(1, min(len(g1), len(g2))/4)
-	d := osa(g1, g2, gl+2)
+	d := chart.EditsString(g1, g2, gl+2, true)
 	return d <= gl, d > gl+1
 }
 

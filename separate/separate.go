@@ -27,6 +27,9 @@ type Document struct {
 	// Pages are the batch page numbers of the document's pages, in order;
 	// blank pages and sheets are never included, and never empty.
 	Pages []int
+	// Findings are what separation read on each of Pages, in the same
+	// order, for the stages after it.
+	Findings []Findings
 	// Cover is the cover sheet that opened the document, if any.
 	Cover *sheets.Sheet
 	// By is what started it: "cover", "separator", "content", or "first"
@@ -191,6 +194,7 @@ func validate(pages []Page) error {
 // scored is one content page of a segment with its boundary evidence.
 type scored struct {
 	sig   signals
+	find  Findings
 	blank bool     // a blank page lies between it and the previous content page (or the segment start)
 	x     vector   // features (zero for the segment's first page)
 	ev    evidence // sufficient evidence beside the features
@@ -217,7 +221,8 @@ func (s *Separator) score(ctx context.Context, pages []Page, starts func(prev, c
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("separate: %w", err)
 		}
-		sc := scored{sig: s.read(p.No, p.Text, p.Labels), blank: blank, p: 1, start: len(out) == 0}
+		sig, find := s.read(p.No, p.Text, p.Labels)
+		sc := scored{sig: sig, find: find, blank: blank, p: 1, start: len(out) == 0}
 		blank = false
 		if len(sigs) > 0 {
 			sc.x, sc.ev = features(sigs[docStart:], &sc.sig, sc.blank, classOf)
@@ -275,6 +280,7 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		d := Document{Confidence: 1}
 		for i := a; i < b; i++ {
 			d.Pages = append(d.Pages, sc[i].sig.no)
+			d.Findings = append(d.Findings, sc[i].find)
 		}
 		switch {
 		case a > 0:

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"paperchart/chart"
 	"paperchart/classify"
 	"paperchart/extract"
 )
@@ -71,45 +72,85 @@ func nonEmptyLines(text string) []string {
 	return out
 }
 
-// read computes the signals of page no from its OCR text and the MRNs of
-// its patient-label barcodes.
-func (s *Separator) read(no int, text string, labels []string) signals {
-	sg := signals{no: no, typeIdx: -1}
+// Findings is what separation read on one content page, handed to the
+// stages after it so that no page's text is read twice: the identifiers
+// and dates on it and its document type on its own.
+type Findings struct {
+	// Found is package extract's reading of the page's lines (blank lines
+	// and a fax transmission header dropped).
+	Found extract.Found
+	// Type is the classifier's reading of the page's text as OCR gave it,
+	// as a document of that one page is classified; zero for a page
+	// without text.
+	Type classify.Prediction
+}
+
+// Read returns a page's Findings, as Split finds them, for a page whose
+// findings are not at hand (a page a person moved to another document).
+func (s *Separator) Read(text string) Findings {
+	lines, _, garbage := pageLines(text)
+	if garbage {
+		return Findings{}
+	}
+	return s.findings(text, lines)
+}
+
+func (s *Separator) findings(text string, lines []string) Findings {
+	return Findings{Found: s.ext.Page(strings.Join(lines, "\n")), Type: s.cls.Predict(text)}
+}
+
+// pageLines returns the page's non-empty lines without a fax machine's
+// transmission header, the header, and whether nothing was read.
+func pageLines(text string) ([]string, faxHeader, bool) {
 	lines := nonEmptyLines(text)
+	if len(lines) == 0 {
+		return nil, faxHeader{}, true
+	}
+	// A fax machine's header repeats on every page it sends: it says
+	// which transmission the page came in, and nothing else here may
+	// read it as a letterhead or a running header.
+	var fax faxHeader
+	for i := 0; i < len(lines) && i < 2; i++ {
+		if h, ok := parseFaxHeader(lines[i]); ok {
+			fax = h
+			lines = append(lines[:i:i], lines[i+1:]...)
+			break
+		}
+	}
+	return lines, fax, false
+}
+
+// read computes the signals of page no from its OCR text and the MRNs of
+// its patient-label barcodes, and what it found on the page.
+func (s *Separator) read(no int, text string, labels []string) (signals, Findings) {
+	sg := signals{no: no, typeIdx: -1}
 	for _, l := range labels {
 		if v := normMRN(l); v != "" {
 			sg.labels = append(sg.labels, strings.TrimLeft(v, "0"))
 			sg.mrns = append(sg.mrns, v)
 		}
 	}
-	if len(lines) == 0 {
+	all := nonEmptyLines(text)
+	lines, fax, empty := pageLines(text)
+	if empty {
 		sg.garbage = true // nothing read: no evidence either way
-		return sg
+		return sg, Findings{}
 	}
-	sg.garbage = isGarbage(lines)
-	// A fax machine's header repeats on every page it sends: it says
-	// which transmission the page came in, and nothing else here may
-	// read it as a letterhead or a running header.
-	for i := 0; i < len(lines) && i < 2; i++ {
-		if h, ok := parseFaxHeader(lines[i]); ok {
-			sg.fax = h
-			lines = append(lines[:i:i], lines[i+1:]...)
-			break
-		}
-	}
+	sg.garbage = isGarbage(all)
+	sg.fax = fax
 	if len(lines) == 0 {
-		return sg
+		return sg, Findings{}
 	}
 	sg.prevOpen = endsOpen(lines)
 	sg.openLower = startsLower(lines[0])
 	top := lines[:min(len(lines), topLines)]
-	joined := strings.Join(lines, "\n")
 
 	// Title: the classifier's title rules on the top lines only.
 	tp := s.cls.Predict(strings.Join(top, "\n"))
 	sg.title, sg.titleType = tp.TitleMatched, tp.Title
 
-	p := s.cls.Predict(joined)
+	fd := s.findings(text, lines)
+	p := fd.Type
 	sg.types = make([]float64, len(s.types))
 	for _, r := range p.Ranked {
 		if i, ok := s.types[r.Type]; ok {
@@ -149,7 +190,7 @@ func (s *Separator) read(no int, text string, labels []string) signals {
 		}
 	}
 
-	f := s.ext.Page(joined)
+	f := fd.Found
 	for _, c := range f.MRNs {
 		if c.Confidence < 0.5 {
 			continue
@@ -180,7 +221,7 @@ func (s *Separator) read(no int, text string, labels []string) signals {
 			sg.services = append(sg.services, ymd{d.Year, int(d.Month), d.Day})
 		}
 	}
-	return sg
+	return sg, fd
 }
 
 // isGarbage reports whether most of a page's tokens are not words, as when
@@ -371,7 +412,7 @@ func hasContinued(line string) bool {
 	}) {
 		w = strings.Trim(w, ".:;")
 		switch {
-		case len(w) >= 7 && len(w) <= 11 && osa(w, "continued", 2) <= 2:
+		case len(w) >= 7 && len(w) <= 11 && chart.EditsString(w, "continued", 2, true) <= 2:
 			return true
 		case w == "cont'd" || w == "contd" || w == "cont’d":
 			return true
@@ -397,7 +438,7 @@ func parsePageNum(line string) pageNum {
 		return pageNum{}
 	}
 	for l := 3; l <= 5 && l < len(s); l++ {
-		if osa(s[:l], "page", 1) > 1 {
+		if chart.EditsString(s[:l], "page", 1, true) > 1 {
 			continue
 		}
 		if n, ok := pageNumbers(s[l:]); ok {
@@ -478,21 +519,7 @@ func ocrNumber(s string) (int, bool) {
 var signatureWords = []string{"signed", "sincerely", "dictated", "signature", "regards", "respectfully", "electronically"}
 
 func isSignature(line string) bool {
-	for _, w := range strings.FieldsFunc(strings.ToLower(line), func(r rune) bool { return !unicode.IsLetter(r) }) {
-		if len(w) < 5 {
-			continue
-		}
-		for _, sw := range signatureWords {
-			limit := 1
-			if len(sw) >= 9 {
-				limit = 2
-			}
-			if osa(w, sw, limit) <= limit {
-				return true
-			}
-		}
-	}
-	return false
+	return hasWord(strings.ToLower(line), signatureWords, 5, func(n int) int { return 1 + btoi(n >= 9) })
 }
 
 // facilityWords name kinds of facility, as letterheads print them.
@@ -503,13 +530,18 @@ var facilityWords = []string{"hospital", "clinic", "medical", "health", "center"
 // hasFacilityWord reports whether a line holds a facility word, read
 // through OCR digit-for-letter confusions with one edit for long words.
 func hasFacilityWord(line string) bool {
-	for _, w := range strings.FieldsFunc(strings.ToLower(foldDigits(line)), func(r rune) bool { return !unicode.IsLetter(r) }) {
-		for _, fw := range facilityWords {
-			limit := 0
-			if len(fw) >= 6 {
-				limit = 1
-			}
-			if osa(w, fw, limit) <= limit {
+	return hasWord(strings.ToLower(foldDigits(line)), facilityWords, 0, func(n int) int { return btoi(n >= 6) })
+}
+
+// hasWord reports whether a word of line (runs of letters, at least
+// minLen long) is within limit(len(w)) edits of one of words.
+func hasWord(line string, words []string, minLen int, limit func(n int) int) bool {
+	for _, w := range strings.FieldsFunc(line, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if len(w) < minLen {
+			continue
+		}
+		for _, x := range words {
+			if l := limit(len(x)); chart.EditsString(w, x, l, true) <= l {
 				return true
 			}
 		}
@@ -517,44 +549,27 @@ func hasFacilityWord(line string) bool {
 	return false
 }
 
-// foldDigits undoes digit-for-letter confusions in words.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// foldDigits undoes digit-for-letter confusions in words (chart.LetterFor).
 func foldDigits(s string) string {
-	return strings.NewReplacer("0", "o", "1", "l", "5", "s", "8", "b", "|", "l").Replace(s)
+	return strings.Map(func(r rune) rune {
+		if r < 128 {
+			if l, ok := chart.LetterFor(byte(r)); ok {
+				return rune(l)
+			}
+		}
+		return r
+	}, s)
 }
 
 // phoneRe is a telephone number, as letterheads print them.
 var phoneRe = regexp.MustCompile(`\(?\b[0-9]{3}\)?[ .-]?[0-9]{3}-[0-9]{4}\b|(?i)\b(tel|telephone|phone|fax)\b`)
-
-// osa is the optimal string alignment distance of a and b (Levenshtein
-// with transpositions of neighbours), capped at limit+1.
-func osa(a, b string, limit int) int {
-	if d := len(a) - len(b); d > limit || -d > limit {
-		return limit + 1
-	}
-	n, m := len(a), len(b)
-	prev2 := make([]int, m+1)
-	prev := make([]int, m+1)
-	cur := make([]int, m+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= n; i++ {
-		cur[0] = i
-		for j := 1; j <= m; j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				v = min(v, prev2[j-2]+1)
-			}
-			cur[j] = v
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return min(prev[m], limit+1)
-}
 
 // typeIndex maps the classifier's type codes to their positions.
 func typeIndex(m *classify.Model) map[string]int {

@@ -3,10 +3,13 @@ package workers_test
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hibiken/asynq"
 
+	"paperchart/extract"
+	"paperchart/filing"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
 	"paperchart/storage"
@@ -15,7 +18,9 @@ import (
 
 // TestPagesFetchedOnce runs a batch's assembly and filing tasks, as a worker
 // does once OCR is done, and counts what they read from the object store:
-// each page's image and OCR result once, whichever task uses them.
+// each page's image and OCR result once, whichever task uses them; and how
+// often a page's text is read for identifiers: once for each content page,
+// by separation, whose findings filing takes.
 func TestPagesFetchedOnce(t *testing.T) {
 	ctx := context.Background()
 	s := filingtest.New(t, nil)
@@ -27,7 +32,9 @@ func TestPagesFetchedOnce(t *testing.T) {
 		q.DeleteQueues()
 		q.Close()
 	})
-	w, err := workers.NewWorker(s.DB, objs, q, workers.Config{Queue: qc, Concurrency: 1}, nil)
+	var reads atomic.Int64
+	fc := filing.Config{Extract: &extract.Config{MRNWidth: 8, Read: func() { reads.Add(1) }}}
+	w, err := workers.NewWorker(s.DB, objs, q, workers.Config{Queue: qc, Concurrency: 1, Filing: fc}, nil)
 	testenv.Must(t, err, "worker")
 	t.Cleanup(func() { w.Close() })
 
@@ -62,6 +69,16 @@ func TestPagesFetchedOnce(t *testing.T) {
 		if want := map[bool]int{true: 0, false: 1}[sheet]; inDoc[no+1] != want {
 			t.Errorf("page %d is in %d documents, want %d", no+1, inDoc[no+1], want)
 		}
+	}
+
+	content := 0
+	for _, p := range pages {
+		if p.Text != "" {
+			content++
+		}
+	}
+	if n := reads.Load(); n != int64(content) {
+		t.Errorf("page texts read for identifiers %d times, want %d (once for each of the %d content pages)", n, content, content)
 	}
 
 	gets := objs.Took()
