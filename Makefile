@@ -5,6 +5,7 @@
 #   make stop    stop what `make run` started     make stop-all: also the services setup.sh started
 #   make test    setup, go vet, go test -race (with var/paperchart.env)
 #   make bench   setup, build, bin/paperchart bench
+#   make fuzz    setup, every fuzz target for FUZZTIME (60s) each, one after another
 #
 # Each recipe line runs in its own shell: lines that need the environment
 # source var/paperchart.env themselves, in the same line.
@@ -18,7 +19,7 @@ export PATH := $(PATH):/usr/local/go/bin
 ENV := . ./var/paperchart.env
 GO_TEST_FLAGS ?= -race -count=1 -timeout 25m
 
-.PHONY: all setup build run stop stop-all test vet bench fmt clean
+.PHONY: all setup build run stop stop-all test vet bench fuzz fmt clean
 
 all: build
 
@@ -45,6 +46,13 @@ test: setup
 
 bench: setup build
 	$(ENV) && bin/paperchart bench
+
+# go test -fuzz runs one target of one package at a time: deploy/fuzz.sh
+# runs them all in turn. Their seed corpora (f.Add, testdata/fuzz/) also run
+# in `make test`, as ordinary tests.
+FUZZTIME ?= 60s
+fuzz: setup
+	$(ENV) && FUZZTIME=$(FUZZTIME) bash deploy/fuzz.sh
 
 fmt:
 	go fmt ./...

@@ -127,7 +127,9 @@ func ack(req *Message, code string, e *Error, self Endpoint, now time.Time) []by
 		event = ev
 		control = req.ControlID()
 		processing = w.recode(h.Field(11))
-		version = w.recode(h.Field(12))
+		// Only the version ID (MSH-12.1): a sender's MSH-12 of bare
+		// separators would make an ACK no receiver can read.
+		version = w.text(h.Field(12).Component(1).String())
 	}
 	if sendApp == "" {
 		sendApp = w.text(self.App)

@@ -1,8 +1,10 @@
 // Package hl7 speaks HL7 version 2 (2.3 to 2.5.1; later 2.x versions are
 // read the same way) over MLLP with the hospital's systems.
 //
-// In, a Server listens on TCP (loopback by default) for MLLP frames
-// (<VT> message <FS><CR>, several per connection) and hands each message to
+// In, a Server listens on TCP (loopback by default), optionally under TLS,
+// for MLLP frames (<VT> message <FS><CR>, several per connection) from the
+// addresses of its allow-list, bounds connections per address and in all,
+// and closes connections that send no message soon; it hands each message to
 // an ADT Handler, which keeps the master patient index (package patients) in
 // step with the hospital's registration system: A01, A04, A08, A28 and A31
 // add or update the patient named by PID-3 (its identifier of type MR,

@@ -3,11 +3,13 @@ package hl7
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -26,11 +28,25 @@ const (
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultHandleTimeout = 30 * time.Second
 	DefaultMaxConns      = 64
+	// DefaultMaxConnsPerAddr bounds the connections of one peer address:
+	// an interface engine uses one or a few.
+	DefaultMaxConnsPerAddr = 8
+	// DefaultFirstMessageTimeout is how long a new connection (TLS
+	// handshake included) may take to send its first message.
+	DefaultFirstMessageTimeout = 10 * time.Second
 )
 
 // Server accepts MLLP connections and answers each message with its
 // Handler's ACK, one message at a time per connection, one goroutine per
 // connection. Zero fields take the defaults above.
+//
+// Who may connect: only peers whose address is in Allow (loopback only
+// when Allow is empty), at most MaxConnsPerAddr connections per address and
+// MaxConns in all. A new connection must send its first message within
+// FirstMessageTimeout; after that it may wait IdleTimeout between
+// messages. When MaxConns are open, a newcomer takes the place of the
+// oldest connection that has not sent a message yet, so connections that
+// only sit there never lock a real sender (the EHR) out.
 type Server struct {
 	Handler MessageHandler
 	Log     *slog.Logger // nil discards
@@ -45,8 +61,21 @@ type Server struct {
 	ReadTimeout   time.Duration
 	WriteTimeout  time.Duration
 	HandleTimeout time.Duration // one message's processing
-	// MaxConns bounds connections at once; more are closed on arrival.
+	// MaxConns bounds connections at once; more are closed on arrival
+	// unless one that has sent no message yet can make room.
 	MaxConns int
+	// MaxConnsPerAddr bounds the connections at once from one address.
+	MaxConnsPerAddr int
+	// FirstMessageTimeout is how long a new connection may take to send
+	// its first message (and to finish its TLS handshake).
+	FirstMessageTimeout time.Duration
+	// Allow lists the addresses that may connect; empty: LoopbackOnly.
+	// Others are closed at once, unread.
+	Allow []netip.Prefix
+	// TLS, when not nil, makes the server speak MLLP over TLS: each
+	// connection's handshake must succeed first. Set ClientAuth and
+	// ClientCAs in it to require the sender's certificate.
+	TLS *tls.Config
 }
 
 func (s *Server) log() *slog.Logger {
@@ -80,13 +109,24 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // done.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	log := s.log()
-	log.Info("hl7 listening", "addr", ln.Addr().String())
+	allow := s.Allow
+	if len(allow) == 0 {
+		allow = LoopbackOnly()
+	}
+	log.Info("hl7 listening", "addr", ln.Addr().String(), "tls", s.TLS != nil, "allow", fmt.Sprint(allow))
 	var wg sync.WaitGroup
 	defer wg.Wait() // last: after the connections were told to stop
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // also when Serve fails: connections stop reading
 	context.AfterFunc(ctx, func() { ln.Close() })
-	slots := make(chan struct{}, orDefault(s.MaxConns, DefaultMaxConns))
+	adm := newAdmission(orDefault(s.MaxConns, DefaultMaxConns), orDefault(s.MaxConnsPerAddr, DefaultMaxConnsPerAddr))
+	refusals := newRefusalLog(10 * time.Second)
+	refuse := func(conn net.Conn, reason string) {
+		conn.Close()
+		if n, ok := refusals.note(reason, time.Now()); ok {
+			log.Warn("hl7 connection refused", "reason", reason, "remote", conn.RemoteAddr().String(), "refused_since_last_line", n)
+		}
+	}
 	var delay time.Duration
 	for {
 		conn, err := ln.Accept()
@@ -108,38 +148,72 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		select {
-		case slots <- struct{}{}:
-		default:
-			log.Warn("hl7 connection refused: too many connections", "remote", conn.RemoteAddr().String())
-			conn.Close()
+		addr, ok := remoteAddr(conn)
+		if !ok || !allowed(allow, addr) {
+			refuse(conn, "address not in the allow-list")
 			continue
 		}
+		sl, evicted, why := adm.admit(conn, addr)
+		if sl == nil {
+			refuse(conn, why)
+			continue
+		}
+		if evicted != nil {
+			evicted.Close()
+			if n, ok := refusals.note("evicted", time.Now()); ok {
+				log.Warn("hl7 connection closed to make room: it had sent no message", "remote", evicted.RemoteAddr().String(), "closed_since_last_line", n)
+			}
+		}
 		wg.Go(func() {
-			defer func() { <-slots }()
-			s.serveConn(ctx, conn)
+			defer adm.release(sl)
+			s.serveConn(ctx, conn, func() { adm.established(sl) })
 		})
 	}
 }
 
-// serveConn reads messages from one connection and answers each.
-func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
+// serveConn reads messages from one connection and answers each. It calls
+// established once the connection has carried a message.
+func (s *Server) serveConn(ctx context.Context, conn net.Conn, established func()) {
 	log := s.log().With("remote", conn.RemoteAddr().String())
 	defer conn.Close()
 	// Once ctx is done, reads fail at once; a message being handled still
 	// gets its ACK, as the handler's context is not ctx's.
-	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	raw := conn
+	stop := context.AfterFunc(ctx, func() { raw.SetReadDeadline(time.Now()) })
 	defer stop()
+	first := orDefault(s.FirstMessageTimeout, DefaultFirstMessageTimeout)
+	firstBy := time.Now().Add(first)
+	if s.TLS != nil {
+		tc := tls.Server(conn, s.TLS)
+		hctx, cancel := context.WithDeadline(ctx, firstBy)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			log.Info("hl7 connection closed: TLS handshake failed", "err", err)
+			return
+		}
+		conn = tc
+	}
 	log.Debug("hl7 connection opened")
 	r := bufio.NewReaderSize(conn, 64<<10)
 	max := orDefault(s.MaxMessage, DefaultMaxMessage)
+	idle := orDefault(s.IdleTimeout, DefaultIdleTimeout)
+	// Until the connection has carried a message, all of it (handshake,
+	// waiting, the frame itself) must fit in the first message's time.
+	proven := false
 	for n := 0; ; n++ {
-		conn.SetReadDeadline(time.Now().Add(orDefault(s.IdleTimeout, DefaultIdleTimeout)))
+		if proven {
+			conn.SetReadDeadline(time.Now().Add(idle))
+		} else {
+			conn.SetReadDeadline(firstBy)
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		msg, err := readFrame(r, max, func() {
-			conn.SetReadDeadline(time.Now().Add(orDefault(s.ReadTimeout, DefaultReadTimeout)))
+			if proven {
+				conn.SetReadDeadline(time.Now().Add(orDefault(s.ReadTimeout, DefaultReadTimeout)))
+			}
 			if ctx.Err() != nil {
 				conn.SetReadDeadline(time.Now())
 			}
@@ -156,11 +230,20 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn) {
 				log.Debug("hl7 connection closed by the peer", "messages", n)
 			case errors.Is(err, os.ErrDeadlineExceeded):
 				log.Info("hl7 connection closed: timed out", "messages", n)
+			case errors.Is(err, net.ErrClosed):
+				log.Debug("hl7 connection closed to make room", "messages", n)
 			default:
 				log.Warn("hl7 connection closed", "messages", n, "err", err)
 			}
 			return
 		default:
+			if !proven {
+				if _, perr := parse(headerOnly(msg)); perr == nil {
+					// A message with a header: a sender, not a socket left open.
+					proven = true
+					established()
+				}
+			}
 			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.HandleTimeout, DefaultHandleTimeout))
 			reply = s.Handler.HandleMessage(hctx, msg)
 			cancel()

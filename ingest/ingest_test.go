@@ -3,18 +3,22 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -303,6 +307,73 @@ func TestObjectStoreDownKeepsFile(t *testing.T) {
 // endpoint; the test then still checks that ingest keeps the file.
 type unreachable struct{}
 
-func (unreachable) PutOriginal(context.Context, string, string) (string, error) {
+func (unreachable) PutOriginalFrom(context.Context, io.ReaderAt, int64, string) (string, error) {
 	return "", os.ErrDeadlineExceeded
+}
+
+// TestSwappedBeforeClaim puts a symbolic link or a FIFO in place of a
+// listed, stable file just before it is claimed: the link's target is
+// not stored, the FIFO does not hang the scan, and what was claimed goes
+// to rejected/ with a reason.
+func TestSwappedBeforeClaim(t *testing.T) {
+	ctx := context.Background()
+	secret := pngBytes(t, 120, 80) // a valid page: stored and queued, were the link followed
+	sum := sha256.Sum256(secret)
+	secretSHA := hex.EncodeToString(sum[:])
+	outside := filepath.Join(t.TempDir(), "elsewhere.png")
+	testenv.Must(t, os.WriteFile(outside, secret, 0o600), "write the file outside the drop folder")
+
+	for _, tc := range []struct {
+		name string
+		swap func(path string) error
+		mode fs.FileMode
+	}{
+		{"symlink", func(p string) error { return os.Symlink(outside, p) }, fs.ModeSymlink},
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o600) }, fs.ModeNamedPipe},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			name := "scan-" + tc.name + ".png"
+			testenv.Must(t, os.WriteFile(filepath.Join(r.drop, name), pngBytes(t, 100, 100), 0o644), "drop")
+			swapped := false
+			r.w.beforeClaim = func(p string) {
+				if filepath.Base(p) != name || swapped {
+					return
+				}
+				swapped = true
+				testenv.Must(t, os.Remove(p), "remove the listed file")
+				testenv.Must(t, tc.swap(p), "put the %s in its place", tc.name)
+			}
+			done := make(chan struct{})
+			go func() { defer close(done); r.settle(ctx) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the scan hangs on what was swapped in")
+			}
+			if !swapped {
+				t.Fatal("the file was never claimed")
+			}
+			if bs, _ := r.db.ListBatches(ctx, storage.BatchFilter{}); len(bs) != 0 {
+				t.Errorf("%d batches recorded, want none", len(bs))
+			}
+			if _, err := r.objs.Get(ctx, storage.OriginalKey(secretSHA)); err == nil {
+				t.Error("the link's target was stored")
+			}
+			st, err := os.Lstat(filepath.Join(r.drop, "rejected", name))
+			if err != nil || st.Mode().Type() != tc.mode {
+				t.Fatalf("rejected/%s: %v, %v; want the %s itself", name, st, err, tc.name)
+			}
+			why, err := os.ReadFile(filepath.Join(r.drop, "rejected", name+".reason.txt"))
+			if err != nil || !strings.Contains(string(why), "not an ordinary file") {
+				t.Errorf("reason file: %v %q", err, why)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(r.drop, ".processing")); len(entries) != 0 {
+				t.Errorf("%d entries left in .processing", len(entries))
+			}
+			if got, err := os.ReadFile(outside); err != nil || !bytes.Equal(got, secret) {
+				t.Errorf("the link's target was touched: %v", err)
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -72,9 +73,10 @@ type Store interface {
 	Reject(ctx context.Context, id int64, code, reason string) (bool, error)
 }
 
-// Originals is what ingest needs of the object store.
+// Originals is what ingest needs of the object store: the original is
+// stored from the descriptor ingest opened and checked (bytes 0 to size).
 type Originals interface {
-	PutOriginal(ctx context.Context, path, sha string) (string, error)
+	PutOriginalFrom(ctx context.Context, r io.ReaderAt, size int64, sha string) (string, error)
 }
 
 // Enqueuer queues a batch's split.
@@ -91,6 +93,10 @@ type Watcher struct {
 	log   *slog.Logger
 	seen  map[string]observation // by path; touched only by the Run goroutine
 	now   func() time.Time
+	// beforeClaim, when set, runs just before a listed file is claimed
+	// (renamed into .processing): tests use it to change the file in the
+	// window between the listing and the claim.
+	beforeClaim func(path string)
 }
 
 type observation struct {
@@ -194,7 +200,7 @@ func (w *Watcher) Scan(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				if e.Type().IsRegular() {
+				if !e.IsDir() { // a link or a FIFO here is rejected, not left
 					w.finish(ctx, f, e.Name())
 				}
 			}
@@ -218,6 +224,11 @@ func (w *Watcher) Scan(ctx context.Context) {
 				continue
 			}
 			delete(w.seen, path)
+			if w.beforeClaim != nil {
+				w.beforeClaim(path)
+			}
+			// What is renamed may no longer be what was listed (a link or a
+			// FIFO put in its place): ingest checks the claimed file itself.
 			if err := os.Rename(path, filepath.Join(f.Path, processingDir, name)); err != nil {
 				if !errors.Is(err, fs.ErrNotExist) { // another watcher took it
 					w.log.Error("claim dropped file", "folder", f.Name, "err", err)
@@ -257,8 +268,8 @@ func ignored(name string) bool {
 // unless it has been unchanged for much longer (a truncated file is then
 // taken, and rejected with a reason, rather than left waiting forever).
 func (w *Watcher) stable(path string) bool {
-	st, err := os.Stat(path)
-	if err != nil {
+	st, err := os.Lstat(path)
+	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
 	now := w.now()
@@ -280,17 +291,13 @@ func (w *Watcher) stable(path string) bool {
 // incompletePDF reports a file that starts like a PDF but does not end
 // like one yet: a scanner may pause mid-file longer than StableFor.
 func incompletePDF(path string) bool {
-	f, err := os.Open(path)
+	f, st, err := openRegular(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
 	head := make([]byte, 5)
-	if _, err := io.ReadFull(f, head); err != nil || string(head) != "%PDF-" {
-		return false
-	}
-	st, err := f.Stat()
-	if err != nil {
+	if _, err := f.ReadAt(head, 0); err != nil || string(head) != "%PDF-" {
 		return false
 	}
 	n := min(st.Size(), 2048)
@@ -301,11 +308,54 @@ func incompletePDF(path string) bool {
 	return !strings.Contains(string(buf), "%%EOF")
 }
 
+// errNotRegular is returned by openRegular for a link, a FIFO, a device,
+// a socket or a directory.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens path for reading without following a symbolic link
+// and without blocking (a FIFO would wait for a writer), and returns the
+// descriptor's own Fstat, which must be a regular file's.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) {
+		return nil, nil, errNotRegular // a symbolic link; a socket
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, errNotRegular
+	}
+	return f, st, nil
+}
+
+// notRegularReason is what the clerk reads about a claimed file that is
+// not a regular file.
+const notRegularReason = "This is not an ordinary file (a shortcut/link, a pipe or a device): " +
+	"paperchart only takes files saved into the drop folder. Save or copy the scan itself into the folder."
+
 // finish ingests one claimed file. On any error the file stays in
 // .processing and is retried on the next scan: nothing is lost.
 func (w *Watcher) finish(ctx context.Context, f Folder, name string) {
 	path := filepath.Join(f.Path, processingDir, name)
 	res, err := w.ingest(ctx, f, path, name)
+	if errors.Is(err, errNotRegular) {
+		// Nothing to store: the link's target or the pipe's data is not the
+		// clerk's file. It goes to rejected/ as it is, with the reason.
+		dst, err := w.moveRejected(f, path, name, result{batch: storage.Batch{Reason: notRegularReason}})
+		if err != nil {
+			w.log.Error("move rejected file", "folder", f.Name, "err", err)
+			return
+		}
+		w.log.Warn("file rejected: not a regular file", "folder", f.Name, "to", filepath.Base(dst))
+		return
+	}
 	if err != nil {
 		w.log.Error("ingest failed; will retry", "folder", f.Name, "err", err)
 		return
@@ -342,16 +392,24 @@ type result struct {
 // ingest does the work in the order that loses nothing: checksum, store the
 // original (read back), record the batch, validate, queue. It is safe to
 // run again on the same file.
+//
+// The file is opened once, not following links and not blocking, checked
+// to be a regular file (errNotRegular otherwise), and everything after —
+// checksum, upload, inspection — reads that descriptor, never the path.
 func (w *Watcher) ingest(ctx context.Context, f Folder, path, name string) (result, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return result{}, fmt.Errorf("stat claimed file: %w", err)
+	file, st, err := openRegular(path)
+	if errors.Is(err, errNotRegular) {
+		return result{}, err
 	}
-	sha, err := fileSHA256(path)
+	if err != nil {
+		return result{}, fmt.Errorf("open claimed file: %w", err)
+	}
+	defer file.Close()
+	sha, err := readerSHA256(file, st.Size())
 	if err != nil {
 		return result{}, err
 	}
-	key, err := w.objs.PutOriginal(ctx, path, sha)
+	key, err := w.objs.PutOriginalFrom(ctx, file, st.Size(), sha)
 	if err != nil {
 		return result{}, err
 	}
@@ -384,7 +442,7 @@ func (w *Watcher) ingest(ctx context.Context, f Folder, path, name string) (resu
 	default:
 		return res, nil // queued before; only the move was left to do
 	}
-	info, err := split.Inspect(ctx, path, w.cfg.Limits)
+	info, err := split.InspectFile(ctx, file, w.cfg.Limits)
 	if rej, ok := split.IsRejection(err); ok {
 		if _, err := w.store.Reject(ctx, b.ID, rej.Code, rej.Reason); err != nil {
 			return result{}, err
@@ -406,14 +464,10 @@ func (w *Watcher) ingest(ctx context.Context, f Folder, path, name string) (resu
 	return res, nil
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("open claimed file: %w", err)
-	}
-	defer f.Close()
+// readerSHA256 hashes the first size bytes of r.
+func readerSHA256(r io.ReaderAt, size int64) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, io.NewSectionReader(r, 0, size)); err != nil {
 		return "", fmt.Errorf("checksum claimed file: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -464,6 +518,10 @@ func (w *Watcher) moveRejected(f Folder, path, name string, res result) (string,
 		"The original is kept here and in paperchart's storage. Fix the problem (usually: scan the paper again),\n"+
 		"then drop the new file into the drop folder. See `paperchart batches show %d` for details.\n",
 		name, res.batch.ID, w.now().Format(time.RFC1123), reason, res.batch.ID)
+	if res.batch.ID == 0 { // not a file at all: nothing was stored or recorded
+		text = fmt.Sprintf("File:     %s\nRejected: %s\n\nWhy: %s\n\nNothing was stored or recorded for it.\n",
+			name, w.now().Format(time.RFC1123), reason)
+	}
 	// The reason is written first: a clerk who sees the file sees why.
 	if err := os.WriteFile(dst+".reason.txt", []byte(text), 0o640); err != nil {
 		return "", fmt.Errorf("write reason file: %w", err)

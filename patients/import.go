@@ -174,21 +174,8 @@ func (x *Index) Import(ctx context.Context, r io.Reader, format Format, opt Impo
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 10000
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	kind, err := detect(br, format)
-	if err != nil {
-		return rep, err
-	}
+	kind, src, err := openSource(r, format, opt)
 	rep.Format = kind
-	var src source
-	switch kind {
-	case ReadCSV:
-		src, err = newCSVSource(br, opt)
-	case ReadFHIRNDJSON:
-		src = &ndjsonSource{r: br, opt: opt}
-	default:
-		src = &bundleSource{dec: json.NewDecoder(br), opt: opt}
-	}
 	if err != nil {
 		return rep, err
 	}
@@ -401,6 +388,26 @@ func mergeImport(ctx context.Context, tx pgx.Tx, withIdents bool, rep *ImportRep
 	}
 	rep.Unchanged = valid - rep.Inserted - rep.Updated
 	return nil
+}
+
+// openSource decides what r holds and returns the source of its records.
+func openSource(r io.Reader, format Format, opt ImportOptions) (string, source, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	kind, err := detect(br, format)
+	if err != nil {
+		return "", nil, err
+	}
+	switch kind {
+	case ReadCSV:
+		src, err := newCSVSource(br, opt)
+		if err != nil {
+			return kind, nil, err
+		}
+		return kind, src, nil
+	case ReadFHIRNDJSON:
+		return kind, &ndjsonSource{r: br, opt: opt}, nil
+	}
+	return kind, &bundleSource{dec: json.NewDecoder(br), opt: opt}, nil
 }
 
 // detect decides what the input is, looking at its start only.

@@ -8,6 +8,7 @@ import (
 	"paperchart/chart"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -157,6 +158,11 @@ func (x *Index) ByID(ctx context.Context, id int64) (Patient, error) {
 // DefaultAuthority) as it is, merged or not: Resolve gives its survivor.
 func (x *Index) ByMRN(ctx context.Context, authority, mrn string) (Patient, error) {
 	ref := PatientRef{Authority: authority, MRN: strings.TrimSpace(mrn)}
+	if !validText(ref.Authority) || !validText(ref.MRN) {
+		// Import keeps only valid UTF-8 without NUL; PostgreSQL would refuse
+		// the query rather than find nothing.
+		return Patient{}, fmt.Errorf("patient by MRN: not text: %w", ErrNotFound)
+	}
 	p, err := scanPatient(x.pool.QueryRow(ctx, `SELECT `+patientColumns+` FROM patients p
 		WHERE p.assigning_authority = $1 AND p.mrn = $2`, ref.authority(), ref.MRN))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -167,6 +173,10 @@ func (x *Index) ByMRN(ctx context.Context, authority, mrn string) (Patient, erro
 	}
 	return p, nil
 }
+
+// validText reports whether s can be stored or looked up in PostgreSQL:
+// valid UTF-8 without NUL.
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // maxChain bounds how many merges are followed from a record to its
 // survivor; Merge refuses cycles, so it is only a guard.

@@ -190,6 +190,17 @@ func Inspect(ctx context.Context, path string, lim Limits) (Info, error) {
 	return Info{Format: format, Pages: len(pages)}, nil
 }
 
+// InspectFile is Inspect for a file already open: it reads f with ReadAt
+// only (its offset is left alone) and does not close it. Ingest inspects
+// the descriptor it checked and hashed, never the path again.
+func InspectFile(ctx context.Context, f *os.File, lim Limits) (Info, error) {
+	pages, format, err := runFile(ctx, f, "", lim.withDefaults())
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{Format: format, Pages: len(pages)}, nil
+}
+
 // Split writes every page of the file at path into outDir (which must exist;
 // the caller owns it and removes it) and returns what Inspect would, with the
 // pages in order. It does everything Inspect does, reading the input once. Rejections and errors are
@@ -220,12 +231,20 @@ func run(ctx context.Context, path, outDir string, lim Limits) ([]PageSource, Fo
 		return nil, "", fmt.Errorf("split: open input: %w", err)
 	}
 	defer f.Close()
+	return runFile(ctx, f, outDir, lim)
+}
+
+// runFile is run on an open file.
+func runFile(ctx context.Context, f *os.File, outDir string, lim Limits) ([]PageSource, Format, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return nil, "", fmt.Errorf("split: stat input: %w", err)
 	}
-	if st.IsDir() {
-		return nil, "", fmt.Errorf("split: input %s is a directory", path)
+	if !st.Mode().IsRegular() {
+		return nil, "", errors.New("split: input is not a regular file")
 	}
 	size := st.Size()
 	if size == 0 {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"paperchart/chart"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -551,9 +553,16 @@ func (db *DB) FiledDocuments(ctx context.Context, q FiledQuery) ([]Document, int
 		q.Limit = 20
 	}
 	where := `state = 'filed' AND ($1 = 0 OR patient_id = $1) AND (cardinality($2::text[]) = 0 OR loinc = ANY($2))`
-	loinc := q.LOINC
-	if loinc == nil {
-		loinc = []string{} // nil would be NULL, whose cardinality is NULL
+	// A code that is not valid UTF-8 (or holds NUL) matches no document;
+	// PostgreSQL would refuse the query for it.
+	loinc := []string{} // nil would be NULL, whose cardinality is NULL
+	for _, c := range q.LOINC {
+		if utf8.ValidString(c) && !strings.ContainsRune(c, 0) {
+			loinc = append(loinc, c)
+		}
+	}
+	if len(q.LOINC) > 0 && len(loinc) == 0 {
+		return nil, 0, nil
 	}
 	args := []any{q.PatientID, loinc}
 	for _, b := range q.Date {

@@ -123,14 +123,6 @@ func (o *Objects) Copy(ctx context.Context, dst, src string) error {
 // back to prove they are stored, and only then returns. Storing the same
 // bytes again is a no-op.
 func (o *Objects) PutOriginal(ctx context.Context, path, sha string) (string, error) {
-	key := OriginalKey(sha)
-	if info, err := o.c.StatObject(ctx, o.cfg.Bucket, key, minio.StatObjectOptions{}); err == nil {
-		if info.UserMetadata["Sha256"] == sha || info.UserMetadata["sha256"] == sha {
-			return key, nil
-		}
-	} else if !isNotFound(err) {
-		return "", fmt.Errorf("check original %s: %w", key, err)
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("open original: %w", err)
@@ -139,6 +131,21 @@ func (o *Objects) PutOriginal(ctx context.Context, path, sha string) (string, er
 	st, err := f.Stat()
 	if err != nil {
 		return "", fmt.Errorf("stat original: %w", err)
+	}
+	return o.PutOriginalFrom(ctx, f, st.Size(), sha)
+}
+
+// PutOriginalFrom is PutOriginal for the size bytes of r from offset 0:
+// ingest passes the descriptor it checked and hashed, so that what is
+// stored is what was checked, whatever happens to the path meanwhile.
+func (o *Objects) PutOriginalFrom(ctx context.Context, r io.ReaderAt, size int64, sha string) (string, error) {
+	key := OriginalKey(sha)
+	if info, err := o.c.StatObject(ctx, o.cfg.Bucket, key, minio.StatObjectOptions{}); err == nil {
+		if info.UserMetadata["Sha256"] == sha || info.UserMetadata["sha256"] == sha {
+			return key, nil
+		}
+	} else if !isNotFound(err) {
+		return "", fmt.Errorf("check original %s: %w", key, err)
 	}
 	opts := minio.PutObjectOptions{
 		ContentType:    "application/octet-stream",
@@ -150,7 +157,7 @@ func (o *Objects) PutOriginal(ctx context.Context, path, sha string) (string, er
 		opts.Mode = minio.Governance
 		opts.RetainUntilDate = time.Now().Add(time.Duration(o.cfg.RetentionDays) * 24 * time.Hour).UTC()
 	}
-	if _, err := o.c.PutObject(ctx, o.cfg.Bucket, key, f, st.Size(), opts); err != nil {
+	if _, err := o.c.PutObject(ctx, o.cfg.Bucket, key, io.NewSectionReader(r, 0, size), size, opts); err != nil {
 		return "", fmt.Errorf("upload original %s: %w", key, err)
 	}
 	if err := o.verify(ctx, key, sha); err != nil {

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -27,6 +32,13 @@ type hl7Config struct {
 	Authority    string
 	AuthorityMap string
 
+	Allow               string
+	TLSCert             string
+	TLSKey              string
+	TLSClientCA         string
+	MaxConnsPerAddr     int
+	FirstMessageTimeout time.Duration
+
 	MDMEndpoint    string
 	MDMApp         string
 	MDMFacility    string
@@ -43,7 +55,20 @@ func (h *hl7Config) register(fs *flag.FlagSet, c *config) {
 	fs.IntVar(&h.MaxBytes, "hl7-max-bytes", envInt("PAPERCHART_HL7_MAX_BYTES", hl7.DefaultMaxMessage),
 		"largest HL7 message accepted, in bytes; larger ones are answered AR (PAPERCHART_HL7_MAX_BYTES)")
 	fs.DurationVar(&h.IdleTimeout, "hl7-idle-timeout", envDuration("PAPERCHART_HL7_IDLE_TIMEOUT", hl7.DefaultIdleTimeout),
-		"an MLLP connection with no message for this long is closed (PAPERCHART_HL7_IDLE_TIMEOUT)")
+		"an MLLP connection that has sent a message and then none for this long is closed (PAPERCHART_HL7_IDLE_TIMEOUT)")
+	fs.StringVar(&h.Allow, "hl7-allow", env("PAPERCHART_HL7_ALLOW", "127.0.0.0/8,::1/128"),
+		"addresses (CIDRs or single addresses, comma-separated) that may connect to the MLLP listener;\n"+
+			"others are closed unread. Default: this machine only (PAPERCHART_HL7_ALLOW)")
+	fs.StringVar(&h.TLSCert, "hl7-tls-cert", env("PAPERCHART_HL7_TLS_CERT", ""),
+		"certificate (PEM) for MLLP over TLS; with --hl7-tls-key the listener speaks only TLS (PAPERCHART_HL7_TLS_CERT)")
+	fs.StringVar(&h.TLSKey, "hl7-tls-key", env("PAPERCHART_HL7_TLS_KEY", ""),
+		"private key (PEM) of --hl7-tls-cert (PAPERCHART_HL7_TLS_KEY)")
+	fs.StringVar(&h.TLSClientCA, "hl7-tls-client-ca", env("PAPERCHART_HL7_TLS_CLIENT_CA", ""),
+		"CA certificates (PEM): senders must present a certificate they signed (mutual TLS) (PAPERCHART_HL7_TLS_CLIENT_CA)")
+	fs.IntVar(&h.MaxConnsPerAddr, "hl7-max-conns-per-addr", envInt("PAPERCHART_HL7_MAX_CONNS_PER_ADDR", hl7.DefaultMaxConnsPerAddr),
+		"MLLP connections at once from one address (PAPERCHART_HL7_MAX_CONNS_PER_ADDR)")
+	fs.DurationVar(&h.FirstMessageTimeout, "hl7-first-message-timeout", envDuration("PAPERCHART_HL7_FIRST_MESSAGE_TIMEOUT", hl7.DefaultFirstMessageTimeout),
+		"a new MLLP connection that sends no message (TLS handshake included) for this long is closed (PAPERCHART_HL7_FIRST_MESSAGE_TIMEOUT)")
 	fs.StringVar(&h.App, "hl7-app", env("PAPERCHART_HL7_APP", "PAPERCHART"),
 		"paperchart's application name in MSH-3 of what it sends (PAPERCHART_HL7_APP)")
 	fs.StringVar(&h.Facility, "hl7-facility", env("PAPERCHART_HL7_FACILITY", ""),
@@ -92,6 +117,43 @@ func (h *hl7Config) identifiers() (hl7.Identifiers, error) {
 	return ids, nil
 }
 
+// listener reads the MLLP listener's allow-list and TLS settings.
+func (h *hl7Config) listener() ([]netip.Prefix, *tls.Config, error) {
+	allow, err := hl7.ParseAllow(h.Allow)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--hl7-allow: %w", err)
+	}
+	if len(allow) == 0 {
+		return nil, nil, errors.New("--hl7-allow is empty: name the addresses that may connect (0.0.0.0/0,::/0 for any)")
+	}
+	if (h.TLSCert == "") != (h.TLSKey == "") {
+		return nil, nil, errors.New("--hl7-tls-cert and --hl7-tls-key go together")
+	}
+	if h.TLSCert == "" {
+		if h.TLSClientCA != "" {
+			return nil, nil, errors.New("--hl7-tls-client-ca needs --hl7-tls-cert and --hl7-tls-key")
+		}
+		return allow, nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(h.TLSCert, h.TLSKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--hl7-tls-cert/--hl7-tls-key: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if h.TLSClientCA != "" {
+		pem, err := os.ReadFile(h.TLSClientCA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--hl7-tls-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("--hl7-tls-client-ca: no PEM certificate in %s", h.TLSClientCA)
+		}
+		cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, pool
+	}
+	return allow, cfg, nil
+}
+
 func (h *hl7Config) check(c *config) error {
 	if h.Addr == "" && h.MDMEndpoint == "" {
 		return fmt.Errorf("nothing to do: set --hl7-addr, --mdm-endpoint or both")
@@ -103,6 +165,11 @@ func (h *hl7Config) check(c *config) error {
 	}
 	if h.MDMEndpoint != "" && !strings.HasPrefix(c.FHIRBase, "http://") && !strings.HasPrefix(c.FHIRBase, "https://") {
 		return fmt.Errorf("--mdm-endpoint needs --fhir-base, the http:// or https:// URL the EHR reaches paperchart's FHIR server at")
+	}
+	if h.Addr != "" {
+		if _, _, err := h.listener(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -160,6 +227,10 @@ func runHL7Services(ctx context.Context, h *hl7Config, fhirBase string, pool *pg
 	self := hl7.Endpoint{App: h.App, Facility: h.Facility}
 	g, ctx := errgroup.WithContext(ctx)
 	if h.Addr != "" {
+		allow, tlsConf, err := h.listener()
+		if err != nil {
+			return err
+		}
 		srv := &hl7.Server{
 			Handler: &hl7.ADT{
 				Index:       patients.New(pool, patients.Options{Log: log}),
@@ -167,9 +238,13 @@ func runHL7Services(ctx context.Context, h *hl7Config, fhirBase string, pool *pg
 				Self:        self,
 				Log:         log,
 			},
-			Log:         log,
-			MaxMessage:  h.MaxBytes,
-			IdleTimeout: h.IdleTimeout,
+			Log:                 log,
+			MaxMessage:          h.MaxBytes,
+			IdleTimeout:         h.IdleTimeout,
+			FirstMessageTimeout: h.FirstMessageTimeout,
+			MaxConnsPerAddr:     h.MaxConnsPerAddr,
+			Allow:               allow,
+			TLS:                 tlsConf,
 		}
 		g.Go(func() error { return srv.ListenAndServe(ctx, h.Addr) })
 	}
