@@ -103,24 +103,40 @@ func evaluate(t *testing.T, s *Separator, batches []fixBatch, noiseStream uint64
 	return res
 }
 
+// heldOutFixture loads a held-out fixture, regenerating it first with
+// -update: n batches from seed first, of real bodies from bodiesDir when it
+// is not "". Under the race detector only the first 10 batches are used.
+func heldOutFixture(t *testing.T, path string, first uint64, n int, bodiesDir string) []fixBatch {
+	t.Helper()
+	if *update {
+		var bodies *scangen.Bodies
+		if bodiesDir != "" {
+			var err error
+			if bodies, err = scangen.LoadBodies(bodiesDir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := generate(context.Background(), first, n, 0, bodies)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := saveFixture(path, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batches := loadFixture(t, path)
+	if raceEnabled {
+		batches = batches[:10]
+	}
+	return batches
+}
+
 // TestHeldOut measures boundary precision and recall on generated batches
 // whose seeds were never used for training or tuning, as clean text, with
 // simulated OCR noise, and with noise and pages of OCR garbage. -update
 // regenerates the fixture from scangen (about a minute).
 func TestHeldOut(t *testing.T) {
-	if *update {
-		b, err := generate(context.Background(), heldOutFirstSeed, heldOutBatches, 0, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := saveFixture(heldOutPath, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	batches := loadFixture(t, heldOutPath)
-	if raceEnabled {
-		batches = batches[:10]
-	}
+	batches := heldOutFixture(t, heldOutPath, heldOutFirstSeed, heldOutBatches, "")
 	s := newTest(t)
 	for _, tc := range []struct {
 		name    string
@@ -161,23 +177,7 @@ func TestHeldOut(t *testing.T) {
 // documents whose split was right out of the chart. -update regenerates the
 // fixture.
 func TestHeldOutReal(t *testing.T) {
-	if *update {
-		bodies, err := scangen.LoadBodies(realHeldOutDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := generate(context.Background(), heldOutRealFirstSeed, heldOutRealBatches, 0, bodies)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := saveFixture(heldOutRealPath, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	batches := loadFixture(t, heldOutRealPath)
-	if raceEnabled {
-		batches = batches[:10]
-	}
+	batches := heldOutFixture(t, heldOutRealPath, heldOutRealFirstSeed, heldOutRealBatches, realHeldOutDir)
 	s := newTest(t)
 	// The bounds are the measured figures rounded (README, Separation):
 	// F1 0.995 and 7% of right documents to review on clean text, F1 0.978
