@@ -130,7 +130,7 @@ func ocrSlip(m chart.MRN, rng *rand.Rand) chart.MRN {
 	b := []byte(m)
 	var at []int
 	for i, c := range b {
-		if c == '0' || c == '1' || c == '5' || c == '8' {
+		if c == '0' || c == '1' || c == '5' || c == '8' { // the digits OCR most often reads as letters
 			at = append(at, i)
 		}
 	}
@@ -138,7 +138,7 @@ func ocrSlip(m chart.MRN, rng *rand.Rand) chart.MRN {
 		return m
 	}
 	i := at[rng.IntN(len(at))]
-	b[i] = map[byte]byte{'0': 'O', '1': 'l', '5': 'S', '8': 'B'}[b[i]]
+	b[i], _ = chart.LetterFor(b[i])
 	return chart.MRN(b)
 }
 

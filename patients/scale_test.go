@@ -261,5 +261,11 @@ func drop(s string, r *rand.Rand) string {
 
 // ocrMangle misreads digits as the letters OCR confuses them with.
 func ocrMangle(s string) string {
-	return strings.NewReplacer("0", "O", "1", "l", "5", "S", "8", "B", "2", "Z").Replace(s)
+	b := []byte(s)
+	for i, c := range b {
+		if c >= '0' && c <= '9' {
+			b[i], _ = chart.LetterFor(c)
+		}
+	}
+	return string(b)
 }

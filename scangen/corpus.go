@@ -152,6 +152,11 @@ func wrapChars(text string, width int) []string {
 	return lines
 }
 
+// OCRConfusions returns what OCR engines misread the character c as, for
+// simulating OCR errors (nil for none). Reading text back (MRNs, dates)
+// undoes confusions with chart.DigitFor and chart.LetterFor instead.
+func OCRConfusions(c rune) []string { return confusions[c] }
+
 // confusions are characters OCR engines mistake for each other.
 var confusions = map[rune][]string{
 	'O': {"0", "Q", "D"}, '0': {"O", "o"}, 'o': {"0", "a", "c"}, 'l': {"1", "I", "|"}, '1': {"l", "I", "7"},
@@ -159,6 +164,7 @@ var confusions = map[rune][]string{
 	'a': {"o", "e"}, 'c': {"e", "o"}, 'm': {"rn", "nn"}, 'n': {"ri", "h"}, 'h': {"b", "n"}, 'u': {"v", "ii"},
 	'i': {"l", "1", "j"}, 'r': {"n", "t"}, 't': {"l", "f"}, 'g': {"q", "9"}, 'G': {"6", "C"}, 'E': {"F", "B"},
 	'.': {",", ""}, ',': {".", ""}, 'd': {"cl", "a"}, 'w': {"vv"}, 'D': {"O", "0"}, 'Z': {"2"}, '2': {"Z"},
+	'P': {"F", "R"},
 }
 
 // ocrNoise damages text at about rate errors per character.

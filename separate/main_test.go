@@ -177,16 +177,6 @@ func pagesOf(b fixBatch, r *rand.Rand, cer float64, garbageEvery int) []Page {
 	return out
 }
 
-// confusions are the character swaps OCR makes.
-var confusions = map[byte][]string{
-	'O': {"0", "Q", "D"}, '0': {"O", "o"}, 'o': {"0", "a", "c"}, 'l': {"1", "I", "|"}, '1': {"l", "I", "7"},
-	'I': {"l", "1", "|"}, 'S': {"5", "$"}, '5': {"S", "6"}, 'B': {"8", "R"}, '8': {"B", "3"}, 'e': {"c", "o"},
-	'a': {"o", "e"}, 'c': {"e", "o"}, 'm': {"rn", "nn"}, 'n': {"ri", "h"}, 'h': {"b", "n"}, 'u': {"v", "ii"},
-	'i': {"l", "1", "j"}, 'r': {"n", "t"}, 't': {"l", "f"}, 'g': {"q", "9"}, 'G': {"6", "C"}, 'E': {"F", "B"},
-	'.': {",", ""}, ',': {".", ""}, 'd': {"cl", "a"}, 'w': {"vv"}, 'D': {"O", "0"}, 'Z': {"2"}, '2': {"Z"},
-	'P': {"F", "R"},
-}
-
 // ocrNoise damages text at about cer errors per character: confusions
 // (O/0, l/1, rn/m, ...), dropped and doubled characters, merged and split
 // words; now and then a whole line is lost.
@@ -214,7 +204,7 @@ func ocrNoise(r *rand.Rand, text string, cer float64) string {
 				}
 				b.WriteString("  ")
 			case k < 7:
-				if alts := confusions[c]; len(alts) > 0 {
+				if alts := scangen.OCRConfusions(rune(c)); len(alts) > 0 {
 					b.WriteString(alts[r.IntN(len(alts))])
 				} else if c >= 'a' && c <= 'z' {
 					b.WriteByte(c - 'a' + 'A')
