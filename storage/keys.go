@@ -20,6 +20,7 @@ import (
 //	documents/batches/<batch>/<seq>.pdf         ReviewDocumentKey
 //	documents/batches/<batch>/edit-<ns>.pdf     EditedDocumentKey
 //	documents/patients/<patient>/<batch>-<seq>.pdf  PatientDocumentKey
+//	audit/anchors/<entry:020>-<hash>.json       AuditAnchorKey
 
 // Object key prefixes. Originals are written once and, where the server
 // supports object lock, kept under retention; everything else is derived
@@ -29,6 +30,9 @@ const (
 	PrefixPages      = "pages/"
 	PrefixSearchable = "searchable/"
 	PrefixDocuments  = "documents/"
+	// PrefixAuditAnchors holds the audit chain's anchors, written once
+	// each and kept under retention where the bucket has object lock.
+	PrefixAuditAnchors = "audit/anchors/"
 )
 
 // KeyKind says what an object key holds.
@@ -44,19 +48,21 @@ const (
 	KeyReviewDocument  KeyKind = "document in review"
 	KeyEditedDocument  KeyKind = "edited document"
 	KeyPatientDocument KeyKind = "filed document"
+	KeyAuditAnchor     KeyKind = "audit chain anchor"
 )
 
 // Key is an object key taken apart: its kind and the fields that kind has
 // (the others are zero).
 type Key struct {
 	Kind    KeyKind
-	SHA256  string // KeyOriginal
+	SHA256  string // KeyOriginal; KeyAuditAnchor: the entry's hash
 	Batch   int64  // every kind but KeyOriginal
 	Page    int    // KeyPageSource, KeyPageImage, KeyPageOCR
 	Ext     string // KeyPageSource: the source file's extension with its dot (".pdf"), or ""
 	Seq     int    // KeyReviewDocument, KeyPatientDocument
 	Patient int64  // KeyPatientDocument
 	Edit    int64  // KeyEditedDocument: the time of the edit, Unix nanoseconds
+	Entry   int64  // KeyAuditAnchor: the audit entry's ID
 }
 
 // String builds the key.
@@ -78,6 +84,8 @@ func (k Key) String() string {
 		return fmt.Sprintf("%sbatches/%d/edit-%d.pdf", PrefixDocuments, k.Batch, k.Edit)
 	case KeyPatientDocument:
 		return fmt.Sprintf("%spatients/%d/%d-%d.pdf", PrefixDocuments, k.Patient, k.Batch, k.Seq)
+	case KeyAuditAnchor:
+		return fmt.Sprintf("%s%020d-%s.json", PrefixAuditAnchors, k.Entry, k.SHA256)
 	}
 	return ""
 }
@@ -123,6 +131,15 @@ func EditedDocumentKey(batch int64, at time.Time) string {
 // (as filed; a later merge re-points the row, not the object).
 func PatientDocumentKey(patient, batch int64, seq int) string {
 	return Key{Kind: KeyPatientDocument, Patient: patient, Batch: batch, Seq: seq}.String()
+}
+
+// AuditAnchorKey is where the anchor of the audit chain at the entry with
+// the given ID and hash is kept. The key names both, zero-padded so that
+// anchors list in entry order: an anchor is never overwritten, and a chain
+// rewritten with another hash at the same entry gets another key, beside
+// the first.
+func AuditAnchorKey(entry int64, hash string) string {
+	return Key{Kind: KeyAuditAnchor, Entry: entry, SHA256: hash}.String()
 }
 
 // ErrBadKey is returned by ParseKey for a key paperchart does not build.
@@ -191,7 +208,25 @@ func parseKey(key string) (Key, bool) {
 		s, ok := cutNumber(seq, ".pdf")
 		return Key{Kind: KeyPatientDocument, Patient: p, Batch: b, Seq: int(s)}, ok
 	}
+	if rest, ok := strings.CutPrefix(key, PrefixAuditAnchors); ok {
+		id, file, ok := cutID(rest, "-")
+		hash, isJSON := strings.CutSuffix(file, ".json")
+		return Key{Kind: KeyAuditAnchor, Entry: id, SHA256: hash}, ok && isJSON && isHexHash(hash)
+	}
 	return Key{}, false
+}
+
+// isHexHash reports whether s is a SHA-256 in lower-case hex.
+func isHexHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // cutID reads a decimal number up to sep, and returns what follows sep.

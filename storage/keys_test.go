@@ -30,6 +30,8 @@ func TestKeys(t *testing.T) {
 		{"edited document", storage.EditedDocumentKey(12, at), "documents/batches/12/edit-1710408413589793238.pdf",
 			storage.Key{Kind: storage.KeyEditedDocument, Batch: 12, Edit: at.UnixNano()}},
 		{"filed document", storage.PatientDocumentKey(7, 12, 2), "documents/patients/7/12-2.pdf", storage.Key{Kind: storage.KeyPatientDocument, Patient: 7, Batch: 12, Seq: 2}},
+		{"audit anchor", storage.AuditAnchorKey(42, sha), "audit/anchors/00000000000000000042-" + sha + ".json",
+			storage.Key{Kind: storage.KeyAuditAnchor, Entry: 42, SHA256: sha}},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
@@ -71,6 +73,10 @@ func TestParseKeyRefuses(t *testing.T) {
 		"documents/patients/7/12.pdf", // no sequence
 		"documents/patients/7/12-2-3.pdf",
 		"thumbnails/12/0003.jpg",
+		"audit/anchors/42-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.json",                   // ID not padded
+		"audit/anchors/00000000000000000042-9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08.json", // upper-case hash
+		"audit/anchors/00000000000000000042-abc.json",                                                              // not a SHA-256
+		"audit/anchors/00000000000000000042-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",      // not JSON
 	} {
 		if k, err := storage.ParseKey(key); !errors.Is(err, storage.ErrBadKey) {
 			t.Errorf("ParseKey(%q) = %+v, %v; want ErrBadKey", key, k, err)
