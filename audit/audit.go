@@ -19,8 +19,10 @@
 // The chain proves the entries were not changed one by one. Someone able to
 // rewrite every entry from the changed one on could make a new, consistent
 // chain: VerifyReport.Head is the hash of the last entry, and keeping it
-// somewhere else from time to time (a ticket, a printed report) pins the
-// chain up to there.
+// somewhere else pins the chain up to there. Anchorer does that every few
+// minutes: it writes the head as an anchor object to the object store,
+// under object-lock retention where the bucket has it (anchor.go), and
+// VerifyAnchors checks every anchored entry still has its anchored hash.
 //
 // Entries name patients, documents and actors by ID and never carry page
 // text, patient names or secrets; Detail is for short technical notes.
