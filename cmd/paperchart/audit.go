@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,21 +14,117 @@ import (
 
 	"paperchart/audit"
 	"paperchart/patients"
+	"paperchart/storage"
 )
 
 func runAudit(ctx context.Context, args []string, stdout io.Writer) error {
-	return subcommand(ctx, args, stdout, "list [--patient MRN | --patient-id N] [--document N] [--actor A] [--since DATE], or verify", map[string]runFunc{
-		"list": auditList, "verify": auditVerify,
+	return subcommand(ctx, args, stdout, "list [--patient MRN | --patient-id N] [--document N] [--actor A] [--since DATE], verify, or anchor", map[string]runFunc{
+		"list": auditList, "verify": auditVerify, "anchor": auditAnchor,
 	})
+}
+
+// anchorConfig says how the chain head is anchored in the object store.
+type anchorConfig struct {
+	Every time.Duration
+	Mode  string
+	Days  int
+}
+
+func (a *anchorConfig) register(fs *flag.FlagSet, periodic bool) {
+	if periodic {
+		fs.DurationVar(&a.Every, "audit-anchor-every", envDuration("PAPERCHART_AUDIT_ANCHOR_EVERY", audit.DefaultAnchorEvery),
+			"write the audit chain's head to the object store this often, under object lock; 0: never (PAPERCHART_AUDIT_ANCHOR_EVERY)")
+	}
+	fs.StringVar(&a.Mode, "audit-anchor-mode", env("PAPERCHART_AUDIT_ANCHOR_MODE", audit.ModeCompliance),
+		"object lock mode of audit anchors: compliance (nobody can delete them) or governance (PAPERCHART_AUDIT_ANCHOR_MODE)")
+	fs.IntVar(&a.Days, "audit-anchor-days", envInt("PAPERCHART_AUDIT_ANCHOR_DAYS", audit.DefaultAnchorDays),
+		"days each audit anchor stays under object lock, where the bucket has it (PAPERCHART_AUDIT_ANCHOR_DAYS)")
+}
+
+// open connects to the anchors in c's bucket.
+func (a anchorConfig) open(ctx context.Context, c *config) (*audit.Anchors, error) {
+	return audit.OpenAnchors(ctx, storage.ObjectsConfig{Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
+		Bucket: c.S3Bucket, UseTLS: c.S3TLS}, audit.AnchorOptions{Mode: a.Mode, Days: a.Days})
+}
+
+// runAnchorer anchors the chain every a.Every until ctx ends (serve's
+// goroutine). It never fails the role: an object store it cannot reach is
+// logged, and a bucket without object lock gets anchors without it.
+func runAnchorer(ctx context.Context, a anchorConfig, c *config, s *services, log *slog.Logger) {
+	if a.Every <= 0 {
+		log.Info("audit anchors are off (--audit-anchor-every 0)")
+		return
+	}
+	store, err := a.open(ctx, c)
+	if err != nil {
+		log.Error("audit anchors are not written", "err", err)
+		return
+	}
+	_ = (&audit.Anchorer{Log: audit.New(s.db.Pool()), Store: store, Every: a.Every, Logger: log}).Run(ctx)
+}
+
+// describeLock says under what retention an anchor is kept.
+func describeLock(mode string, until time.Time) string {
+	if mode == "" {
+		return "WITHOUT object lock (the bucket has none): whoever holds the bucket's keys could delete or replace anchors"
+	}
+	return fmt.Sprintf("under %s object lock until %s", mode, until.Local().Format(time.DateOnly))
+}
+
+func auditAnchor(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	var a anchorConfig
+	fs := newFlags("audit anchor", "[flags]", "Writes the audit chain's head (the last entry's ID and hash) to the object store, under\n"+
+		"object lock where the bucket has it, as serve does every --audit-anchor-every. `audit verify`\n"+
+		"checks every anchor: a chain rewritten after an anchored entry no longer matches it.")
+	c.register(fs, useDB|useS3)
+	a.register(fs, false)
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("audit anchor takes no arguments, got %q", fs.Args())
+	}
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, err := a.open(ctx, &c)
+	if err != nil {
+		return err
+	}
+	an, wrote, err := audit.New(db.Pool()).Anchor(ctx, store)
+	switch {
+	case err != nil:
+		return schemaHint(err)
+	case an.EntryID == 0:
+		fmt.Fprintln(stdout, "the audit trail is empty: nothing to anchor")
+	case wrote:
+		fmt.Fprintf(stdout, "anchored entry %d (hash %s) as %s, %s\n", an.EntryID, an.Hash, an.Key, describeLock(an.Mode, an.RetainUntil))
+	default:
+		fmt.Fprintf(stdout, "entry %d is already anchored (%s, written %s)\n", an.EntryID, an.Key, an.At.Local().Format(time.DateTime))
+	}
+	return nil
+}
+
+// verifyOutput is what `audit verify --json` prints.
+type verifyOutput struct {
+	audit.VerifyReport
+	Anchors *audit.AnchorReport `json:"anchors,omitempty"`
 }
 
 func auditVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
+	var a anchorConfig
 	fs := newFlags("audit verify", "[flags]", "Checks that the audit trail is whole: recomputes every entry's hash and checks every link\n"+
-		"of the chain. Exits non-zero and names the first broken entry when an entry was changed, deleted\n"+
-		"or moved. Run it daily (cron, a systemd timer) and keep the last hash it prints somewhere else.")
-	c.register(fs, useDB)
+		"of the chain, then that every anchor in the object store (see `audit anchor`) still matches\n"+
+		"the chain. Exits non-zero and names the first broken entry when an entry was changed, deleted\n"+
+		"or moved, and each anchor that no longer matches when the chain was rewritten. Run it daily.")
+	c.register(fs, useDB|useS3)
+	a.register(fs, false)
 	asJSON := fs.Bool("json", false, "print JSON for scripts (exit status as without)")
+	anchors := fs.Bool("anchors", true, "also check the chain against its anchors in the object store")
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
@@ -39,25 +137,68 @@ func auditVerify(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer db.Close()
 	start := time.Now()
-	rep, err := audit.New(db.Pool()).Verify(ctx)
+	log := audit.New(db.Pool())
+	rep, err := log.Verify(ctx)
 	if err != nil {
 		return schemaHint(err)
 	}
+	out := verifyOutput{VerifyReport: rep}
+	if *anchors {
+		store, err := a.open(ctx, &c)
+		if err != nil {
+			return fmt.Errorf("%w (--anchors=false checks the chain alone)", err)
+		}
+		arep, err := log.VerifyAnchors(ctx, store)
+		if err != nil {
+			return fmt.Errorf("%w (--anchors=false checks the chain alone)", err)
+		}
+		out.Anchors = &arep
+	}
 	if *asJSON {
-		if err := writeJSON(stdout, rep); err != nil {
+		if err := writeJSON(stdout, out); err != nil {
 			return err
 		}
-	} else if rep.Intact {
-		fmt.Fprintf(stdout, "audit chain intact: %d entries (checked in %s)\nlast hash %s\n", rep.Entries, time.Since(start).Round(time.Millisecond), rep.Head)
 	} else {
-		fmt.Fprintf(stdout, "audit chain BROKEN at entry %d: %s\n", rep.BrokenID, rep.Problem)
-		fmt.Fprintf(stdout, "entries before it: %d, intact (last good hash %s)\n", rep.Entries, rep.Head)
-		fmt.Fprintln(stdout, "Do not repair the table: copy the database as it is (pg_dump) and report it to whoever is responsible for security.")
+		if rep.Intact {
+			fmt.Fprintf(stdout, "audit chain intact: %d entries (checked in %s)\nlast hash %s\n", rep.Entries, time.Since(start).Round(time.Millisecond), rep.Head)
+		} else {
+			fmt.Fprintf(stdout, "audit chain BROKEN at entry %d: %s\n", rep.BrokenID, rep.Problem)
+			fmt.Fprintf(stdout, "entries before it: %d, intact (last good hash %s)\n", rep.Entries, rep.Head)
+		}
+		printAnchors(stdout, out.Anchors, c.S3Bucket)
+		if !rep.Intact || (out.Anchors != nil && !out.Anchors.Intact) {
+			fmt.Fprintln(stdout, "Do not repair the table: copy the database as it is (pg_dump) and report it to whoever is responsible for security.")
+		}
 	}
 	if !rep.Intact {
 		return fmt.Errorf("audit chain broken at entry %d", rep.BrokenID)
 	}
+	if out.Anchors != nil && !out.Anchors.Intact {
+		return fmt.Errorf("audit chain does not match its anchors: %s", out.Anchors.Problems[0])
+	}
 	return nil
+}
+
+func printAnchors(w io.Writer, r *audit.AnchorReport, bucket string) {
+	switch {
+	case r == nil:
+		fmt.Fprintln(w, "anchors not checked (--anchors=false)")
+		return
+	case r.Latest == nil && r.Intact:
+		fmt.Fprintf(w, "no anchors in bucket %s yet: serve writes one every few minutes, `paperchart audit anchor` one now\n", bucket)
+		return
+	case r.Intact:
+		fmt.Fprintf(w, "anchors: %d, every one matches the chain\n", r.Anchors)
+	default:
+		fmt.Fprintf(w, "anchors: %d checked, the chain does NOT match them (rewritten, or anchors tampered with):\n", r.Anchors)
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+	}
+	if l := r.Latest; l != nil {
+		fmt.Fprintf(w, "latest anchor: entry %d, written %s, %s\n", l.EntryID, l.At.Local().Format(time.DateTime),
+			describeLock(r.LatestLock, r.LatestRetainUntil))
+	}
 }
 
 func auditList(ctx context.Context, args []string, stdout io.Writer) error {

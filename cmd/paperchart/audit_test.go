@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"paperchart/audit"
 	"paperchart/internal/testenv"
 )
@@ -17,6 +19,7 @@ func TestAuditCommand(t *testing.T) {
 	ctx := context.Background()
 	db, url := migratedDB(t)
 	dbFlag := "--database-url=" + url
+	bucketFlag := "--s3-bucket=" + testenv.Objects(t).Bucket()
 	pool := db.Pool()
 	exec := func(sql string, args ...any) int64 {
 		t.Helper()
@@ -49,8 +52,9 @@ func TestAuditCommand(t *testing.T) {
 
 	tomorrow := time.Now().AddDate(0, 0, 1).Format(time.DateOnly)
 	runCommandCases(t, runAudit, []commandCase{
-		{"verify", []string{"verify", dbFlag}, "", []string{"audit chain intact: 5 entries", "last hash "}, nil},
-		{"verify json", []string{"verify", "--json", dbFlag}, "", []string{`"intact": true`, `"entries": 5`}, nil},
+		{"verify", []string{"verify", dbFlag, bucketFlag}, "", []string{"audit chain intact: 5 entries", "last hash ", "no anchors in bucket"}, nil},
+		{"verify json", []string{"verify", "--json", dbFlag, bucketFlag}, "", []string{`"intact": true`, `"entries": 5`, `"anchors": 0`}, nil},
+		{"verify the chain alone", []string{"verify", "--anchors=false", dbFlag}, "", []string{"audit chain intact: 5 entries", "anchors not checked"}, nil},
 		{"list everything", []string{dbFlag}, "", []string{"ID", "ACTOR", "token:ehr-prod", "user:ann", "token:lab", "binary.download", "10.1.1.1", "scope missing"}, nil},
 		{"by MRN", []string{"list", "--patient", "00123456", dbFlag}, "",
 			[]string{fmt.Sprintf("Accesses to patient %d (MRN|00123456)", a), "token:ehr-prod", "user:ann", "user:bob", "binary.download"}, []string{"token:lab"}},
@@ -86,7 +90,7 @@ func TestAuditCommand(t *testing.T) {
 		_, err := pool.Exec(ctx, s)
 		testenv.Must(t, err, "%s", s)
 	}
-	for _, args := range [][]string{{"verify", dbFlag}, {"verify", "--json", dbFlag}} {
+	for _, args := range [][]string{{"verify", dbFlag, bucketFlag}, {"verify", "--json", dbFlag, bucketFlag}} {
 		var out bytes.Buffer
 		err := runAudit(ctx, args, &out)
 		if err == nil || err.Error() != "audit chain broken at entry 3" {
@@ -111,5 +115,94 @@ func TestAuditCommandWithoutMigration(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "paperchart migrate") {
 			t.Errorf("%s on an empty database: %v", sub, err)
 		}
+	}
+}
+
+// TestAuditAnchorCommand anchors a chain, rewrites it from an early entry
+// on with every hash recomputed (a chain that verifies on its own), and
+// checks that verify fails naming the anchor.
+func TestAuditAnchorCommand(t *testing.T) {
+	ctx := context.Background()
+	db, url := migratedDB(t)
+	pool := db.Pool()
+	flags := []string{"--database-url=" + url, "--s3-bucket=" + testenv.Objects(t).Bucket(), "--audit-anchor-mode=governance", "--audit-anchor-days=1"}
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := runAudit(ctx, append(args, flags...), &out)
+		return out.String(), err
+	}
+	if out, err := run("anchor"); err != nil || !strings.Contains(out, "the audit trail is empty") {
+		t.Fatalf("anchor an empty trail: %v\n%s", err, out)
+	}
+	log := audit.New(pool)
+	for i := range 6 {
+		_, err := log.Record(ctx, audit.Entry{Actor: "user:ann", Action: audit.ActionDocumentView, Resource: fmt.Sprintf("DocumentReference/%d", i), Outcome: audit.OutcomeOK})
+		testenv.Must(t, err, "record")
+	}
+	anchored, err := run("anchor")
+	if out := anchored; err != nil || !strings.Contains(out, "anchored entry 6") || !strings.Contains(out, "under governance object lock until") {
+		t.Fatalf("anchor: %v\n%s", err, anchored)
+	}
+	if out, err := run("anchor"); err != nil || !strings.Contains(out, "entry 6 is already anchored") {
+		t.Fatalf("anchor again: %v\n%s", err, out)
+	}
+	out, err := run("verify")
+	if err != nil || !strings.Contains(out, "anchors: 1, every one matches the chain") ||
+		!strings.Contains(out, "latest anchor: entry 6, written ") || !strings.Contains(out, "under governance object lock") {
+		t.Fatalf("verify untampered: %v\n%s", err, out)
+	}
+
+	// Rewrite entry 2 and recompute the chain after it, as the tables'
+	// owner can with the append-only triggers off (ALTER TABLE is
+	// transactional: they are on again after the commit).
+	rows, err := pool.Query(ctx, `SELECT id, at, actor, action, resource, patient_id, document_id, remote, outcome, detail, prev_hash, hash FROM audit_log ORDER BY id`)
+	testenv.Must(t, err, "read")
+	es, err := pgx.CollectRows(rows, pgx.RowToStructByPos[audit.Entry])
+	testenv.Must(t, err, "read")
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for _, off := range []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`, `ALTER TABLE audit_chain DISABLE TRIGGER USER`} {
+			if _, err := tx.Exec(ctx, off); err != nil {
+				return err
+			}
+		}
+		prev := audit.Genesis
+		for _, e := range es {
+			if e.ID == 2 {
+				e.Resource = "DocumentReference/999"
+			}
+			e.PrevHash = prev
+			e.Hash = audit.Hash(e)
+			prev = e.Hash
+			if _, err := tx.Exec(ctx, `UPDATE audit_log SET resource = $1, prev_hash = $2, hash = $3 WHERE id = $4`, e.Resource, e.PrevHash, e.Hash, e.ID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE audit_chain SET last_hash = $1`, prev); err != nil {
+			return err
+		}
+		for _, on := range []string{`ALTER TABLE audit_log ENABLE TRIGGER USER`, `ALTER TABLE audit_chain ENABLE TRIGGER USER`} {
+			if _, err := tx.Exec(ctx, on); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	testenv.Must(t, err, "rewrite the chain")
+	if out, err := run("verify", "--anchors=false"); err != nil || !strings.Contains(out, "audit chain intact: 6 entries") {
+		t.Fatalf("the rewritten chain does not verify on its own: %v\n%s", err, out)
+	}
+	key := strings.TrimSuffix(strings.Fields(strings.SplitN(anchored, " as ", 2)[1])[0], ",")
+	out, err = run("verify")
+	if err == nil || !strings.Contains(err.Error(), "does not match its anchors") || !strings.Contains(err.Error(), key) {
+		t.Errorf("verify of the rewritten chain: error %v, want the anchor %s named", err, key)
+	}
+	if !strings.Contains(out, "the chain does NOT match them") || !strings.Contains(out, "anchor "+key) ||
+		!strings.Contains(out, "entry 6 has hash") || !strings.Contains(out, "Do not repair") {
+		t.Errorf("verify output:\n%s", out)
+	}
+	out, _ = run("verify", "--json")
+	var rep verifyOutput
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.Intact || rep.Anchors == nil || rep.Anchors.Intact || len(rep.Anchors.Problems) != 1 {
+		t.Errorf("verify --json: %+v, %v\n%s", rep, err, out)
 	}
 }

@@ -205,8 +205,11 @@ func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
 
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("serve", "[flags]", "Serves the HTTP API: health, batches, and the review queue (see README.md, HTTP API).")
+	var a anchorConfig
+	fs := newFlags("serve", "[flags]", "Serves the HTTP API: health, batches, and the review queue (see README.md, HTTP API).\n"+
+		"Also anchors the audit chain in the object store every --audit-anchor-every.")
 	c.register(fs, useDB|useRedis|useS3|useHTTP|useFiling)
+	a.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -216,10 +219,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer s.close()
-	return serve(ctx, &c, s, log)
+	return serve(ctx, &c, a, s, log)
 }
 
-func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error {
+// serve serves HTTP, and anchors the audit chain beside it, until ctx ends.
+func serve(ctx context.Context, c *config, a anchorConfig, s *services, log *slog.Logger) error {
 	h, err := webHandler(c, s, log)
 	if err != nil {
 		return err
@@ -232,7 +236,13 @@ func serve(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 		return fmt.Errorf("listen on %s: %w", c.HTTPAddr, err)
 	}
 	log.Info("serving HTTP", "addr", ln.Addr().String(), "tls", c.TLSCert != "")
-	return serveOn(ctx, ln, h, c.TLSCert, c.TLSKey)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		runAnchorer(ctx, a, c, s, log.With("component", "audit-anchor"))
+		return nil
+	})
+	g.Go(func() error { return serveOn(ctx, ln, h, c.TLSCert, c.TLSKey) })
+	return g.Wait()
 }
 
 // newHTTPServer is the HTTP server of h, with timeouts so that slow or idle
@@ -272,8 +282,10 @@ func serveOn(ctx context.Context, ln net.Listener, h http.Handler, certFile, key
 func runAll(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	var h hl7Config
-	fs := newFlags("all", "[flags]", "Runs every role in one process: watch, worker, serve and hl7. The single-machine default.")
+	var a anchorConfig
+	fs := newFlags("all", "[flags]", "Runs every role in one process: watch, worker, serve (with the audit anchors) and hl7.\nThe single-machine default.")
 	c.register(fs, useDB|useRedis|useS3|useDrop|useHTTP|useWorker|useFiling)
+	a.register(fs, true)
 	h.register(fs, &c)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -297,7 +309,7 @@ func runAll(ctx context.Context, args []string, stdout io.Writer) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return work(ctx, &c, s, log.With("role", "worker")) })
 	g.Go(func() error { return watch(ctx, &c, s, log.With("role", "watch")) })
-	g.Go(func() error { return serve(ctx, &c, s, log.With("role", "serve")) })
+	g.Go(func() error { return serve(ctx, &c, a, s, log.With("role", "serve")) })
 	if speakHL7 {
 		g.Go(func() error { return runHL7Services(ctx, &h, c.FHIRBase, s.db.Pool(), log.With("role", "hl7")) })
 	}
