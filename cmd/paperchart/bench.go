@@ -23,6 +23,7 @@ import (
 
 	"paperchart/internal/harness"
 	"paperchart/scangen"
+	"paperchart/scangen/sheetprint"
 	"paperchart/split"
 	"paperchart/storage"
 )
@@ -46,18 +47,24 @@ var benchProfiles = [...]benchProfile{{200, 55}, {300, 85}, {200, 70}, {300, 62}
 
 // benchOptions are the generator's options for the i-th batch: the
 // profile's resolution and quality, a fifth of the pages CCITT G4 bilevel,
-// skew up to 1.8 degrees, some pages turned (mostly upside down, as sheets
-// are fed), some blank, and the generator's noise, specks and blur.
-func benchOptions(i, pages int, seed uint64, clean bool) scangen.Options {
+// skew up to 1.8 degrees, some pages turned (sideways or upside down), some
+// blank, and the generator's noise, specks and blur. Every third batch
+// (withSheets) is scanned with cover or separator sheets, which come on top
+// of pages.
+func benchOptions(i, pages int, seed uint64, clean, withSheets bool) scangen.Options {
 	pr := benchProfiles[i%len(benchProfiles)]
 	if clean {
 		return scangen.Options{Clean: true, Pages: pages, Seed: seed, Format: scangen.FormatPDF, DPI: 300}
 	}
-	return scangen.Options{
+	opt := scangen.Options{
 		Pages: pages, Seed: seed, Format: scangen.FormatPDF,
 		DPI: pr.DPI, JPEGQuality: pr.Quality,
 		Bilevel: 0.2, RotateProb: 0.05, BlankProb: 0.05, MaxSkew: 1.8,
 	}
+	if withSheets && i%3 == 2 {
+		opt.Sheets, opt.SheetPrinter = scangen.SheetsMixed, sheetprint.Printer{}
+	}
+	return opt
 }
 
 // benchInput is what every round runs on: the batch files dropped into the
@@ -116,10 +123,11 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"It works in a database, bucket and queues of its own, removed after. Needs the services running.")
 	c.register(fs, useDB|useRedis|useS3|useWorker)
 	input := fs.String("input", "", "folder of batch files (PDF, TIFF, JPEG, PNG) to run instead of generated pages")
-	pages := fs.Int("pages", 48, "generated pages per round, in batches of --batch-pages")
+	pages := fs.Int("pages", 48, "generated content and blank pages per round, in batches of --batch-pages (sheets come on top)")
 	batchPages := fs.Int("batch-pages", 12, "pages per generated batch")
 	seed := fs.Uint64("seed", 1, "generator seed")
 	rounds := fs.Int("rounds", 3, "paired rounds; medians are reported")
+	noSheets := fs.Bool("no-sheets", false, "generate no cover or separator sheets (by default every third batch has them)")
 	clean := fs.Bool("clean", false, "generate clean 300-dpi pages (no skew, noise, rotation or blank pages)")
 	long := fs.Int("long", 0, "long run: this many generated pages through the pipeline alone, RSS every 100 pages")
 	profile := fs.String("profile", "", "folder for the worker's CPU and heap profiles (pprof), one pair per pipeline run")
@@ -152,7 +160,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if *input != "" {
 		in, err = b.readInput(ctx, *input)
 	} else {
-		in, err = b.generate(ctx, *pages, *batchPages, *seed, *clean)
+		in, err = b.generate(ctx, *pages, *batchPages, *seed, *clean, !*noSheets)
 	}
 	if err != nil {
 		return err
@@ -236,7 +244,7 @@ type bencher struct {
 
 // generate writes the default pages: batches of batchPages pages cycling
 // through benchProfiles.
-func (b *bencher) generate(ctx context.Context, pages, batchPages int, seed uint64, clean bool) (benchInput, error) {
+func (b *bencher) generate(ctx context.Context, pages, batchPages int, seed uint64, clean, withSheets bool) (benchInput, error) {
 	in := benchInput{truth: map[string]scangen.Truth{}}
 	dir := filepath.Join(b.tmp, "batches")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -245,7 +253,7 @@ func (b *bencher) generate(ctx context.Context, pages, batchPages int, seed uint
 	for i := 0; pages > 0; i++ {
 		n := min(pages, max(batchPages, 1))
 		pages -= n
-		opt := benchOptions(i, n, seed+uint64(i), clean)
+		opt := benchOptions(i, n, seed+uint64(i), clean, withSheets)
 		name := fmt.Sprintf("bench-%d-%ddpi-q%d.pdf", opt.Seed, opt.DPI, opt.JPEGQuality)
 		path := filepath.Join(dir, name)
 		t, err := scangen.WriteFile(ctx, path, opt)
@@ -353,7 +361,7 @@ func (b *bencher) runCLI(ctx context.Context, in benchInput) (side, error) {
 		n := 0
 		for _, j := range in.pages {
 			t := in.truth[j.file]
-			if j.no > len(t.Pages) || t.Pages[j.no-1].Blank || t.Pages[j.no-1].Text == "" {
+			if j.no > len(t.Pages) || t.Pages[j.no-1].Blank || t.Pages[j.no-1].Sheet != "" || t.Pages[j.no-1].Text == "" {
 				continue
 			}
 			txt, err := os.ReadFile(strings.TrimSuffix(j.png, ".png") + ".txt")
@@ -560,7 +568,7 @@ func (b *bencher) runPipeline(ctx context.Context, in benchInput, r *benchRound)
 			if pg.Kind != storage.PageKindPage {
 				r.SheetPages++
 			}
-			if haveTruth && pg.No <= len(t.Pages) && !t.Pages[pg.No-1].Blank && t.Pages[pg.No-1].Text != "" {
+			if haveTruth && pg.No <= len(t.Pages) && !t.Pages[pg.No-1].Blank && t.Pages[pg.No-1].Sheet == "" && t.Pages[pg.No-1].Text != "" {
 				cerSum += scangen.CER(t.Pages[pg.No-1].Text, texts[pg.No])
 				cerN++
 			}
@@ -602,8 +610,9 @@ type rssSample struct {
 // longRun feeds n generated pages, in batches of batchPages, to one worker
 // (at most two batches waiting at a time, so that the queue never runs
 // dry) and samples its RSS every 100 pages. The few distinct batches are
-// generated first; each is dropped again with a different comment before
-// its %%EOF, so that ingest does not take it for a duplicate.
+// generated first; each is dropped again with a different comment and
+// %%EOF appended (a PDF may end so), so that ingest does not take it for a
+// duplicate.
 func (b *bencher) longRun(ctx context.Context, n, batchPages int, seed uint64, stdout io.Writer, asJSON bool) error {
 	batchPages = max(1, min(batchPages, n))
 	count := (n + batchPages - 1) / batchPages
@@ -611,7 +620,7 @@ func (b *bencher) longRun(ctx context.Context, n, batchPages int, seed uint64, s
 	var files [][]byte
 	for i := range distinct {
 		path := filepath.Join(b.tmp, fmt.Sprintf("long-%d.pdf", i))
-		if _, err := scangen.WriteFile(ctx, path, benchOptions(i, batchPages, seed+uint64(i), false)); err != nil {
+		if _, err := scangen.WriteFile(ctx, path, benchOptions(i, batchPages, seed+uint64(i), false, true)); err != nil {
 			return fmt.Errorf("generate batch: %w", err)
 		}
 		data, err := os.ReadFile(path)
@@ -674,10 +683,8 @@ func (b *bencher) longRun(ctx context.Context, n, batchPages int, seed uint64, s
 			break
 		}
 		if open < 2 && dropped < count {
-			data := files[dropped%distinct]
-			i := bytes.LastIndex(data, []byte("%%EOF"))
-			nonce := fmt.Appendf(nil, "%% paperchart bench copy %d\n", dropped)
-			copyData := slices.Concat(data[:i], nonce, data[i:])
+			nonce := fmt.Appendf(nil, "%% paperchart bench copy %d\n%%%%EOF\n", dropped)
+			copyData := slices.Concat(files[dropped%distinct], nonce)
 			if err := p.DropBytes(copyData, fmt.Sprintf("long-%04d.pdf", dropped)); err != nil {
 				return err
 			}
