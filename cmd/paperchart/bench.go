@@ -659,12 +659,10 @@ func (b *bencher) longRun(ctx context.Context, n, batchPages int, seed uint64, s
 		if err != nil {
 			return err
 		}
-		done, open := 0, 0
+		done := 0
 		for _, bt := range bs {
 			done += bt.PagesDone
-			if !bt.Finished() {
-				open++
-			} else if !seen[bt.ID] {
+			if bt.Finished() && !seen[bt.ID] {
 				seen[bt.ID] = true
 				if bt.State != storage.StateDone {
 					return fmt.Errorf("batch %d ended %s: %s", bt.ID, bt.State, bt.Reason)
@@ -682,7 +680,9 @@ func (b *bencher) longRun(ctx context.Context, n, batchPages int, seed uint64, s
 		if len(seen) == count {
 			break
 		}
-		if open < 2 && dropped < count {
+		// A dropped file counts as waiting from the drop, before ingest
+		// records it.
+		if dropped-len(seen) < 2 && dropped < count {
 			nonce := fmt.Appendf(nil, "%% paperchart bench copy %d\n%%%%EOF\n", dropped)
 			copyData := slices.Concat(files[dropped%distinct], nonce)
 			if err := p.DropBytes(copyData, fmt.Sprintf("long-%04d.pdf", dropped)); err != nil {
