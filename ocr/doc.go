@@ -1,6 +1,6 @@
 // Package ocr owns optical character recognition of one page image: it
 // detects and corrects orientation (Tesseract OSD) and small skew, runs
-// Tesseract through gosseract, and returns the text with word boxes and
+// Tesseract through its C API, and returns the text with word boxes and
 // confidences.
 //
 // An Engine wraps one Tesseract instance and must be used by one goroutine
@@ -18,13 +18,14 @@
 //     blank measure, skew search, line-direction check: ~40 ms at 300 dpi;
 //   - a blank page stops there: no Tesseract call;
 //   - a bilinear deskew rotation (~60 ms) only when |skew| > 0.3 degrees;
-//   - the hand-off to Tesseract as uncompressed 8-bit BMP (~6 ms with
-//     leptonica's decode; PNG would cost ~150-240 ms, PGM ~130 ms);
-//   - one recognition, read with gosseract's GetBoundingBoxesVerbose, the
-//     only call that yields words, boxes, confidences and block, paragraph
-//     and line numbers from a single pass; the page text is built from the
-//     words (Text, HOCRText and GetBoundingBoxes would each recognise the
-//     page again).
+//   - the hand-off to Tesseract: the grey pixels as they are
+//     (TessBaseAPISetImage copies them once; no encoding, no decoding);
+//   - one recognition, read with one result iterator (words, boxes,
+//     confidences, block, paragraph and line numbers); the page text is
+//     built from the words. Every string and the iterator are freed, and
+//     Tesseract's page data is cleared once the words are read (tess.go):
+//     gosseract leaked them (its issue #124), and kept each page's data
+//     until the next page.
 //
 // # Orientation
 //

@@ -7,13 +7,9 @@ import (
 	"image"
 	"math"
 	"os"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
-
-	"github.com/otiai10/gosseract/v2"
 )
 
 // Defaults for the zero fields of Options.
@@ -38,10 +34,10 @@ const osdMinDPI = 140
 type Options struct {
 	// Languages are Tesseract language codes; default ["eng"].
 	Languages []string
-	// RecycleAfter is how many recognition passes a gosseract client serves
-	// before it is closed and recreated (gosseract leaks every string
-	// Tesseract returns, and the result iterator; issue #124). Default
-	// DefaultRecycleAfter; negative disables recycling.
+	// RecycleAfter is how many recognition passes a Tesseract instance
+	// serves before it is closed and recreated, which bounds whatever
+	// Tesseract itself keeps between pages. Default DefaultRecycleAfter;
+	// negative disables recycling.
 	RecycleAfter int
 	// TessdataPrefix is the directory holding *.traineddata; empty uses
 	// Tesseract's default (or TESSDATA_PREFIX).
@@ -87,22 +83,14 @@ func (o Options) withDefaults() Options {
 // ErrClosed is returned by an Engine or Pool used after Close.
 var ErrClosed = errors.New("ocr: closed")
 
-// initMu serialises gosseract's client initialisation process-wide. While
-// it initialises, gosseract points file descriptor 2 at /dev/null and then
-// restores it from a dup; two initialisations overlapping can restore the
-// /dev/null copy and silence stderr (and so the process's logs) for good.
-// File descriptor 2 belongs to the process, so this lock has to as well.
-var initMu sync.Mutex
-
-// Engine recognises pages with one Tesseract instance (one gosseract
-// Client, plus one orientation-detection instance created when first
-// needed). An Engine must be used by one goroutine at a time; give each
+// Engine recognises pages with one Tesseract instance (tess.go, plus one
+// orientation-detection instance created when first needed). An Engine must be used by one goroutine at a time; give each
 // worker goroutine its own, or share them through a Pool. Its methods do
 // not lock.
 type Engine struct {
 	opt    Options
-	client *gosseract.Client
-	passes int // recognition passes served by client
+	tess   *tessAPI
+	passes int // recognition passes served by tess
 	osd    *osdDetector
 	buf    []byte // encoded page, reused between pages
 	closed bool
@@ -126,11 +114,9 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	var err error
-	if e.client != nil {
-		if cerr := e.client.Close(); cerr != nil {
-			err = fmt.Errorf("ocr: close Tesseract client: %w", cerr)
-		}
-		e.client = nil
+	if e.tess != nil {
+		e.tess.close()
+		e.tess = nil
 	}
 	if e.osd != nil {
 		e.osd.close()
@@ -140,51 +126,23 @@ func (e *Engine) Close() error {
 	return err
 }
 
-// newClient replaces the gosseract client with a fresh, initialised one.
+// newClient replaces the Tesseract instance with a fresh, initialised one.
 func (e *Engine) newClient() error {
-	if e.client != nil {
-		if err := e.client.Close(); err != nil {
-			return fmt.Errorf("ocr: close Tesseract client for recycling: %w", err)
-		}
-		e.client = nil
+	if e.tess != nil {
+		e.tess.close()
+		e.tess = nil
 	}
-	c := gosseract.NewClient()
-	if err := c.SetLanguage(e.opt.Languages...); err != nil {
-		c.Close()
-		return fmt.Errorf("ocr: set languages %v: %w", e.opt.Languages, err)
-	}
-	if e.opt.TessdataPrefix != "" {
-		if err := c.SetTessdataPrefix(e.opt.TessdataPrefix); err != nil {
-			c.Close()
-			return fmt.Errorf("ocr: set tessdata prefix: %w", err)
-		}
-	}
-	// The API's default segmentation is a single block (psm 6); the
-	// tesseract command line uses 3, fully automatic. SetPageSegMode would
-	// be lost at initialisation (gosseract #167), variables are not.
-	c.SetVariable("tessedit_pageseg_mode", strconv.Itoa(int(gosseract.PSM_AUTO)))
-	// Tesseract's warnings would otherwise go to stderr, unstructured.
-	c.SetVariable(gosseract.DEBUG_FILE, os.DevNull)
-	c.SetVariable("user_defined_dpi", "300")
-	// gosseract initialises lazily, on the first recognition. Do it now,
-	// on a tiny white image, under initMu (see there).
-	if err := c.SetImageFromBytes(encodeBMP(nil, whitePixel, 300)); err != nil {
-		c.Close()
-		return fmt.Errorf("ocr: set warm-up image: %w", err)
-	}
-	initMu.Lock()
-	_, err := c.Text()
-	initMu.Unlock()
+	t, err := newTessAPI(e.opt.TessdataPrefix, strings.Join(e.opt.Languages, "+"), map[string]string{
+		// Tesseract's warnings would otherwise go to stderr, unstructured.
+		"debug_file": os.DevNull,
+	})
 	if err != nil {
-		c.Close()
-		return fmt.Errorf("ocr: initialise Tesseract with languages %v: %w", e.opt.Languages, err)
+		return err
 	}
-	e.client = c
+	e.tess = t
 	e.passes = 0
 	return nil
 }
-
-var whitePixel = &image.Gray{Pix: []uint8{0xff, 0xff, 0xff, 0xff}, Stride: 2, Rect: image.Rect(0, 0, 2, 2)}
 
 // Recognize reads one page scanned at dpi. It returns the Result and the
 // normalised page (turned upright and deskewed, as *image.Gray) that the
@@ -320,39 +278,18 @@ func (e *Engine) detectOrientation(page *image.Gray, dpi int) (rotation int, ok 
 }
 
 // recognizePass runs one Tesseract recognition of page and returns its
-// words. GetBoundingBoxesVerbose is the one gosseract call that yields, in
-// a single recognition, each word's text, box, confidence and its block,
-// paragraph and line numbers (Text, HOCRText and GetBoundingBoxes each run
-// recognition again), so the page text is built from the words.
+// words; the page text is built from them.
 func (e *Engine) recognizePass(page *image.Gray, dpi int) ([]Word, error) {
 	if e.opt.RecycleAfter > 0 && e.passes >= e.opt.RecycleAfter {
 		if err := e.newClient(); err != nil {
 			return nil, err
 		}
 	}
-	e.buf = encodeBMP(e.buf, page, dpi)
-	if err := e.client.SetVariable("user_defined_dpi", strconv.Itoa(dpi)); err != nil {
-		return nil, fmt.Errorf("ocr: set resolution: %w", err)
-	}
-	if err := e.client.SetImageFromBytes(e.buf); err != nil {
-		return nil, fmt.Errorf("ocr: hand page to Tesseract: %w", err)
-	}
-	boxes, err := e.client.GetBoundingBoxesVerbose()
+	words, err := e.tess.recognize(page, dpi)
 	e.passes++
+	trimMemory()
 	if err != nil {
 		return nil, fmt.Errorf("ocr: recognise page: %w", err)
-	}
-	words := make([]Word, 0, len(boxes))
-	for _, b := range boxes {
-		text := strings.TrimSpace(b.Word)
-		if text == "" {
-			continue
-		}
-		words = append(words, Word{
-			Text: text, Confidence: b.Confidence,
-			X0: b.Box.Min.X, Y0: b.Box.Min.Y, X1: b.Box.Max.X, Y1: b.Box.Max.Y,
-			Block: b.BlockNum, Par: b.ParNum, Line: b.LineNum,
-		})
 	}
 	return words, nil
 }

@@ -348,7 +348,7 @@ func TestRecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("page %d: %v", i, err)
 		}
-		clients[e.client] = true
+		clients[e.tess] = true
 		if i == 0 {
 			first = res.Text
 			if c := cer(first, p.truth); c > 0.03 {

@@ -19,6 +19,7 @@ import (
 	"paperchart/assemble"
 	"paperchart/filing"
 	"paperchart/internal/fastjpeg"
+	"paperchart/metrics"
 	"paperchart/ocr"
 	"paperchart/pagesource"
 	"paperchart/sheets"
@@ -52,6 +53,9 @@ type Config struct {
 	// NoBarcodes turns barcode reading off: no cover or separator sheets
 	// and no patient labels are recognised. It saves about 65 ms a page.
 	NoBarcodes bool
+	// Metrics, when set, counts the pages the OCR task finishes and times
+	// their OCR and the task.
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -381,7 +385,12 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("read barcodes of page %d of batch %d: %w", p.Page, p.Batch, err)
 		}
 		if sheet, ok := sheets.Classify(codes, w.cfg.Filing.Separator); ok {
-			return w.completeSheet(ctx, p.Batch, p.Page, img, dpi, sheet, codes)
+			err := w.completeSheet(ctx, p.Batch, p.Page, img, dpi, sheet, codes)
+			if err == nil {
+				w.cfg.Metrics.ObservePage(metrics.OutcomeSheet, 0)
+				w.cfg.Metrics.ObserveStage("ocr", time.Since(t0))
+			}
+			return err
 		}
 	}
 	eng, err := w.pool.Acquire(ctx)
@@ -409,6 +418,12 @@ func (w *Worker) handleOCR(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
+	outcome := metrics.OutcomeText
+	if res.Blank {
+		outcome = metrics.OutcomeBlank
+	}
+	w.cfg.Metrics.ObservePage(outcome, res.Duration)
+	w.cfg.Metrics.ObserveStage("ocr", time.Since(t0))
 	w.log.Debug("page done", "batch", p.Batch, "page", p.Page, "words", len(res.Words), "conf", int(res.MeanConfidence),
 		"rotation", res.Rotation, "fetch_render_ms", t1.Sub(t0).Milliseconds(), "wait_engine_ms", t2.Sub(t1).Milliseconds(),
 		"ocr_ms", t3.Sub(t2).Milliseconds(), "store_ms", t4.Sub(t3).Milliseconds(), "record_ms", time.Since(t4).Milliseconds())

@@ -53,6 +53,7 @@ type Pipeline struct {
 	DropDir string
 	Name    string
 	Prefix  string
+	Bucket  string // the bucket of the pipeline's own
 
 	opt      Options
 	dbURL    string
@@ -115,6 +116,7 @@ func Start(ctx context.Context, opt Options) (_ *Pipeline, err error) {
 	}
 	oc := opt.Objects
 	oc.Bucket = "pc-" + p.Name[3:]
+	p.Bucket = oc.Bucket
 	if p.Objects, err = storage.OpenObjects(ctx, oc); err != nil {
 		return nil, err
 	}
