@@ -77,6 +77,15 @@ func (q *Queue) Ping(ctx context.Context) error {
 
 func (q *Queue) queue(stage string) string { return q.cfg.Prefix + stage }
 
+// Names returns the full names of the pipeline's queues (prefix included),
+// for metrics and operators' tools.
+func (q *Queue) Names() []string {
+	return []string{q.queue(stageSplit), q.queue(stageOCR), q.queue(stageAssemble), q.queue(stageFile)}
+}
+
+// Inspector returns the queue's asynq inspector (for queue-depth metrics).
+func (q *Queue) Inspector() *asynq.Inspector { return q.insp }
+
 // payload identifies the work of a task: IDs only, never patient data.
 type payload struct {
 	Batch int64 `json:"batch"`

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"paperchart/metrics"
 	"sync"
 	"time"
 
@@ -68,6 +69,29 @@ type services struct {
 
 	filerMu sync.Mutex
 	filer   *filing.Filer
+
+	metricsOnce sync.Once
+	metrics     *metrics.Metrics
+}
+
+// registry returns the process's Prometheus metrics, made on first use
+// with a collector of the database's and queues' state: `paperchart all`
+// serves the worker's page and OCR figures beside it at /metrics.
+func (s *services) registry() *metrics.Metrics {
+	s.metricsOnce.Do(func() {
+		s.metrics = metrics.New()
+		st := &metrics.State{}
+		if s.db != nil {
+			st.Pool = s.db.Pool()
+		}
+		if s.queue != nil {
+			st.Inspector, st.Queues = s.queue.Inspector(), s.queue.Names()
+		}
+		if st.Pool != nil {
+			_ = s.metrics.Register(st) // a fresh registry: cannot collide
+		}
+	})
+	return s.metrics
 }
 
 // filing returns the process's filing stage, made on first use: the worker
@@ -178,6 +202,7 @@ func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
 		return errors.New("--webhook-url needs --webhook-secret of at least 16 characters, to sign the notices")
 	}
 	wc := c.workerConfig()
+	wc.Metrics = s.registry()
 	var err error
 	if wc.Filer, err = s.filing(c, log); err != nil {
 		return err

@@ -47,6 +47,9 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 	mux := http.NewServeMux()
 	mux.Handle("/review/", sessions.Middleware(rv.Handler()))
 	mux.Handle("/fhir/", tok.Middleware(fs.Handler()))
+	// Counts and timings only, never patient data: open like /healthz, for
+	// Prometheus.
+	mux.Handle("GET /metrics", s.registry().Handler())
 	mux.Handle("GET /{$}", http.RedirectHandler("/review/", http.StatusSeeOther))
 	mux.Handle("/", sessions.Middleware(a.Handler()))
 	return secured(mux), nil

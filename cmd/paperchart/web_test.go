@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/hibiken/asynq"
 
 	"paperchart/audit"
@@ -80,6 +83,26 @@ func TestWebHandler(t *testing.T) {
 		if strings.HasPrefix(tc.path, "/api/") || tc.path == "/healthz" {
 			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("%s: X-Content-Type-Options %q", tc.path, got)
+			}
+		}
+	}
+	// /metrics answers Prometheus's text format with the pipeline's state
+	// and the process's own figures, and no patient data to guard.
+	resp, err := http.Get(srv.URL + "/metrics")
+	testenv.Must(t, err, "get /metrics")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	resp.Body.Close()
+	testenv.Must(t, err, "parse /metrics")
+	for _, name := range []string{"paperchart_review_queue_size", "paperchart_queue_tasks", "process_resident_memory_bytes"} {
+		if _, ok := fams[name]; !ok {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if f := fams["paperchart_state_scrape_errors"]; f != nil {
+		for _, m := range f.GetMetric() {
+			if m.GetGauge().GetValue() != 0 {
+				t.Errorf("/metrics: a state source could not be read: %v", m)
 			}
 		}
 	}
