@@ -14,7 +14,6 @@ import (
 
 	"paperchart/audit"
 	"paperchart/patients"
-	"paperchart/storage"
 )
 
 func runAudit(ctx context.Context, args []string, stdout io.Writer) error {
@@ -43,8 +42,7 @@ func (a *anchorConfig) register(fs *flag.FlagSet, periodic bool) {
 
 // open connects to the anchors in c's bucket.
 func (a anchorConfig) open(ctx context.Context, c *config) (*audit.Anchors, error) {
-	return audit.OpenAnchors(ctx, storage.ObjectsConfig{Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
-		Bucket: c.S3Bucket, UseTLS: c.S3TLS}, audit.AnchorOptions{Mode: a.Mode, Days: a.Days})
+	return audit.OpenAnchors(ctx, c.objectsConfig(), audit.AnchorOptions{Mode: a.Mode, Days: a.Days})
 }
 
 // runAnchorer anchors the chain every a.Every until ctx ends (serve's

@@ -487,22 +487,32 @@ func (w *childWorker) stop() (cpu time.Duration, peakMiB float64, err error) {
 	return ps.UserTime() + ps.SystemTime(), peakMiB, w.err
 }
 
-// runPipeline runs every batch file through a fresh pipeline (so that the
-// same bytes are not duplicates) and fills r's pipeline figures.
-func (b *bencher) runPipeline(ctx context.Context, in benchInput, r *benchRound) error {
+// startPipeline starts a fresh pipeline of its own (database, bucket,
+// queues) without a worker, and the benchmark's worker process on it.
+func (b *bencher) startPipeline(ctx context.Context) (*harness.Pipeline, *childWorker, error) {
 	p, err := harness.Start(ctx, harness.Options{
-		DatabaseURL: b.c.DatabaseURL, Redis: b.c.redis(),
-		Objects:  storage.ObjectsConfig{Endpoint: b.c.S3Endpoint, AccessKey: b.c.S3AccessKey, SecretKey: b.c.S3SecretKey, UseTLS: b.c.S3TLS},
+		DatabaseURL: b.c.DatabaseURL, Redis: b.c.redis(), Objects: b.c.objectsConfig(),
 		NoWorker: true, Concurrency: b.c.Concurrency,
 	})
 	if err != nil {
-		return fmt.Errorf("start pipeline: %w", err)
+		return nil, nil, fmt.Errorf("start pipeline: %w", err)
 	}
-	defer p.Close()
 	w, err := b.startWorker(ctx, p)
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return p, w, nil
+}
+
+// runPipeline runs every batch file through a fresh pipeline (so that the
+// same bytes are not duplicates) and fills r's pipeline figures.
+func (b *bencher) runPipeline(ctx context.Context, in benchInput, r *benchRound) error {
+	p, w, err := b.startPipeline(ctx)
 	if err != nil {
 		return err
 	}
+	defer p.Close()
 	for _, f := range in.files {
 		if err := p.Drop(f, filepath.Base(f)); err != nil {
 			w.stop()
@@ -631,19 +641,11 @@ func (b *bencher) longRun(ctx context.Context, n, batchPages int, seed uint64, s
 		os.Remove(path)
 	}
 	b.progress("generated %d distinct batches of %d pages; running %d batches (%d pages)", distinct, batchPages, count, count*batchPages)
-	p, err := harness.Start(ctx, harness.Options{
-		DatabaseURL: b.c.DatabaseURL, Redis: b.c.redis(),
-		Objects:  storage.ObjectsConfig{Endpoint: b.c.S3Endpoint, AccessKey: b.c.S3AccessKey, SecretKey: b.c.S3SecretKey, UseTLS: b.c.S3TLS},
-		NoWorker: true, Concurrency: b.c.Concurrency,
-	})
-	if err != nil {
-		return fmt.Errorf("start pipeline: %w", err)
-	}
-	defer p.Close()
-	w, err := b.startWorker(ctx, p)
+	p, w, err := b.startPipeline(ctx)
 	if err != nil {
 		return err
 	}
+	defer p.Close()
 	defer w.stop()
 	start := time.Now()
 	dropped, next := 0, 100

@@ -207,11 +207,18 @@ func (c *config) openDB(ctx context.Context) (*storage.DB, error) {
 	return storage.OpenDB(ctx, c.DatabaseURL)
 }
 
-func (c *config) openObjects(ctx context.Context) (*storage.Objects, error) {
-	return storage.OpenObjects(ctx, storage.ObjectsConfig{
+// objectsConfig is where the object store is and how to sign in to it.
+func (c *config) objectsConfig() storage.ObjectsConfig {
+	return storage.ObjectsConfig{
 		Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
-		Bucket: c.S3Bucket, UseTLS: c.S3TLS, RetentionDays: c.RetentionDays,
-	})
+		Bucket: c.S3Bucket, UseTLS: c.S3TLS,
+	}
+}
+
+func (c *config) openObjects(ctx context.Context) (*storage.Objects, error) {
+	oc := c.objectsConfig()
+	oc.RetentionDays = c.RetentionDays
+	return storage.OpenObjects(ctx, oc)
 }
 
 func (c *config) queue() *workers.Queue {

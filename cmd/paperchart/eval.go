@@ -226,7 +226,7 @@ func scoreCorpus(ctx context.Context, c *config, dir string, only int, progress 
 
 	p, err := harness.Start(ctx, harness.Options{
 		DatabaseURL: c.DatabaseURL, Redis: c.redis(),
-		Objects:     storage.ObjectsConfig{Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, UseTLS: c.S3TLS},
+		Objects:     c.objectsConfig(),
 		Concurrency: c.Concurrency, Filing: c.filingConfig(), Log: c.logger().With("eval", true),
 	})
 	if err != nil {
