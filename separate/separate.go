@@ -43,6 +43,10 @@ type Document struct {
 	// Reasons say in plain words, without patient data, why the document
 	// starts where it does and what casts doubt on it.
 	Reasons []string
+	// FaxNext says that the document's last page and the next document's
+	// first page are consecutive pages of one fax transmission: sent
+	// together, most likely about the same patient.
+	FaxNext bool
 	// Review is set when Confidence is under the separator's threshold, and
 	// for documents found before the first cover sheet of a batch: a person
 	// must check the split.
@@ -318,6 +322,7 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 			}
 		}
 		if b < len(sc) {
+			d.FaxNext = sc[b].sig.fax.follows(sc[b-1].sig.fax)
 			d.Confidence *= q(sc[b].p)
 			if q(sc[b].p) < s.threshold {
 				d.Reasons = append(d.Reasons, fmt.Sprintf("page %d may continue it", sc[b].sig.no))
