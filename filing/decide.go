@@ -48,7 +48,11 @@ func (f *Filer) decideDocument(ctx context.Context, part separate.Document, text
 	}
 	var reasons []string
 	if part.Review {
-		reasons = append(reasons, "where this document starts or ends is not certain")
+		why := "where this document starts or ends is not certain"
+		if len(part.Doubts) > 0 {
+			why += ": " + strings.Join(part.Doubts, "; ")
+		}
+		reasons = append(reasons, why)
 	}
 
 	// Type: a cover sheet's, else the classifier's.
