@@ -16,6 +16,9 @@ import (
 	"paperchart/storage"
 )
 
+// splitDoubt begins the review reason of a document whose split is in doubt.
+const splitDoubt = "where this document starts or ends is not certain"
+
 // mrnConfidence is the confidence an extracted MRN needs to count; weaker
 // ones are too likely to be another number.
 const mrnConfidence = 0.5
@@ -48,7 +51,7 @@ func (f *Filer) decideDocument(ctx context.Context, part separate.Document, text
 	}
 	var reasons []string
 	if part.Review {
-		why := "where this document starts or ends is not certain"
+		why := splitDoubt
 		if len(part.Doubts) > 0 {
 			why += ": " + strings.Join(part.Doubts, "; ")
 		}

@@ -245,6 +245,7 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64, loaded *pagesour
 			return nil, fmt.Errorf("batch %d document %d: %w", batchID, i+1, err)
 		}
 	}
+	f.oneChart(kept, out, pds)
 	f.faxRuns(kept, out, pds)
 	for i := range out {
 		d := &out[i]
@@ -260,6 +261,55 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64, loaded *pagesour
 		}
 	}
 	return out, nil
+}
+
+// oneChart files documents held only for a doubtful boundary between them
+// when they all go to one patient: a run of consecutive documents whose
+// boundaries with each other are doubtful, every other boundary of the run
+// sure, and each document's patient sure on its own pages, to the same
+// patient. However the pages are cut, then, each goes to that patient's
+// chart: the doubt is where one of the patient's documents ends, never
+// whose pages they are. The documents are filed with the split's doubt kept
+// in their split reasons (and split_review set), as a doubtful type is
+// filed preliminary rather than hidden.
+func (f *Filer) oneChart(parts []separate.Document, docs []storage.NewDocument, pds []patientDecision) {
+	th := f.sep.Threshold()
+	for i := 0; i < len(docs); {
+		j := i
+		for j+1 < len(docs) && parts[j].EndConfidence < th {
+			j++
+		}
+		run := i
+		i = j + 1
+		if j == run || parts[run].StartConfidence < th || parts[j].EndConfidence < th {
+			continue
+		}
+		ok := true
+		var patient int64
+		for k := run; k <= j && ok; k++ {
+			d, pd, part := &docs[k], pds[k], parts[k]
+			ok = d.State == storage.DocReview && d.SplitReview && !part.BeforeFirstSheet &&
+				part.InnerConfidence >= th && pd.sure && len(pd.candidates) > 0 &&
+				(k == run || pd.candidates[0].PatientID == patient)
+			if ok {
+				patient = pd.candidates[0].PatientID
+			}
+		}
+		if !ok {
+			continue
+		}
+		for k := run; k <= j; k++ {
+			d := &docs[k]
+			d.SplitReview = false
+			f.settle(d, pds[k])
+			d.SplitReview = true
+			if d.State != storage.DocFiled {
+				continue
+			}
+			d.ReviewReasons = slices.DeleteFunc(d.ReviewReasons, func(r string) bool { return strings.HasPrefix(r, splitDoubt) })
+			d.SplitReasons = append(slices.Clip(d.SplitReasons), "filed all the same: the documents on either side of the doubtful boundary are the same patient's")
+		}
+	}
 }
 
 // faxRuns files a document that could not be filed on its own evidence

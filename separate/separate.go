@@ -43,6 +43,15 @@ type Document struct {
 	// Reasons say in plain words, without patient data, why the document
 	// starts where it does and what casts doubt on it.
 	Reasons []string
+	// StartConfidence is the probability that the document starts where it
+	// does, EndConfidence that the next one starts where it ends (1 at a
+	// sheet, at the batch's ends and after a person's edit), and
+	// InnerConfidence that no other starts inside it: Confidence is their
+	// product.
+	StartConfidence, InnerConfidence, EndConfidence float64
+	// BeforeFirstSheet marks the pages of a batch before its first sheet,
+	// which a person always checks.
+	BeforeFirstSheet bool
 	// Doubts are the Reasons that cast doubt on the document's boundaries,
 	// in plain words ("page 4 may start another document"), for the person
 	// who checks the split.
@@ -285,7 +294,7 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		if di+1 < len(starts) {
 			b = starts[di+1]
 		}
-		d := Document{Confidence: 1}
+		d := Document{Confidence: 1, StartConfidence: 1, InnerConfidence: 1, EndConfidence: 1}
 		for i := a; i < b; i++ {
 			d.Pages = append(d.Pages, sc[i].sig.no)
 			d.Findings = append(d.Findings, sc[i].find)
@@ -293,7 +302,7 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		switch {
 		case a > 0:
 			d.By = ByContent
-			d.Confidence *= q(sc[a].p)
+			d.StartConfidence = q(sc[a].p)
 			d.Reasons = s.startReasons(sc, a)
 			if !cut {
 				d.Reasons = append(d.Reasons, "no sheet before it")
@@ -322,7 +331,7 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		}
 		for i := a + 1; i < b; i++ {
 			qi := q(sc[i].p)
-			d.Confidence *= 1 - qi
+			d.InnerConfidence *= 1 - qi
 			// A doubt that alone would send the document to review is named.
 			if 1-qi < s.threshold {
 				d.doubt(fmt.Sprintf("page %d may start another document", sc[i].sig.no))
@@ -330,14 +339,15 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 		}
 		if b < len(sc) {
 			d.FaxNext = sc[b].sig.fax.follows(sc[b-1].sig.fax)
-			d.Confidence *= q(sc[b].p)
+			d.EndConfidence = q(sc[b].p)
 			if q(sc[b].p) < s.threshold {
 				d.doubt(fmt.Sprintf("page %d may continue it", sc[b].sig.no))
 			}
 		}
+		d.Confidence = d.StartConfidence * d.InnerConfidence * d.EndConfidence
 		d.Review = d.Confidence < s.threshold
 		if cut && sg.leading {
-			d.Review = true
+			d.Review, d.BeforeFirstSheet = true, true
 			d.doubt("no cover sheet before it")
 		}
 		docs = append(docs, d)
