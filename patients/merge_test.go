@@ -233,7 +233,10 @@ func TestChangeHooks(t *testing.T) {
 	// failing one rolls the merge back, and a merge that changes nothing
 	// runs none.
 	var merged [][2]int64
-	note := func(_ context.Context, _ pgx.Tx, r, s int64) error { merged = append(merged, [2]int64{r, s}); return nil }
+	note := func(_ context.Context, _ pgx.Tx, r, s int64) error {
+		merged = append(merged, [2]int64{r, s})
+		return nil
+	}
 	failMerge := func(context.Context, pgx.Tx, int64, int64) error { return failed }
 	if err := x.Merge(ctx, ref("B"), ref("C"), "test", failMerge); !errors.Is(err, failed) {
 		t.Fatalf("merge with a failing hook: %v", err)
