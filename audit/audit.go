@@ -84,6 +84,7 @@ const (
 	ActionBreakGlass     = "document.break-glass" // a person gave a reason to read a document outside minimum necessary; the reason is in its history
 	ActionDocumentList   = "document.list"        // a list of documents (review queue, type check, a patient's documents); Detail holds the IDs
 	ActionPatientSearch  = "patient.search"       // a search of the patient index; Detail holds the parameter names and the IDs found, not values
+	ActionPatientRead    = "patient.read"         // one patient record shown (paperchart patients show)
 	ActionPatientMerge   = "patient.merge"        // one patient record merged into another; Resource is the retired one, PatientID the survivor
 	ActionPatientCreate  = "patient.create"       // a patient record added to the index (HL7 ADT)
 	ActionPatientUpdate  = "patient.update"       // a patient record of the index changed (HL7 ADT)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -193,7 +194,7 @@ func patientsShow(ctx context.Context, args []string, stdout io.Writer) error {
 	default:
 		return errors.New("give an MRN, or an authority and an MRN")
 	}
-	x, _, closeDB, err := openPatients(ctx, &c)
+	x, trail, closeDB, err := openPatients(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -201,6 +202,10 @@ func patientsShow(ctx context.Context, args []string, stdout io.Writer) error {
 	p, err := x.ByMRN(ctx, ref.Authority, ref.MRN)
 	if err != nil {
 		return schemaHint(err)
+	}
+	if err := auditRead(ctx, trail, audit.Entry{Action: audit.ActionPatientRead, Resource: fmt.Sprintf("Patient/%d", p.ID),
+		PatientID: &p.ID, Detail: "paperchart patients show"}); err != nil {
+		return err
 	}
 	var survivor *patients.Patient
 	if p.MergedInto != nil {
@@ -318,7 +323,7 @@ func patientsSearch(ctx context.Context, args []string, stdout io.Writer) error 
 		}
 		q.BirthDate = d
 	}
-	x, _, closeDB, err := openPatients(ctx, &c)
+	x, trail, closeDB, err := openPatients(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -326,6 +331,20 @@ func patientsSearch(ctx context.Context, args []string, stdout io.Writer) error 
 	cs, err := x.Candidates(ctx, q, *limit)
 	if err != nil {
 		return schemaHint(err)
+	}
+	// The parameters' names and the IDs found, never the values.
+	var params, ids []string
+	for _, f := range []struct{ name, v string }{{"mrn", *mrn}, {"family", *family}, {"given", *given}, {"dob", *dob}} {
+		if f.v != "" {
+			params = append(params, f.name)
+		}
+	}
+	for _, p := range cs {
+		ids = append(ids, strconv.FormatInt(p.ID, 10))
+	}
+	if err := auditRead(ctx, trail, audit.Entry{Action: audit.ActionPatientSearch, Resource: "Patient",
+		Detail: "paperchart patients search by " + strings.Join(params, ",") + "; found Patient/" + strings.Join(ids, ",")}); err != nil {
+		return err
 	}
 	if *asJSON {
 		if cs == nil {

@@ -73,12 +73,33 @@ func TestPatientsCommandAudit(t *testing.T) {
 		}
 	}
 
-	// A merge moves documents between patients: audited by IDs.
 	x := patients.New(db.Pool(), patients.Options{})
 	retired, err := x.ByMRN(ctx, patients.DefaultAuthority, "98765")
 	testenv.Must(t, err, "retired patient")
 	survivor, err := x.ByMRN(ctx, patients.DefaultAuthority, "000123")
 	testenv.Must(t, err, "surviving patient")
+
+	// Reads from the command line are audited too: a record shown, a search
+	// (by parameter names and the IDs found).
+	for _, tc := range []struct {
+		args           []string
+		action, detail string
+	}{
+		{[]string{"show", "000123"}, audit.ActionPatientRead, "paperchart patients show"},
+		{[]string{"search", "--family", "Smith", "--dob", "1980-03-04"}, audit.ActionPatientSearch,
+			fmt.Sprintf("paperchart patients search by family,dob; found Patient/%d", survivor.ID)},
+	} {
+		if out := run(tc.args...); !strings.Contains(out, "Smith") {
+			t.Errorf("patients %v: %q", tc.args, out)
+		}
+		es := newEntries(last)
+		if len(es) != 1 || es[0].Action != tc.action || es[0].Detail != tc.detail || !strings.HasPrefix(es[0].Actor, "cli") {
+			t.Fatalf("patients %v: audit entries %+v, want one %s %q", tc.args, es, tc.action, tc.detail)
+		}
+		last = es[0].ID
+	}
+
+	// A merge moves documents between patients: audited by IDs.
 	run("merge", "--retire", "98765", "--into", "000123")
 	es := newEntries(last)
 	want := fmt.Sprintf("Patient/%d", retired.ID)
@@ -98,7 +119,7 @@ func TestPatientsCommandAudit(t *testing.T) {
 	}
 	rep, err := trail.Verify(ctx)
 	testenv.Must(t, err, "verify")
-	if !rep.Intact || rep.Entries != 4 {
-		t.Errorf("audit chain %+v, want 4 intact entries", rep)
+	if !rep.Intact || rep.Entries != 6 {
+		t.Errorf("audit chain %+v, want 6 intact entries", rep)
 	}
 }
