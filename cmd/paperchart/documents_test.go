@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"slices"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
