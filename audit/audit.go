@@ -251,6 +251,16 @@ func (l *Log) RecordTx(ctx context.Context, tx pgx.Tx, e Entry) (Entry, error) {
 	return e, nil
 }
 
+// InTx returns a function that records e inside the transaction it is
+// given: the hook a store runs in a change's transaction (users.Hook,
+// tokens.Hook), so the change and its entry commit together.
+func (l *Log) InTx(e Entry) func(ctx context.Context, tx pgx.Tx) error {
+	return func(ctx context.Context, tx pgx.Tx) error {
+		_, err := l.RecordTx(ctx, tx, e)
+		return err
+	}
+}
+
 // appendTx appends the normalized entry e to the chain inside tx: lock the
 // chain head, insert, move the head.
 func (l *Log) appendTx(ctx context.Context, tx pgx.Tx, e Entry) (Entry, error) {
