@@ -71,6 +71,9 @@ type trail struct {
 	msg    string // "ADT^A04 control M1"
 }
 
+// trail is where the changes of m go: h.Audit, under the sending
+// application's name and the connection's address. A failure to write it
+// rolls the change back and answers AR, so that the sender sends it again.
 func (h *ADT) trail(ctx context.Context, m *Message, typ, event string) trail {
 	app := strings.Map(func(r rune) rune {
 		if r < 128 && (isAlnum(byte(r)) || strings.ContainsRune("_-.", r)) {
