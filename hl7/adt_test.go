@@ -327,6 +327,29 @@ func TestADTAudit(t *testing.T) {
 	if !rep.Intact || rep.Entries != 6 {
 		t.Errorf("audit chain %+v, want 6 intact entries", rep)
 	}
+
+	// An audit trail that cannot be written undoes the change and answers
+	// AR, so that the sender sends the message again.
+	_, err = db.Pool().Exec(ctx, `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'audit trail down'; END $$;
+		CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()`)
+	testenv.Must(t, err, "break the audit trail")
+	again := adt("A04", "C8", `PID|1||00420009^^^HOSP^MR||Ordinary^Eve||19620704|F`)
+	if code, _, text := msa(t, c.send(again)); code != "AR" {
+		t.Errorf("A04 with the audit trail down: %s %q, want AR", code, text)
+	}
+	if _, err := x.ByMRN(ctx, "MRN", "00420009"); !errors.Is(err, patients.ErrNotFound) {
+		t.Errorf("patient created without its audit entry: %v", err)
+	}
+	_, err = db.Pool().Exec(ctx, `DROP TRIGGER audit_down ON audit_log`)
+	testenv.Must(t, err, "mend the audit trail")
+	if code, _, text := msa(t, c.send(again)); code != "AA" {
+		t.Errorf("A04 sent again: %s %q, want AA", code, text)
+	}
+	if es, err := trail.List(ctx, audit.Filter{Limit: 1}); err != nil || len(es) != 1 || es[0].Action != audit.ActionPatientCreate ||
+		es[0].Resource != fmt.Sprintf("Patient/%d", id("00420009")) {
+		t.Errorf("last entry after the A04 sent again: %+v, %v", es, err)
+	}
 }
 
 func TestServerLimits(t *testing.T) {
