@@ -84,7 +84,11 @@ const (
 	ActionBreakGlass     = "document.break-glass" // a person gave a reason to read a document outside minimum necessary; the reason is in its history
 	ActionDocumentList   = "document.list"        // a list of documents (review queue, type check, a patient's documents); Detail holds the IDs
 	ActionPatientSearch  = "patient.search"       // a search of the patient index; Detail holds the parameter names and the IDs found, not values
-	ActionPatientMerge   = "patient.merge"        // one patient record merged into another
+	ActionPatientRead    = "patient.read"         // one patient record shown (paperchart patients show)
+	ActionPatientMerge   = "patient.merge"        // one patient record merged into another; Resource is the retired one, PatientID the survivor
+	ActionPatientCreate  = "patient.create"       // a patient record added to the index (HL7 ADT)
+	ActionPatientUpdate  = "patient.update"       // a patient record of the index changed (HL7 ADT)
+	ActionPatientImport  = "patient.import"       // a file of patients imported into the index; Detail holds the counts and the file's SHA-256
 	ActionCoverSheet     = "coversheet.print"     // a cover sheet printed for a patient
 	ActionFHIRDenied     = "fhir.denied"          // a FHIR request refused: no valid token, or a scope missing
 	ActionUserAdd        = "user.add"
@@ -223,30 +227,62 @@ func (l *Log) Record(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, err
 	}
 	err = pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-		var lastID int64
-		var lastHash string
-		var now time.Time
-		if err := tx.QueryRow(ctx, `SELECT last_id, last_hash, clock_timestamp() FROM audit_chain FOR UPDATE`).
-			Scan(&lastID, &lastHash, &now); err != nil {
-			return fmt.Errorf("lock the chain head: %w", err)
-		}
-		if l.now != nil {
-			now = l.now()
-		}
-		e.ID, e.At, e.PrevHash = lastID+1, now.UTC().Truncate(time.Microsecond), lastHash
-		e.Hash = Hash(e)
-		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO audit_log (id, at, actor, action, resource, patient_id, document_id, remote, outcome, detail, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			e.ID, e.At, e.Actor, e.Action, e.Resource, e.PatientID, e.DocumentID, e.Remote, e.Outcome, e.Detail, e.PrevHash, e.Hash)
-		b.Queue(`UPDATE audit_chain SET last_id = $1, last_hash = $2`, e.ID, e.Hash)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("append entry %d: %w", e.ID, err)
-		}
-		return nil
+		e, err = l.appendTx(ctx, tx, e)
+		return err
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("record audit entry (%s %s): %w", e.Actor, e.Action, err)
+	}
+	return e, nil
+}
+
+// RecordTx is Record inside tx, the transaction of the change e records,
+// so that the change and its entry are committed together or not at all
+// (a merge of patients, a patient record an HL7 message created). The
+// chain head stays locked until tx ends: keep what follows short.
+func (l *Log) RecordTx(ctx context.Context, tx pgx.Tx, e Entry) (Entry, error) {
+	e, err := normalize(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	if e, err = l.appendTx(ctx, tx, e); err != nil {
+		return Entry{}, fmt.Errorf("record audit entry (%s %s): %w", e.Actor, e.Action, err)
+	}
+	return e, nil
+}
+
+// InTx returns a function that records e inside the transaction it is
+// given: the hook a store runs in a change's transaction (users.Hook,
+// tokens.Hook), so the change and its entry commit together.
+func (l *Log) InTx(e Entry) func(ctx context.Context, tx pgx.Tx) error {
+	return func(ctx context.Context, tx pgx.Tx) error {
+		_, err := l.RecordTx(ctx, tx, e)
+		return err
+	}
+}
+
+// appendTx appends the normalized entry e to the chain inside tx: lock the
+// chain head, insert, move the head.
+func (l *Log) appendTx(ctx context.Context, tx pgx.Tx, e Entry) (Entry, error) {
+	var lastID int64
+	var lastHash string
+	var now time.Time
+	if err := tx.QueryRow(ctx, `SELECT last_id, last_hash, clock_timestamp() FROM audit_chain FOR UPDATE`).
+		Scan(&lastID, &lastHash, &now); err != nil {
+		return e, fmt.Errorf("lock the chain head: %w", err)
+	}
+	if l.now != nil {
+		now = l.now()
+	}
+	e.ID, e.At, e.PrevHash = lastID+1, now.UTC().Truncate(time.Microsecond), lastHash
+	e.Hash = Hash(e)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO audit_log (id, at, actor, action, resource, patient_id, document_id, remote, outcome, detail, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		e.ID, e.At, e.Actor, e.Action, e.Resource, e.PatientID, e.DocumentID, e.Remote, e.Outcome, e.Detail, e.PrevHash, e.Hash)
+	b.Queue(`UPDATE audit_chain SET last_id = $1, last_hash = $2`, e.ID, e.Hash)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return e, fmt.Errorf("append entry %d: %w", e.ID, err)
 	}
 	return e, nil
 }

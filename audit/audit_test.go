@@ -234,6 +234,50 @@ func TestRecordInvalid(t *testing.T) {
 	}
 }
 
+// TestRecordTx records entries inside a change's transaction: a rolled back
+// change leaves no entry (and no gap in the chain), a committed one its
+// entry, chained with those Record writes.
+func TestRecordTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, pool := newLog(t)
+	_, err := l.Record(ctx, entry(1))
+	testenv.Must(t, err, "record")
+	errChange := errors.New("the change failed")
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := l.RecordTx(ctx, tx, entry(2)); err != nil {
+			return err
+		}
+		return errChange
+	})
+	if !errors.Is(err, errChange) {
+		t.Fatalf("rolled back change: %v", err)
+	}
+	var recorded Entry
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		recorded, err = l.RecordTx(ctx, tx, entry(3))
+		return err
+	})
+	testenv.Must(t, err, "committed change")
+	if recorded.ID != 2 || recorded.Resource != entry(3).Resource {
+		t.Errorf("entry of the committed change: %+v, want ID 2 (the rolled back one left no gap)", recorded)
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := l.RecordTx(ctx, tx, Entry{Actor: "cli", Action: "Bad Action", Outcome: OutcomeOK})
+		return err
+	})
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("invalid entry in a transaction: %v, want ErrInvalid", err)
+	}
+	if _, err := l.Record(ctx, entry(4)); err != nil {
+		t.Fatalf("record after: %v", err)
+	}
+	if rep := mustVerify(t, l); !rep.Intact || rep.Entries != 3 {
+		t.Errorf("report %+v, want 3 intact entries", rep)
+	}
+}
+
 func TestAppendOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

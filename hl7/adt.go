@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"paperchart/audit"
 	"paperchart/patients"
 )
 
@@ -23,8 +26,15 @@ const MergeSource = "hl7:A40"
 // MRG-1 into the one of PID-3 (created from the PID when new) for each
 // PID-MRG pair, which moves the retired patient's documents. A message
 // applied twice changes nothing the second time and is answered AA again.
+//
+// With Audit set, every patient record a message creates, changes or
+// merges is written to the audit trail (patient.create, patient.update,
+// patient.merge) in the change's own transaction, by patient ID: a change
+// is never made without its entry. The actor is "hl7:" and the sending
+// application (MSH-3), the remote the connection's address.
 type ADT struct {
 	Index       *patients.Index
+	Audit       *audit.Log // nil: no audit entries
 	Identifiers Identifiers
 	// Self is MSH-3 and MSH-4 of the ACKs to messages that name no
 	// receiving application or facility.
@@ -51,6 +61,70 @@ func internal(err error, attrs ...any) outcome {
 	return outcome{code: AckReject, err: &Error{Code: CodeInternal,
 		Reason: "paperchart could not apply the message (internal error): send it again later"},
 		attrs: append(attrs, "err", err)}
+}
+
+// trail writes one message's changes to the audit trail.
+type trail struct {
+	log    *audit.Log // nil: nothing is written
+	actor  string     // "hl7:" and MSH-3
+	remote string
+	msg    string // "ADT^A04 control M1"
+}
+
+// trail is where the changes of m go: h.Audit, under the sending
+// application's name and the connection's address. A failure to write it
+// rolls the change back and answers AR, so that the sender sends it again.
+func (h *ADT) trail(ctx context.Context, m *Message, typ, event string) trail {
+	app := strings.Map(func(r rune) rune {
+		if r < 128 && (isAlnum(byte(r)) || strings.ContainsRune("_-.", r)) {
+			return r
+		}
+		return -1
+	}, m.Header().Field(3).Component(1).String())
+	if app = app[:min(len(app), 40)]; app == "" {
+		app = "unnamed"
+	}
+	return trail{log: h.Audit, actor: "hl7:" + app, remote: Remote(ctx),
+		msg: fmt.Sprintf("%s control %s", typeName(typ, event), logID(m.ControlID()))}
+}
+
+// upserted records the patient record an upsert created or changed.
+func (t trail) upserted(ctx context.Context, tx pgx.Tx, res patients.UpsertResult) error {
+	if !res.Created && !res.Updated {
+		return nil
+	}
+	action := audit.ActionPatientUpdate
+	if res.Created {
+		action = audit.ActionPatientCreate
+	}
+	_, err := t.log.RecordTx(ctx, tx, audit.Entry{Actor: t.actor, Action: action, Resource: fmt.Sprintf("Patient/%d", res.ID),
+		PatientID: &res.ID, Remote: t.remote, Outcome: audit.OutcomeOK, Detail: t.msg})
+	return err
+}
+
+// merged records a merge: the retired record is the resource, the survivor
+// the patient.
+func (t trail) merged(ctx context.Context, tx pgx.Tx, retiredID, survivingID int64) error {
+	_, err := t.log.RecordTx(ctx, tx, audit.Entry{Actor: t.actor, Action: audit.ActionPatientMerge,
+		Resource: fmt.Sprintf("Patient/%d", retiredID), PatientID: &survivingID, Remote: t.remote, Outcome: audit.OutcomeOK,
+		Detail: fmt.Sprintf("Patient/%d merged into Patient/%d (%s)", retiredID, survivingID, t.msg)})
+	return err
+}
+
+// upsertHooks and mergeHooks are the hooks that write t, none without a
+// trail.
+func (t trail) upsertHooks() []patients.UpsertHook {
+	if t.log == nil {
+		return nil
+	}
+	return []patients.UpsertHook{t.upserted}
+}
+
+func (t trail) mergeHooks() []patients.MergeHook {
+	if t.log == nil {
+		return nil
+	}
+	return []patients.MergeHook{t.merged}
 }
 
 // HandleMessage parses msg, applies it and returns the ACK.
@@ -121,11 +195,12 @@ func (h *ADT) apply(ctx context.Context, m *Message, typ, event string, now time
 	if typ != "ADT" {
 		return refused(AckReject, errorf("MSH", 9, CodeUnsupportedType, "unsupported message type %s", typeName(typ, event)))
 	}
+	t := h.trail(ctx, m, typ, event)
 	switch event {
 	case "A01", "A04", "A08", "A28", "A31":
-		return h.update(ctx, m, now)
+		return h.update(ctx, m, t, now)
 	case "A40":
-		return h.merge(ctx, m, now)
+		return h.merge(ctx, m, t, now)
 	}
 	return refused(AckReject, errorf("MSH", 9, CodeUnsupportedEvent, "unsupported message type %s", typeName(typ, event)))
 }
@@ -149,7 +224,7 @@ func typeName(typ, event string) string {
 }
 
 // update adds or updates the patient of the message's PID.
-func (h *ADT) update(ctx context.Context, m *Message, now time.Time) outcome {
+func (h *ADT) update(ctx context.Context, m *Message, t trail, now time.Time) outcome {
 	pid, ok := m.Segment("PID")
 	if !ok {
 		return refused(AckError, errorf("PID", 0, CodeSegmentSequence, "the PID segment is missing"))
@@ -158,7 +233,7 @@ func (h *ADT) update(ctx context.Context, m *Message, now time.Time) outcome {
 	if e != nil {
 		return refused(AckError, e)
 	}
-	res, o := h.upsert(ctx, f, 1)
+	res, o := h.upsert(ctx, f, 1, t)
 	if o != nil {
 		return *o
 	}
@@ -177,7 +252,7 @@ func result(r patients.UpsertResult) string {
 
 // upsert applies a PID's fields to the index; seq is the PID's place in
 // the message, for errors.
-func (h *ADT) upsert(ctx context.Context, f pidFields, seq int) (patients.UpsertResult, *outcome) {
+func (h *ADT) upsert(ctx context.Context, f pidFields, seq int, t trail) (patients.UpsertResult, *outcome) {
 	cur, err := h.Index.ByMRN(ctx, f.ref.Authority, f.ref.MRN)
 	switch {
 	case errors.Is(err, patients.ErrNotFound):
@@ -191,7 +266,7 @@ func (h *ADT) upsert(ctx context.Context, f pidFields, seq int) (patients.Upsert
 		o := internal(err)
 		return patients.UpsertResult{}, &o
 	}
-	res, err := h.Index.Upsert(ctx, f.apply(cur))
+	res, err := h.Index.Upsert(ctx, f.apply(cur), t.upsertHooks()...)
 	if errors.Is(err, patients.ErrInvalidPatient) {
 		_, why, _ := strings.Cut(err.Error(), patients.ErrInvalidPatient.Error()+": ")
 		o := refused(AckError, &Error{Segment: "PID", Seq: seq, Code: CodeDataType,
@@ -207,7 +282,7 @@ func (h *ADT) upsert(ctx context.Context, f pidFields, seq int) (patients.Upsert
 
 // merge applies an A40: each PID is followed by the MRG of the record to
 // retire into it.
-func (h *ADT) merge(ctx context.Context, m *Message, now time.Time) outcome {
+func (h *ADT) merge(ctx context.Context, m *Message, t trail, now time.Time) outcome {
 	type pair struct {
 		pid, mrg Segment
 		hasMRG   bool
@@ -245,7 +320,7 @@ func (h *ADT) merge(ctx context.Context, m *Message, now time.Time) outcome {
 			return refused(AckError, &Error{Segment: "MRG", Seq: seq, Field: 1, Code: CodeDataType,
 				Reason: "MRG-1 names the same patient as PID-3: nothing to merge"}, attrs...)
 		}
-		res, o := h.upsert(ctx, f, seq)
+		res, o := h.upsert(ctx, f, seq, t)
 		if o != nil {
 			o.attrs = append(attrs, o.attrs...)
 			return *o
@@ -261,7 +336,7 @@ func (h *ADT) merge(ctx context.Context, m *Message, now time.Time) outcome {
 		if err != nil {
 			return internal(err, attrs...)
 		}
-		err = h.Index.Merge(ctx, retired, f.ref, MergeSource)
+		err = h.Index.Merge(ctx, retired, f.ref, MergeSource, t.mergeHooks()...)
 		var reason string
 		switch {
 		case err == nil:

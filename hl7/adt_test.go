@@ -3,11 +3,13 @@ package hl7_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"paperchart/audit"
 	"paperchart/hl7"
 	"paperchart/internal/testenv"
 	"paperchart/patients"
@@ -23,7 +25,7 @@ func listener(t *testing.T, db *storage.DB, srv *hl7.Server) (addr string, stop 
 		noPatientData(t, lb.String(), "Everyman", "Ordinary", "Evelyn", "Newname", "00420001", "00420002", "00420003", "19610315", "1961-03-15", "555-0100", "Elm")
 	})
 	x := patients.New(db.Pool(), patients.Options{Log: log})
-	srv.Handler = &hl7.ADT{Index: x, Log: log, Self: hl7.Endpoint{App: "PAPERCHART"},
+	srv.Handler = &hl7.ADT{Index: x, Audit: audit.New(db.Pool()), Log: log, Self: hl7.Endpoint{App: "PAPERCHART"},
 		Identifiers: hl7.Identifiers{Authorities: map[string]string{"HOSP": "MRN"}}}
 	srv.Log = log
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -242,6 +244,111 @@ func TestADTMerge(t *testing.T) {
 		if code != tc.code || !strings.Contains(text, tc.want) {
 			t.Errorf("%s: %s %q, want %s with %q", tc.name, code, text, tc.code, tc.want)
 		}
+	}
+}
+
+// TestADTAudit checks that every patient record ADT messages create,
+// change or merge (which moves documents) is in the audit trail, by patient
+// ID and without patient data, and that messages changing nothing add no
+// entry.
+func TestADTAudit(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	x := patients.New(db.Pool(), patients.Options{})
+	trail := audit.New(db.Pool())
+	addr, _ := listener(t, db, &hl7.Server{})
+	c := dial(t, addr)
+	type step struct {
+		name, msg string
+		want      []string // the entries it adds: action and resource, by patient MRN
+	}
+	id := func(mrn string) int64 {
+		p, err := x.ByMRN(ctx, "MRN", mrn)
+		testenv.Must(t, err, "patient %s", mrn)
+		return p.ID
+	}
+	for _, st := range []step{
+		{"A04 of a new patient", adt("A04", "C1", pidEveryman), []string{"patient.create 00420001"}},
+		{"the same A04 again", adt("A04", "C1", pidEveryman), nil},
+		{"A08 with a new address", adt("A08", "C2", `PID|1||00420001^^^HOSP^MR||||||||9 Oak Ave^^Shelbyville^IL^62565`), []string{"patient.update 00420001"}},
+		{"A08 changing nothing", adt("A08", "C3", `PID|1||00420001^^^HOSP^MR||||||||9 Oak Ave^^Shelbyville^IL^62565`), nil},
+		{"A28 of another patient", adt("A28", "C4", pidOrdinary), []string{"patient.create 00420002"}},
+		{"refused A08", adt("A08", "C5", `PID|1||00420001^^^HOSP^MR||Everyman^Adam||19611345|M`), nil},
+		{"A40", adt("A40", "C6", `PID|1||00420001^^^HOSP^MR`, `MRG|00420002^^^HOSP^MR`), []string{"patient.merge 00420002"}},
+		{"the same A40 again", adt("A40", "C6", `PID|1||00420001^^^HOSP^MR`, `MRG|00420002^^^HOSP^MR`), nil},
+		{"A40 into a new patient", adt("A40", "C7", `PID|1||00420003^^^HOSP^MR||Newname^Adam||19610315|M`, `MRG|00420001^^^HOSP^MR`),
+			[]string{"patient.create 00420003", "patient.merge 00420001"}},
+	} {
+		before, err := trail.List(ctx, audit.Filter{Limit: 1})
+		testenv.Must(t, err, "audit list")
+		var last int64
+		if len(before) > 0 {
+			last = before[0].ID
+		}
+		msa(t, c.send(st.msg))
+		es, err := trail.List(ctx, audit.Filter{Limit: 100})
+		testenv.Must(t, err, "audit list")
+		var added []audit.Entry
+		for _, e := range es {
+			if e.ID > last {
+				added = append([]audit.Entry{e}, added...) // List is newest first
+			}
+		}
+		if len(added) != len(st.want) {
+			t.Errorf("%s: %d audit entries %+v, want %v", st.name, len(added), added, st.want)
+			continue
+		}
+		for i, e := range added {
+			action, mrn, _ := strings.Cut(st.want[i], " ")
+			pid := id(mrn)
+			if e.Action != action || e.Resource != fmt.Sprintf("Patient/%d", pid) || e.Actor != "hl7:REG" ||
+				e.Outcome != audit.OutcomeOK || !strings.HasPrefix(e.Remote, "127.0.0.1:") || e.PatientID == nil {
+				t.Errorf("%s: entry %+v, want %s of Patient/%d by hl7:REG from 127.0.0.1", st.name, e, action, pid)
+				continue
+			}
+			want := pid // the survivor, for a merge
+			if action == audit.ActionPatientMerge {
+				p, err := x.Resolve(ctx, pid)
+				testenv.Must(t, err, "survivor")
+				want = p.ID
+			}
+			if *e.PatientID != want {
+				t.Errorf("%s: entry's patient %d, want %d", st.name, *e.PatientID, want)
+			}
+			for _, phi := range []string{"Everyman", "Ordinary", "Newname", "0042000", "1961", "Oak"} {
+				if strings.Contains(e.Resource+e.Detail+e.Actor, phi) {
+					t.Errorf("%s: entry %+v carries patient data (%q)", st.name, e, phi)
+				}
+			}
+		}
+	}
+	rep, err := trail.Verify(ctx)
+	testenv.Must(t, err, "verify")
+	if !rep.Intact || rep.Entries != 6 {
+		t.Errorf("audit chain %+v, want 6 intact entries", rep)
+	}
+
+	// An audit trail that cannot be written undoes the change and answers
+	// AR, so that the sender sends the message again.
+	_, err = db.Pool().Exec(ctx, `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'audit trail down'; END $$;
+		CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()`)
+	testenv.Must(t, err, "break the audit trail")
+	again := adt("A04", "C8", `PID|1||00420009^^^HOSP^MR||Ordinary^Eve||19620704|F`)
+	if code, _, text := msa(t, c.send(again)); code != "AR" {
+		t.Errorf("A04 with the audit trail down: %s %q, want AR", code, text)
+	}
+	if _, err := x.ByMRN(ctx, "MRN", "00420009"); !errors.Is(err, patients.ErrNotFound) {
+		t.Errorf("patient created without its audit entry: %v", err)
+	}
+	_, err = db.Pool().Exec(ctx, `DROP TRIGGER audit_down ON audit_log`)
+	testenv.Must(t, err, "mend the audit trail")
+	if code, _, text := msa(t, c.send(again)); code != "AA" {
+		t.Errorf("A04 sent again: %s %q, want AA", code, text)
+	}
+	if es, err := trail.List(ctx, audit.Filter{Limit: 1}); err != nil || len(es) != 1 || es[0].Action != audit.ActionPatientCreate ||
+		es[0].Resource != fmt.Sprintf("Patient/%d", id("00420009")) {
+		t.Errorf("last entry after the A04 sent again: %+v, %v", es, err)
 	}
 }
 

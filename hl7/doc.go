@@ -10,10 +10,12 @@
 // add or update the patient named by PID-3 (its identifier of type MR,
 // within the assigning authority of PID-3.4), A40 merges the patient of MRG-1
 // into the one of PID-3 through patients.Index.Merge, which moves the
-// retired patient's documents. Every message is answered with an ACK: AA
-// when applied (or when it changes nothing, as when the same message comes
-// twice), AE with the faulty field named in plain words, AR for message types
-// it does not handle and for failures on this side.
+// retired patient's documents; with an audit trail, each record created,
+// changed or merged is audited in the change's transaction. Every message
+// is answered with an ACK: AA when applied (or when it changes nothing, as
+// when the same message comes twice), AE with the faulty field named in
+// plain words, AR for message types it does not handle and for failures on
+// this side.
 //
 // Out, an Outbox records which filed documents must be announced to the EHR
 // (Enqueue, called by the filing stage), and a Sender sends each as an

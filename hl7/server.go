@@ -171,6 +171,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+// remoteKey is the context key of the sender's address.
+type remoteKey struct{}
+
+// Remote returns the address (host:port) of the connection a message came
+// on, from the context a Server hands its MessageHandler; "" otherwise.
+func Remote(ctx context.Context) string {
+	s, _ := ctx.Value(remoteKey{}).(string)
+	return s
+}
+
 // serveConn reads messages from one connection and answers each. It calls
 // established once the connection has carried a message.
 func (s *Server) serveConn(ctx context.Context, conn net.Conn, established func()) {
@@ -245,6 +255,7 @@ func (s *Server) serveConn(ctx context.Context, conn net.Conn, established func(
 				}
 			}
 			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(s.HandleTimeout, DefaultHandleTimeout))
+			hctx = context.WithValue(hctx, remoteKey{}, conn.RemoteAddr().String())
 			reply = s.Handler.HandleMessage(hctx, msg)
 			cancel()
 		}

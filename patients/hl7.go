@@ -31,7 +31,11 @@ type UpsertResult struct {
 // are ignored. It is one statement, so concurrent calls for the same MRN are
 // safe; for an HL7 feed this makes a message applied twice change nothing
 // more.
-func (x *Index) Upsert(ctx context.Context, p Patient) (UpsertResult, error) {
+//
+// With hooks, the statement and the hooks run in one transaction: they
+// see what it did (an audit entry of the record created or changed), and
+// an error of one rolls the change back.
+func (x *Index) Upsert(ctx context.Context, p Patient, then ...UpsertHook) (UpsertResult, error) {
 	rec := record{
 		authority: p.Authority, mrn: p.MRN, family: p.Family, given: p.Given, birth: p.BirthDate,
 		address: p.Address, city: p.City, postal: p.PostalCode, tel: p.Phone, active: true,
@@ -51,8 +55,35 @@ func (x *Index) Upsert(ctx context.Context, p Patient) (UpsertResult, error) {
 		t := rec.birth.Time()
 		birth = &t
 	}
+	if len(then) == 0 {
+		return upsert(ctx, x.pool, rec, birth)
+	}
 	var res UpsertResult
-	err := x.pool.QueryRow(ctx, `
+	err := pgx.BeginFunc(ctx, x.pool, func(tx pgx.Tx) error {
+		var err error
+		if res, err = upsert(ctx, tx, rec, birth); err != nil {
+			return err
+		}
+		for _, h := range then {
+			if err := h(ctx, tx, res); err != nil {
+				return fmt.Errorf("upsert patient %d: %w", res.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return UpsertResult{}, err
+	}
+	return res, nil
+}
+
+// UpsertHook runs inside Upsert's transaction with what the upsert did.
+type UpsertHook func(ctx context.Context, tx pgx.Tx, res UpsertResult) error
+
+// upsert is Upsert's statement, on q.
+func upsert(ctx context.Context, q querier, rec record, birth *time.Time) (UpsertResult, error) {
+	var res UpsertResult
+	err := q.QueryRow(ctx, `
 		INSERT INTO patients AS p (assigning_authority, mrn, family, given, birth_date, sex, address, city, postal_code, phone, active)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
 		ON CONFLICT (assigning_authority, mrn) DO UPDATE SET
@@ -68,7 +99,7 @@ func (x *Index) Upsert(ctx context.Context, p Patient) (UpsertResult, error) {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		// The record exists and would not change: the update was skipped.
-		if err := x.pool.QueryRow(ctx, `SELECT id FROM patients WHERE assigning_authority = $1 AND mrn = $2`,
+		if err := q.QueryRow(ctx, `SELECT id FROM patients WHERE assigning_authority = $1 AND mrn = $2`,
 			rec.authority, rec.mrn).Scan(&res.ID); err != nil {
 			return UpsertResult{}, fmt.Errorf("upsert patient: read unchanged record: %w", err)
 		}

@@ -61,6 +61,10 @@ type ImportOptions struct {
 	// BatchSize is how many records are copied to the database at a time;
 	// 0 means 10,000.
 	BatchSize int
+	// Then, when set, runs inside the import's transaction once every
+	// record is applied, with the report so far (say, to write the import
+	// to the audit trail with it); an error rolls the import back.
+	Then func(ctx context.Context, tx pgx.Tx, rep ImportReport) error
 }
 
 // Rejection is a record that was not imported: where it is and what is
@@ -268,6 +272,11 @@ func (x *Index) Import(ctx context.Context, r io.Reader, format Format, opt Impo
 		return rep, err
 	}
 	applied := time.Since(start) - copied
+	if opt.Then != nil {
+		if err := opt.Then(ctx, tx, rep); err != nil {
+			return rep, fmt.Errorf("import patients: %w", err)
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return rep, fmt.Errorf("import patients: commit: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -55,8 +56,12 @@ const mergeLockID = 0x70616d67 // "pamg"
 // When the surviving record was itself merged, the merge goes to the end of
 // its chain; records merged into the retired one earlier are re-pointed to
 // the survivor as well, so merged_into always names an unmerged record. Merging a record into itself, or into a record merged into it,
-// is an error; merging again into the same survivor changes nothing.
-func (x *Index) Merge(ctx context.Context, retired, surviving PatientRef, source string) error {
+// is an error; merging again into the same survivor changes nothing (and
+// runs no hook).
+//
+// The hooks in also run after the Index's own, in the same transaction:
+// the caller's record of this one merge (its audit entry).
+func (x *Index) Merge(ctx context.Context, retired, surviving PatientRef, source string, also ...MergeHook) error {
 	tx, err := x.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("merge patients: begin: %w", err)
@@ -115,7 +120,7 @@ func (x *Index) Merge(ctx context.Context, retired, surviving PatientRef, source
 	if _, err := tx.Exec(ctx, `INSERT INTO patient_merges (retired_id, surviving_id, source) VALUES ($1, $2, $3)`, rid, final, source); err != nil {
 		return fmt.Errorf("merge patients: record merge of %d into %d: %w", rid, final, err)
 	}
-	for _, h := range x.onMerge {
+	for _, h := range append(slices.Clip(x.onMerge), also...) {
 		if err := h(ctx, tx, rid, final); err != nil {
 			return fmt.Errorf("merge patients %d into %d: %w", rid, final, err)
 		}

@@ -3,10 +3,13 @@ package patients_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"paperchart/internal/testenv"
 	"paperchart/patients"
 	"paperchart/storage"
 )
@@ -173,5 +176,79 @@ func mustExec(t testing.TB, db *storage.DB, sql string) {
 	t.Helper()
 	if _, err := db.Pool().Exec(context.Background(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// TestChangeHooks checks the hooks callers pass to Upsert, Import and Merge
+// (their audit entries): they run in the change's transaction, see what it
+// did, and roll it back when they fail.
+func TestChangeHooks(t *testing.T) {
+	ctx := context.Background()
+	x, _ := newIndex(t, patients.Options{})
+	failed := errors.New("hook failed")
+	fail := func(context.Context, pgx.Tx, patients.UpsertResult) error { return failed }
+
+	// Upsert: a failing hook leaves no record; a passing one sees it.
+	amy := patients.Patient{MRN: "A", Family: "Able", Given: "Amy"}
+	if _, err := x.Upsert(ctx, amy, fail); !errors.Is(err, failed) {
+		t.Fatalf("upsert with a failing hook: %v", err)
+	}
+	if _, err := x.ByMRN(ctx, "", "A"); !errors.Is(err, patients.ErrNotFound) {
+		t.Errorf("record after a failed hook: %v, want not found", err)
+	}
+	var seen []patients.UpsertResult
+	see := func(_ context.Context, tx pgx.Tx, res patients.UpsertResult) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM patients WHERE id = $1`, res.ID).Scan(&n); err != nil || n != 1 {
+			return fmt.Errorf("the hook's transaction does not see patient %d: %d, %v", res.ID, n, err)
+		}
+		seen = append(seen, res)
+		return nil
+	}
+	for _, p := range []patients.Patient{amy, amy, {MRN: "A", Family: "Able", Given: "Amy Jo"}} {
+		_, err := x.Upsert(ctx, p, see)
+		testenv.Must(t, err, "upsert")
+	}
+	if len(seen) != 3 || !seen[0].Created || seen[1].Created || seen[1].Updated || !seen[2].Updated {
+		t.Errorf("hooks saw %+v, want created, unchanged, updated", seen)
+	}
+
+	// Import: Then sees the counts; failing, it rolls the import back.
+	_, err := x.Import(ctx, strings.NewReader(sixPatients), patients.FormatCSV, patients.ImportOptions{
+		Then: func(context.Context, pgx.Tx, patients.ImportReport) error { return failed }})
+	if !errors.Is(err, failed) {
+		t.Fatalf("import with a failing Then: %v", err)
+	}
+	if _, err := x.ByMRN(ctx, "", "F"); !errors.Is(err, patients.ErrNotFound) {
+		t.Errorf("record after a failed import: %v, want not found", err)
+	}
+	var counts patients.ImportReport
+	importString(t, x, sixPatients, patients.FormatCSV, patients.ImportOptions{
+		Then: func(_ context.Context, _ pgx.Tx, rep patients.ImportReport) error { counts = rep; return nil }})
+	if counts.Read != 6 || counts.Inserted != 5 || counts.Updated != 1 {
+		t.Errorf("Then saw %+v, want 6 read, 5 inserted, 1 updated", counts)
+	}
+
+	// Merge: the caller's hooks run after the Index's, with the IDs; a
+	// failing one rolls the merge back, and a merge that changes nothing
+	// runs none.
+	var merged [][2]int64
+	note := func(_ context.Context, _ pgx.Tx, r, s int64) error {
+		merged = append(merged, [2]int64{r, s})
+		return nil
+	}
+	failMerge := func(context.Context, pgx.Tx, int64, int64) error { return failed }
+	if err := x.Merge(ctx, ref("B"), ref("C"), "test", failMerge); !errors.Is(err, failed) {
+		t.Fatalf("merge with a failing hook: %v", err)
+	}
+	if b, err := x.ByMRN(ctx, "", "B"); err != nil || b.MergedInto != nil {
+		t.Errorf("record after a failed merge: %+v, %v", b, err)
+	}
+	testenv.Must(t, x.Merge(ctx, ref("B"), ref("C"), "test", note), "merge")
+	testenv.Must(t, x.Merge(ctx, ref("B"), ref("C"), "test", note), "merge again")
+	b, _ := x.ByMRN(ctx, "", "B")
+	c, _ := x.ByMRN(ctx, "", "C")
+	if len(merged) != 1 || merged[0] != [2]int64{b.ID, c.ID} {
+		t.Errorf("merge hooks ran with %v, want once with [%d %d]", merged, b.ID, c.ID)
 	}
 }

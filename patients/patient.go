@@ -192,6 +192,7 @@ func (x *Index) Resolve(ctx context.Context, id int64) (Patient, error) {
 	return x.ByID(ctx, sid)
 }
 
+// querier is a pool or a transaction.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }

@@ -89,7 +89,7 @@ func (a *app) addUser(w http.ResponseWriter, r *http.Request) {
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, d)
 		return
 	}
-	u, err := a.Users.Add(r.Context(), name, ro, r.PostForm.Get("password"))
+	u, err := a.Users.Add(r.Context(), name, ro, r.PostForm.Get("password"), a.adminHooks(r, audit.ActionUserAdd, name, "role "+string(ro))...)
 	switch {
 	case errors.Is(err, users.ErrExists):
 		d.Message = "There is already a user of that name."
@@ -104,7 +104,6 @@ func (a *app) addUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "add user", err)
 	default:
 		a.log.Info("user added", "user", u.Name, "role", u.Role, "by", user(r))
-		a.recordAdmin(r, audit.ActionUserAdd, u.Name, "role "+string(u.Role))
 		redirect(w, r, "/review/admin/users?added&name="+url.QueryEscape(u.Name))
 	}
 }
@@ -119,7 +118,11 @@ func (a *app) disableUser(w http.ResponseWriter, r *http.Request) {
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, adminData{Failed: true, Message: "You cannot disable yourself."})
 		return
 	}
-	err := a.Users.SetDisabled(r.Context(), name, disable)
+	action := audit.ActionUserEnable
+	if disable {
+		action = audit.ActionUserDisable
+	}
+	err := a.Users.SetDisabled(r.Context(), name, disable, a.adminHooks(r, action, name, "")...)
 	switch {
 	case errors.Is(err, users.ErrNotFound):
 		a.renderUsers(w, r, http.StatusNotFound, adminData{Failed: true, Message: "There is no such user."})
@@ -127,11 +130,10 @@ func (a *app) disableUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "disable user", err)
 	default:
 		a.log.Info("user disabled", "user", name, "disabled", disable, "by", user(r))
-		what, action := "enabled", audit.ActionUserEnable
+		what := "enabled"
 		if disable {
-			what, action = "disabled", audit.ActionUserDisable
+			what = "disabled"
 		}
-		a.recordAdmin(r, action, name, "")
 		redirect(w, r, "/review/admin/users?"+what+"&name="+url.QueryEscape(name))
 	}
 }
@@ -150,7 +152,7 @@ func (a *app) setRole(w http.ResponseWriter, r *http.Request) {
 		a.renderUsers(w, r, http.StatusUnprocessableEntity, adminData{Failed: true, Message: "You cannot take the admin role from yourself."})
 		return
 	}
-	err = a.Users.SetRole(r.Context(), name, ro)
+	err = a.Users.SetRole(r.Context(), name, ro, a.adminHooks(r, audit.ActionUserRole, name, string(ro))...)
 	switch {
 	case errors.Is(err, users.ErrNotFound):
 		a.renderUsers(w, r, http.StatusNotFound, adminData{Failed: true, Message: "There is no such user."})
@@ -158,7 +160,6 @@ func (a *app) setRole(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "set role", err)
 	default:
 		a.log.Info("user role changed", "user", name, "role", ro, "by", user(r))
-		a.recordAdmin(r, audit.ActionUserRole, name, string(ro))
 		redirect(w, r, "/review/admin/users?role&name="+url.QueryEscape(name))
 	}
 }
@@ -169,7 +170,7 @@ func (a *app) unlockUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.ToLower(strings.TrimSpace(r.PostForm.Get("name")))
-	err := a.Users.Unlock(r.Context(), name)
+	err := a.Users.Unlock(r.Context(), name, a.adminHooks(r, audit.ActionUserUnlock, name, "")...)
 	switch {
 	case errors.Is(err, users.ErrNotFound):
 		a.renderUsers(w, r, http.StatusNotFound, adminData{Failed: true, Message: "There is no such user."})
@@ -177,7 +178,6 @@ func (a *app) unlockUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "unlock user", err)
 	default:
 		a.log.Info("user unlocked", "user", name, "by", user(r))
-		a.recordAdmin(r, audit.ActionUserUnlock, name, "")
 		redirect(w, r, "/review/admin/users?unlocked&name="+url.QueryEscape(name))
 	}
 }

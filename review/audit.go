@@ -50,12 +50,15 @@ func (a *app) recordDecision(r *http.Request, action string, docID int64, patien
 	}
 }
 
-// recordAdmin audits an administrative change already made; a failure is
-// logged.
-func (a *app) recordAdmin(r *http.Request, action, name, detail string) {
-	if err := a.record(r, audit.Entry{Action: action, Resource: "user/" + name, Detail: detail}); err != nil {
-		a.log.Error("audit admin change", "action", action, "err", err)
+// adminHooks are the hooks that audit an administrative change to the user
+// name inside the change's transaction (users.Hook): the change is not made
+// without its entry. None without a trail.
+func (a *app) adminHooks(r *http.Request, action, name, detail string) []users.Hook {
+	if a.Audit == nil {
+		return nil
 	}
+	return []users.Hook{a.Audit.InTx(audit.Entry{Actor: audit.UserActor(user(r)), Action: action,
+		Resource: "user/" + strings.ToLower(strings.TrimSpace(name)), Remote: remoteIP(r), Outcome: audit.OutcomeOK, Detail: detail})}
 }
 
 func docResource(id int64) string { return fmt.Sprintf("DocumentReference/%d", id) }

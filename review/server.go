@@ -59,10 +59,11 @@ type Server struct {
 	// it every signed-in user reads every document.
 	Access *users.Access
 	// ViewKey signs the per-view tokens of page-image URLs, which tie each
-	// image read in the audit trail to the view it belongs to; empty: a
-	// random key of the process (tokens then verify only on the process
-	// that rendered the view; an image read elsewhere is recorded as not
-	// from a view).
+	// image read in the audit trail to the view it belongs to (paperchart
+	// serve --view-key); processes behind one load balancer need the same
+	// one. Empty: a random key of the process (tokens then verify only on
+	// the process that rendered the view; an image read elsewhere is
+	// recorded as not from a view).
 	ViewKey []byte
 }
 

@@ -497,7 +497,7 @@ func (db *DB) ListDocuments(ctx context.Context, f DocumentFilter) ([]Document, 
 		f.Limit = 100
 	}
 	return db.queryDocuments(ctx, "list documents", `SELECT `+documentColumns+` FROM documents
-		WHERE ($1 = '' OR state = $1) AND ($2 = 0 OR batch_id = $2) AND ($3 = 0 OR patient_id = $3)
+		WHERE ($1 = '' OR state = $1) AND ($2::bigint = 0 OR batch_id = $2) AND ($3::bigint = 0 OR patient_id = $3)
 		ORDER BY id DESC LIMIT $4`, f.State, f.BatchID, f.PatientID, f.Limit)
 }
 
@@ -552,7 +552,8 @@ func (db *DB) FiledDocuments(ctx context.Context, q FiledQuery) ([]Document, int
 	if q.Limit <= 0 {
 		q.Limit = 20
 	}
-	where := `state = 'filed' AND ($1 = 0 OR patient_id = $1) AND (cardinality($2::text[]) = 0 OR loinc = ANY($2))`
+	// $1::bigint: "$1 = 0" alone makes $1 an integer, and an ID past 2^31 an error.
+	where := `state = 'filed' AND ($1::bigint = 0 OR patient_id = $1) AND (cardinality($2::text[]) = 0 OR loinc = ANY($2))`
 	// A code that is not valid UTF-8 (or holds NUL) matches no document;
 	// PostgreSQL would refuse the query for it.
 	loinc := []string{} // nil would be NULL, whose cardinality is NULL

@@ -275,3 +275,24 @@ func TestObjectsMissingKey(t *testing.T) {
 		t.Fatalf("stat missing: %v", err)
 	}
 }
+
+// TestDocumentQueriesLargeIDs: IDs past 2^31 (patients and batches are
+// bigint) find nothing rather than fail: a query that compares a parameter
+// with 0 alone would type it integer (found by fhir.FuzzSearchParameters,
+// patient=2170000000).
+func TestDocumentQueriesLargeIDs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	for _, id := range []int64{1<<31 + 1, 2170000000, 1<<62 + 7} {
+		docs, total, err := db.FiledDocuments(ctx, storage.FiledQuery{PatientID: id})
+		if err != nil || total != 0 || len(docs) != 0 {
+			t.Errorf("FiledDocuments(patient %d): %d documents (%d in all), %v", id, len(docs), total, err)
+		}
+		for _, f := range []storage.DocumentFilter{{PatientID: id}, {BatchID: id}} {
+			if docs, err := db.ListDocuments(ctx, f); err != nil || len(docs) != 0 {
+				t.Errorf("ListDocuments(%+v): %d documents, %v", f, len(docs), err)
+			}
+		}
+	}
+}

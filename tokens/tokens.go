@@ -210,9 +210,33 @@ func scanToken(row pgx.Row, extra ...any) (Token, error) {
 	return t, err
 }
 
+// Hook runs inside the transaction of a change to a token (Create,
+// Revoke), after the change, with the token as changed: the change's audit
+// entry, so that the two are committed together. An error rolls the change
+// back.
+type Hook func(ctx context.Context, tx pgx.Tx, t Token) error
+
+// change runs q (returning tokenCols) and the hooks in one transaction.
+func (s *Store) change(ctx context.Context, then []Hook, q string, args ...any) (Token, error) {
+	var t Token
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if t, err = scanToken(tx.QueryRow(ctx, q, args...)); err != nil {
+			return err
+		}
+		for _, h := range then {
+			if err := h(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return t, err
+}
+
 // Create makes a token and returns its secret, which is not kept and cannot
 // be shown again. ttl 0 means it never expires.
-func (s *Store) Create(ctx context.Context, name string, scopes []string, ttl time.Duration) (string, Token, error) {
+func (s *Store) Create(ctx context.Context, name string, scopes []string, ttl time.Duration, then ...Hook) (string, Token, error) {
 	n, err := normName(name)
 	if err != nil {
 		return "", Token{}, fmt.Errorf("token name %q: %w", strings.TrimSpace(name), err)
@@ -235,9 +259,9 @@ func (s *Store) Create(ctx context.Context, name string, scopes []string, ttl ti
 		e := now.Add(ttl).Truncate(time.Microsecond)
 		expires = &e
 	}
-	t, err := scanToken(s.pool.QueryRow(ctx, `
+	t, err := s.change(ctx, then, `
 		INSERT INTO api_tokens (name, scopes, secret_sha256, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING `+tokenCols, n, sc, secretHash(secret), now, expires))
+		VALUES ($1, $2, $3, $4, $5) RETURNING `+tokenCols, n, sc, secretHash(secret), now, expires)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "api_tokens_name_key" {
 		return "", Token{}, fmt.Errorf("token %q: %w", n, ErrExists)
@@ -263,13 +287,13 @@ func (s *Store) List(ctx context.Context) ([]Token, error) {
 
 // Revoke stops the token of that name from working, at once. Revoking a
 // revoked token keeps its first revocation time and is not an error.
-func (s *Store) Revoke(ctx context.Context, name string) (Token, error) {
+func (s *Store) Revoke(ctx context.Context, name string, then ...Hook) (Token, error) {
 	n, err := normName(name)
 	if err != nil {
 		return Token{}, fmt.Errorf("token %q: %w", strings.TrimSpace(name), ErrNotFound)
 	}
-	t, err := scanToken(s.pool.QueryRow(ctx, `
-		UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1 RETURNING `+tokenCols, n, s.clock()))
+	t, err := s.change(ctx, then, `
+		UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $2) WHERE name = $1 RETURNING `+tokenCols, n, s.clock())
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Token{}, fmt.Errorf("token %q: %w", n, ErrNotFound)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"paperchart/internal/testenv"
 )
 
@@ -339,4 +341,42 @@ func TestMiddleware(t *testing.T) {
 			t.Errorf("database down: %v, want the database's error", got)
 		}
 	})
+}
+
+// TestHooks: the hooks of Create and Revoke (the callers' audit entries)
+// run in the change's transaction with the token as changed; a failing one
+// undoes the change.
+func TestHooks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	failed := errors.New("audit trail down")
+	fail := func(context.Context, pgx.Tx, Token) error { return failed }
+	if _, _, err := s.Create(ctx, "ehr", []string{ScopeAll}, 0, fail); !errors.Is(err, failed) {
+		t.Fatalf("create with a failing hook: %v", err)
+	}
+	if ts, err := s.List(ctx); err != nil || len(ts) != 0 {
+		t.Fatalf("tokens after a failed create: %v, %v", ts, err)
+	}
+	var seen []Token
+	see := func(_ context.Context, tx pgx.Tx, tk Token) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM api_tokens WHERE id = $1`, tk.ID).Scan(&n); err != nil || n != 1 {
+			return fmt.Errorf("the hook does not see token %d: %d, %v", tk.ID, n, err)
+		}
+		seen = append(seen, tk)
+		return nil
+	}
+	secret, _, err := s.Create(ctx, "ehr", []string{ScopeAll}, 0, see)
+	testenv.Must(t, err, "create")
+	if _, err := s.Revoke(ctx, "ehr", fail); !errors.Is(err, failed) {
+		t.Fatalf("revoke with a failing hook: %v", err)
+	}
+	_, err = s.Authenticate(ctx, secret)
+	testenv.Must(t, err, "a token whose revocation failed still works")
+	_, err = s.Revoke(ctx, "ehr", see)
+	testenv.Must(t, err, "revoke")
+	if len(seen) != 2 || seen[0].Name != "ehr" || seen[0].RevokedAt != nil || seen[1].RevokedAt == nil {
+		t.Errorf("hooks saw %+v, want the created, then the revoked token", seen)
+	}
 }

@@ -114,6 +114,9 @@ func TestAccess(t *testing.T) {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM document_events WHERE document_id = $1`, others); err == nil {
 		t.Error("document history was deleted")
 	}
+	if _, err := s.pool.Exec(ctx, `TRUNCATE document_events`); err == nil {
+		t.Error("document history was truncated")
+	}
 }
 
 func TestReservedNames(t *testing.T) {

@@ -217,9 +217,24 @@ func isUniqueViolation(err error) bool {
 // and the audit trail: a person named so would pass for it.
 var reserved = map[string]bool{"auto": true, "system": true, "api": true, "anonymous": true, "cli": true, "paperchart": true}
 
+// Hook runs inside the transaction of a change to a user (Add, SetPassword,
+// SetRole, SetDisabled, Unlock), after the change: the change's audit entry,
+// so that the two are committed together. An error rolls the change back.
+type Hook func(ctx context.Context, tx pgx.Tx) error
+
+// runHooks runs then in tx.
+func runHooks(ctx context.Context, tx pgx.Tx, then []Hook) error {
+	for _, h := range then {
+		if err := h(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Add creates a user. The name must be new whatever its case, and not one
 // paperchart acts under itself (auto, system, api, anonymous, cli).
-func (s *Store) Add(ctx context.Context, name string, role Role, password string) (User, error) {
+func (s *Store) Add(ctx context.Context, name string, role Role, password string, then ...Hook) (User, error) {
 	n, err := normName(name)
 	if err != nil {
 		return User{}, err
@@ -235,9 +250,16 @@ func (s *Store) Add(ctx context.Context, name string, role Role, password string
 		return User{}, err
 	}
 	now := s.clock()
-	u, err := scanUser(s.pool.QueryRow(ctx, `
-		INSERT INTO users (name, role, password_hash, created_at, updated_at, password_changed_at)
-		VALUES ($1, $2, $3, $4, $4, $4) RETURNING `+userCols, n, string(role), string(h), now))
+	var u User
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if u, err = scanUser(tx.QueryRow(ctx, `
+			INSERT INTO users (name, role, password_hash, created_at, updated_at, password_changed_at)
+			VALUES ($1, $2, $3, $4, $4, $4) RETURNING `+userCols, n, string(role), string(h), now)); err != nil {
+			return err
+		}
+		return runHooks(ctx, tx, then)
+	})
 	if isUniqueViolation(err) {
 		return User{}, fmt.Errorf("user %q: %w", n, ErrExists)
 	}
@@ -276,9 +298,10 @@ func (s *Store) ByName(ctx context.Context, name string) (User, error) {
 	return u, nil
 }
 
-// update runs set (an UPDATE ... WHERE name = $1 RETURNING id) and then,
-// when endSessions, deletes the user's sessions, in one transaction.
-func (s *Store) update(ctx context.Context, name, what string, endSessions bool, set string, args ...any) error {
+// update runs set (an UPDATE ... WHERE name = $1 RETURNING id), then,
+// when endSessions, deletes the user's sessions, then runs the hooks, in
+// one transaction.
+func (s *Store) update(ctx context.Context, name, what string, endSessions bool, then []Hook, set string, args ...any) error {
 	n, err := normName(name)
 	if err != nil {
 		return fmt.Errorf("user %q: %w", name, ErrNotFound)
@@ -289,10 +312,11 @@ func (s *Store) update(ctx context.Context, name, what string, endSessions bool,
 			return err
 		}
 		if endSessions {
-			_, err := tx.Exec(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, id)
-			return err
+			if _, err := tx.Exec(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, id); err != nil {
+				return err
+			}
 		}
-		return nil
+		return runHooks(ctx, tx, then)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("user %q: %w", n, ErrNotFound)
@@ -305,34 +329,34 @@ func (s *Store) update(ctx context.Context, name, what string, endSessions bool,
 
 // SetPassword changes a user's password and ends the user's sessions, so
 // that whoever knew the old one is signed out everywhere.
-func (s *Store) SetPassword(ctx context.Context, name, password string) error {
+func (s *Store) SetPassword(ctx context.Context, name, password string, then ...Hook) error {
 	h, err := s.hash(password)
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, name, "set the password of", true, `
+	return s.update(ctx, name, "set the password of", true, then, `
 		UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3
 		WHERE name = $1 RETURNING id`, string(h), s.clock())
 }
 
 // SetRole changes a user's role. Signed-in sessions get the new role on
 // their next request.
-func (s *Store) SetRole(ctx context.Context, name string, role Role) error {
+func (s *Store) SetRole(ctx context.Context, name string, role Role, then ...Hook) error {
 	if role.rank() == 0 {
 		return fmt.Errorf("role %q: %w", role, ErrBadRole)
 	}
-	return s.update(ctx, name, "set the role of", false,
+	return s.update(ctx, name, "set the role of", false, then,
 		`UPDATE users SET role = $2, updated_at = $3 WHERE name = $1 RETURNING id`, string(role), s.clock())
 }
 
 // SetDisabled disables or enables a user. Disabling ends the user's
 // sessions; a disabled user cannot sign in.
-func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
+func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool, then ...Hook) error {
 	what := "enable"
 	if disabled {
 		what = "disable"
 	}
-	return s.update(ctx, name, what, disabled,
+	return s.update(ctx, name, what, disabled, then,
 		`UPDATE users SET disabled = $2, updated_at = $3 WHERE name = $1 RETURNING id`, disabled, s.clock())
 }
 
@@ -465,13 +489,19 @@ func (s *Store) Authenticate(ctx context.Context, name, password, remote string)
 // Unlock forgets the failed sign-ins of a user at every address, so that a
 // locked user can sign in again at once. It is recorded as an attempt of
 // its own (outcome unlocked).
-func (s *Store) Unlock(ctx context.Context, name string) error {
+func (s *Store) Unlock(ctx context.Context, name string, then ...Hook) error {
 	u, err := s.ByName(ctx, name)
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO sign_in_attempts (name, at, ok, outcome, remote) VALUES ($1, $2, false, 'unlocked', '')`,
-		u.Name, s.clock()); err != nil {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sign_in_attempts (name, at, ok, outcome, remote) VALUES ($1, $2, false, 'unlocked', '')`,
+			u.Name, s.clock()); err != nil {
+			return err
+		}
+		return runHooks(ctx, tx, then)
+	})
+	if err != nil {
 		return fmt.Errorf("unlock user %q: %w", u.Name, err)
 	}
 	return nil

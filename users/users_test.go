@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
 	"paperchart/internal/testenv"
@@ -400,4 +401,67 @@ func TestLockout(t *testing.T) {
 	if bad != 5 || locked != 7 {
 		t.Errorf("12 parallel guesses: %d checked, %d locked; want 5 and 7", bad, locked)
 	}
+}
+
+// TestHooks: the hooks of Add, SetPassword, SetRole, SetDisabled and Unlock
+// (the callers' audit entries) run in the change's transaction; a failing
+// one undoes the change.
+func TestHooks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	failed := errors.New("audit trail down")
+	fail := func(context.Context, pgx.Tx) error { return failed }
+	ran := 0
+	see := func(_ context.Context, tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE name = 'ann'`).Scan(&n); err != nil || n != 1 {
+			return fmt.Errorf("the hook does not see the user: %d, %v", n, err)
+		}
+		ran++
+		return nil
+	}
+	if _, err := s.Add(ctx, "ann", Indexer, goodPassword, fail); !errors.Is(err, failed) {
+		t.Fatalf("add with a failing hook: %v", err)
+	}
+	if _, err := s.ByName(ctx, "ann"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("user after a failed add: %v", err)
+	}
+	_, err := s.Add(ctx, "ann", Indexer, goodPassword, see)
+	testenv.Must(t, err, "add")
+	for _, tc := range []struct {
+		name   string
+		change func(...Hook) error
+	}{
+		{"password", func(h ...Hook) error { return s.SetPassword(ctx, "ann", "another good password", h...) }},
+		{"role", func(h ...Hook) error { return s.SetRole(ctx, "ann", Admin, h...) }},
+		{"disable", func(h ...Hook) error { return s.SetDisabled(ctx, "ann", true, h...) }},
+		{"unlock", func(h ...Hook) error { return s.Unlock(ctx, "ann", h...) }},
+	} {
+		before := state(t, s)
+		if err := tc.change(fail); !errors.Is(err, failed) {
+			t.Errorf("%s with a failing hook: %v", tc.name, err)
+		}
+		if after := state(t, s); after != before {
+			t.Errorf("a failed %s changed ann: %s, then %s", tc.name, before, after)
+		}
+		testenv.Must(t, tc.change(see), "%s", tc.name)
+		if after := state(t, s); after == before {
+			t.Errorf("%s changed nothing: %s", tc.name, after)
+		}
+	}
+	var unlocks int
+	testenv.Must(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM sign_in_attempts WHERE outcome = 'unlocked'`).Scan(&unlocks), "count unlocks")
+	if ran != 5 || unlocks != 1 {
+		t.Errorf("hooks ran %d times, %d unlocks recorded; want 5 and 1", ran, unlocks)
+	}
+}
+
+// state is what the changes of TestHooks change: ann's row and unlocks.
+func state(t *testing.T, s *Store) string {
+	t.Helper()
+	var st string
+	testenv.Must(t, s.pool.QueryRow(context.Background(), `SELECT concat_ws(' ', password_hash, role, disabled,
+		(SELECT count(*) FROM sign_in_attempts WHERE outcome = 'unlocked')) FROM users WHERE name = 'ann'`).Scan(&st), "read ann")
+	return st
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"strings"
 	"testing"
@@ -204,5 +205,66 @@ func TestAuditAnchorCommand(t *testing.T) {
 	var rep verifyOutput
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.Intact || rep.Anchors == nil || rep.Anchors.Intact || len(rep.Anchors.Problems) != 1 {
 		t.Errorf("verify --json: %+v, %v\n%s", rep, err, out)
+	}
+}
+
+// TestServeAnchors runs serve (which `all` runs too) with a short
+// --audit-anchor-every and checks that its anchorer writes the chain head
+// to the object store at start and again after new entries, and stops with
+// serve.
+func TestServeAnchors(t *testing.T) {
+	ctx := context.Background()
+	fx := newWebFixture(t)
+	trail := audit.New(fx.su.DB.Pool())
+	record := func(i int) int64 {
+		e, err := trail.Record(ctx, audit.Entry{Actor: "user:ann", Action: audit.ActionDocumentView,
+			Resource: fmt.Sprintf("DocumentReference/%d", i), Outcome: audit.OutcomeOK})
+		testenv.Must(t, err, "record")
+		return e.ID
+	}
+	first := record(1)
+
+	var c config
+	var a anchorConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.register(fs, useDB|useRedis|useS3|useHTTP|useFiling)
+	a.register(fs, true)
+	testenv.Must(t, fs.Parse([]string{"--s3-bucket=" + fx.su.Objects.Bucket(), "--http-addr=127.0.0.1:0",
+		"--audit-anchor-every=200ms", "--audit-anchor-mode=governance", "--audit-anchor-days=1"}), "flags")
+	store, err := a.open(ctx, &c)
+	testenv.Must(t, err, "open anchors")
+	if rep, err := trail.VerifyAnchors(ctx, store); err != nil || rep.Anchors != 0 {
+		t.Fatalf("anchors before serve: %+v, %v", rep, err)
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(sctx, &c, a, fx.services, fx.log) }()
+	anchoredAt := func(entry int64) {
+		t.Helper()
+		var rep audit.AnchorReport
+		for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			rep, err = trail.VerifyAnchors(ctx, store)
+			testenv.Must(t, err, "verify anchors")
+			if rep.Latest != nil && rep.Latest.EntryID == entry {
+				if !rep.Intact {
+					t.Errorf("anchors do not match the chain: %+v", rep)
+				}
+				return
+			}
+		}
+		t.Fatalf("serve wrote no anchor of entry %d within 15 s: %+v", entry, rep)
+	}
+	anchoredAt(first)
+	anchoredAt(record(2)) // the next tick anchors the new head
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop within 15 s of its context's end")
 	}
 }

@@ -51,6 +51,7 @@ type config struct {
 	TLSCert       string
 	TLSKey        string
 	AccessDays    int
+	ViewKey       string
 
 	Concurrency int
 	WorkDir     string
@@ -150,6 +151,11 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 			"mark the sign-in cookie Secure (HTTPS only); on by itself with --tls-cert (PAPERCHART_SECURE_COOKIES)")
 		fs.IntVar(&c.AccessDays, "access-days", envInt("PAPERCHART_ACCESS_DAYS", 14),
 			"minimum necessary: an indexer reads the review queue and the documents they filed or worked on\nin the last this many days; others only after breaking the glass (PAPERCHART_ACCESS_DAYS)")
+		fs.StringVar(&c.ViewKey, "view-key", env("PAPERCHART_VIEW_KEY", ""),
+			"secret of at least 32 characters that signs the per-view tokens of page-image URLs, which tie\n"+
+				"each image read in the audit trail to its view; give every serve process behind one load balancer\n"+
+				"the same one (set it in the environment, not on the command line). Empty: a random key per\n"+
+				"process, whose tokens only it accepts (PAPERCHART_VIEW_KEY)")
 	}
 	if groups&useWorker != 0 {
 		fs.IntVar(&c.Concurrency, "concurrency", envInt("PAPERCHART_CONCURRENCY", runtime.NumCPU()),

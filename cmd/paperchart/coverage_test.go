@@ -26,6 +26,48 @@ import (
 	"paperchart/workers"
 )
 
+// webFixture is what the tests of the web handlers read: a filed document
+// with its page images, an admin's session (an admin may read every
+// document) and the EHR's token.
+type webFixture struct {
+	su       filingtest.Setup
+	services *services
+	log      *slog.Logger
+	doc      storage.Document
+	cookie   *http.Cookie
+	secret   string
+}
+
+func newWebFixture(t *testing.T) webFixture {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	su := filingtest.New(t, log)
+	id := filingtest.Batch(t, su.DB, su.Objects, "coverage", []filingtest.Page{{Text: filingtest.Discharge}})
+	_, err := su.Filer.FileBatch(ctx, id)
+	testenv.Must(t, err, "file batch")
+	docs, err := su.DB.BatchDocuments(ctx, id)
+	testenv.Must(t, err, "documents")
+	doc := docs[0]
+	if doc.State != storage.DocFiled {
+		t.Fatalf("fixture: %s", doc.State)
+	}
+	s := &services{db: su.DB, objs: su.Objects, filer: su.Filer,
+		queue: workers.NewQueue(asynq.RedisClientOpt{Addr: testenv.RedisAddr()}, workers.QueueConfig{Prefix: testenv.Name("cov") + ":"})}
+	hash, _ := bcrypt.GenerateFromPassword([]byte("admin-password-1"), bcrypt.MinCost)
+	_, err = su.DB.Pool().Exec(ctx, `INSERT INTO users (name, role, password_hash, created_at, updated_at, password_changed_at)
+		VALUES ('ada', 'admin', $1, now(), now(), now())`, string(hash))
+	testenv.Must(t, err, "add user")
+	st := users.NewStore(su.DB.Pool())
+	u, err := st.ByName(ctx, "ada")
+	testenv.Must(t, err, "user")
+	rec := httptest.NewRecorder()
+	_, err = users.NewSessions(st, users.Config{}, log).Start(ctx, rec, u)
+	testenv.Must(t, err, "session")
+	secret, _, err := tokens.New(su.DB.Pool()).Create(ctx, "ehr", []string{"system/*.read"}, 0)
+	testenv.Must(t, err, "token")
+	return webFixture{su: su, services: s, log: log, doc: doc, cookie: rec.Result().Cookies()[0], secret: secret}
+}
+
 // Routes that carry no patient data, or that are actions audited by their
 // own package's tests, and why. A route of the servers that is in neither
 // this list nor walkPaths fails TestAuditCoverage: a new route must be
@@ -96,38 +138,12 @@ var walkPaths = map[string]string{
 // lists, so a new route is walked or classified.
 func TestAuditCoverage(t *testing.T) {
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	su := filingtest.New(t, log)
-	id := filingtest.Batch(t, su.DB, su.Objects, "coverage", []filingtest.Page{{Text: filingtest.Discharge}})
-	_, err := su.Filer.FileBatch(ctx, id)
-	testenv.Must(t, err, "file batch")
-	docs, err := su.DB.BatchDocuments(ctx, id)
-	testenv.Must(t, err, "documents")
-	doc := docs[0]
-	if doc.State != storage.DocFiled {
-		t.Fatalf("fixture: %s", doc.State)
-	}
-	s := &services{db: su.DB, objs: su.Objects, filer: su.Filer,
-		queue: workers.NewQueue(asynq.RedisClientOpt{Addr: testenv.RedisAddr()}, workers.QueueConfig{Prefix: testenv.Name("cov") + ":"})}
-	h, err := webHandler(&config{Authority: "MRN", MRNWidth: 8, AccessDays: 14}, s, log)
+	fx := newWebFixture(t)
+	su, doc, cookie, secret := fx.su, fx.doc, fx.cookie, fx.secret
+	h, err := webHandler(&config{Authority: "MRN", MRNWidth: 8, AccessDays: 14}, fx.services, fx.log)
 	testenv.Must(t, err, "web handler")
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-
-	// An admin (who may read every document) and the EHR's token.
-	hash, _ := bcrypt.GenerateFromPassword([]byte("admin-password-1"), bcrypt.MinCost)
-	_, err = su.DB.Pool().Exec(ctx, `INSERT INTO users (name, role, password_hash, created_at, updated_at, password_changed_at)
-		VALUES ('ada', 'admin', $1, now(), now(), now())`, string(hash))
-	testenv.Must(t, err, "add user")
-	st := users.NewStore(su.DB.Pool())
-	u, err := st.ByName(ctx, "ada")
-	testenv.Must(t, err, "user")
-	rec := httptest.NewRecorder()
-	_, err = users.NewSessions(st, users.Config{}, log).Start(ctx, rec, u)
-	testenv.Must(t, err, "session")
-	cookie := rec.Result().Cookies()[0]
-	secret, _, err := tokens.New(su.DB.Pool()).Create(ctx, "ehr", []string{"system/*.read"}, 0)
-	testenv.Must(t, err, "token")
 
 	var all []string
 	all = append(all, (&review.Server{}).Routes()...)

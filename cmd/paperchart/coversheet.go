@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"paperchart/audit"
 	"paperchart/patients"
 	"paperchart/sheets"
 	"paperchart/storage"
@@ -70,6 +71,10 @@ func lookupCoverPatient(ctx context.Context, c *sheets.CoverSheet) error {
 	}
 	if !p.Active {
 		return errors.New("that MRN was merged into another patient or is inactive: print the sheet for the surviving MRN")
+	}
+	if err := auditRead(cctx, audit.New(db.Pool()), audit.Entry{Action: audit.ActionCoverSheet, Resource: fmt.Sprintf("Patient/%d", p.ID),
+		PatientID: &p.ID, Detail: "paperchart coversheet"}); err != nil {
+		return err
 	}
 	if c.PatientName == "" {
 		c.PatientName = p.Family + ", " + p.Given

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"paperchart/audit"
 	"paperchart/classify"
 	"paperchart/storage"
 )
@@ -113,10 +114,20 @@ func cliActor() string {
 	return "cli"
 }
 
+// auditRead writes a command's read of patient data to the audit trail,
+// as the person at the command line, before anything is shown.
+func auditRead(ctx context.Context, trail *audit.Log, e audit.Entry) error {
+	e.Actor, e.Outcome = cliActor(), audit.OutcomeOK
+	if _, err := trail.Record(ctx, e); err != nil {
+		return fmt.Errorf("nothing is shown: %w", err)
+	}
+	return nil
+}
+
 func documentsShow(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	fs := newFlags("documents show", "ID [flags]", "Shows one document: its pages, the three decisions (split, type, patient) with their\n"+
-		"confidences and reasons, the candidate patients with what agreed, and its history. It shows\npatient data, and is recorded in the document's history as a read.")
+		"confidences and reasons, the candidate patients with what agreed, and its history. It shows\npatient data, and is recorded in the document's history and the audit trail as a read.")
 	c.register(fs, useDB)
 	asJSON := fs.Bool("json", false, "print JSON for scripts")
 	id, err := parseID(fs, args, "document")
@@ -133,6 +144,10 @@ func documentsShow(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if err := db.RecordDocumentEvent(ctx, id, cliActor(), "viewed", "paperchart documents show"); err != nil {
+		return err
+	}
+	if err := auditRead(ctx, audit.New(db.Pool()), audit.Entry{Action: audit.ActionDocumentView,
+		Resource: fmt.Sprintf("DocumentReference/%d", d.ID), DocumentID: &d.ID, PatientID: d.PatientID, Detail: "paperchart documents show"}); err != nil {
 		return err
 	}
 	evs, err := db.DocumentEvents(ctx, id)

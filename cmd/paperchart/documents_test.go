@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
+	"paperchart/audit"
 	"paperchart/filing"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
@@ -42,6 +44,18 @@ func TestDocumentsCommand(t *testing.T) {
 		{"show missing", []string{"show", "99999", dbFlag}, "not found", nil, nil},
 		{"unknown", []string{"frobnicate"}, "unknown subcommand", nil, nil},
 	})
+	// Each show is in the audit trail too, by ID.
+	es, err := audit.New(db.Pool()).List(ctx, audit.Filter{Limit: 10})
+	testenv.Must(t, err, "audit list")
+	var views []string
+	for _, e := range es {
+		if e.Action == audit.ActionDocumentView && strings.HasPrefix(e.Actor, "cli") && e.DocumentID != nil {
+			views = append(views, e.Resource)
+		}
+	}
+	if want := []string{fmt.Sprintf("DocumentReference/%d", docs[0].ID), fmt.Sprintf("DocumentReference/%d", docs[1].ID)}; !slices.Equal(views, want) {
+		t.Errorf("audited document views %v, want %v (newest first)", views, want)
+	}
 	if got := pageList([]int{1, 2, 3, 5, 7, 8}); got != "1-3,5,7-8" {
 		t.Errorf("pageList = %q", got)
 	}

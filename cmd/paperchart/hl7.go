@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"paperchart/audit"
 	"paperchart/hl7"
 	"paperchart/patients"
 )
@@ -234,6 +235,7 @@ func runHL7Services(ctx context.Context, h *hl7Config, fhirBase string, pool *pg
 		srv := &hl7.Server{
 			Handler: &hl7.ADT{
 				Index:       patients.New(pool, patients.Options{Log: log}),
+				Audit:       audit.New(pool),
 				Identifiers: ids,
 				Self:        self,
 				Log:         log,

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"paperchart/audit"
@@ -58,13 +61,14 @@ func authorityFlag(fs *flag.FlagSet) *string {
 		"assigning authority of MRNs given without one (PAPERCHART_MRN_AUTHORITY)")
 }
 
-// openPatients opens the database and the index on it.
-func openPatients(ctx context.Context, c *config) (*patients.Index, func(), error) {
+// openPatients opens the database, the index on it and the audit trail
+// its changes go to.
+func openPatients(ctx context.Context, c *config) (*patients.Index, *audit.Log, func(), error) {
 	db, err := c.openDB(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return patients.New(db.Pool(), patients.Options{Log: c.logger()}), db.Close, nil
+	return patients.New(db.Pool(), patients.Options{Log: c.logger()}), audit.New(db.Pool()), db.Close, nil
 }
 
 // schemaHint adds what to do when the patient tables do not exist yet.
@@ -90,7 +94,7 @@ func patientsImport(ctx context.Context, args []string, stdout io.Writer) error 
 		"city,postal_code,phone; birth_date YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY) or FHIR R4 Patient resources (a\n"+
 		"Bundle or NDJSON). Known MRNs are updated in place; bad rows are listed and skipped. FILE - reads stdin.")
 	c.register(fs, useDB)
-	format := fs.String("format", "", "csv or fhir (default: detected from the content)")
+	formatFlag := fs.String("format", "", "csv or fhir (default: detected from the content)")
 	authority := authorityFlag(fs)
 	mrnSystem := fs.String("mrn-system", env("PAPERCHART_MRN_SYSTEM", ""),
 		"FHIR identifier system that holds the MRN, besides identifiers of type MR (PAPERCHART_MRN_SYSTEM)")
@@ -101,25 +105,38 @@ func patientsImport(ctx context.Context, args []string, stdout io.Writer) error 
 	if fs.NArg() != 1 {
 		return errors.New("give one file to import (- for standard input)")
 	}
-	f, err := patients.ParseFormat(*format)
+	format, err := patients.ParseFormat(*formatFlag)
 	if err != nil {
 		return err
 	}
-	var in io.Reader = os.Stdin
+	var file io.Reader = os.Stdin
 	if name := fs.Arg(0); name != "-" {
-		file, err := os.Open(name)
+		f, err := os.Open(name)
 		if err != nil {
 			return fmt.Errorf("open import file: %w", err)
 		}
-		defer file.Close()
-		in = file
+		defer f.Close()
+		file = f
 	}
-	x, closeDB, err := openPatients(ctx, &c)
+	x, trail, closeDB, err := openPatients(ctx, &c)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	rep, err := x.Import(ctx, in, f, patients.ImportOptions{Authority: *authority, MRNSystem: *mrnSystem})
+	sum := sha256.New()
+	in := io.TeeReader(file, sum)
+	rep, err := x.Import(ctx, in, format, patients.ImportOptions{Authority: *authority, MRNSystem: *mrnSystem,
+		Then: func(ctx context.Context, tx pgx.Tx, rep patients.ImportReport) error {
+			// The import and its audit entry commit together. The file is
+			// named by its SHA-256, not its name (which may name a patient).
+			if _, err := io.Copy(io.Discard, in); err != nil {
+				return fmt.Errorf("read the rest of the import file: %w", err)
+			}
+			_, err := trail.RecordTx(ctx, tx, audit.Entry{Actor: cliActor(), Action: audit.ActionPatientImport, Resource: "Patient",
+				Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("%s: %d read, %d inserted, %d updated, %d unchanged, %d rejected; sha256 %x",
+					rep.Format, rep.Read, rep.Inserted, rep.Updated, rep.Unchanged, rep.Rejected, sum.Sum(nil))})
+			return err
+		}})
 	if *asJSON {
 		if jerr := writeJSON(stdout, rep); jerr != nil {
 			return jerr
@@ -177,7 +194,7 @@ func patientsShow(ctx context.Context, args []string, stdout io.Writer) error {
 	default:
 		return errors.New("give an MRN, or an authority and an MRN")
 	}
-	x, closeDB, err := openPatients(ctx, &c)
+	x, trail, closeDB, err := openPatients(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -185,6 +202,10 @@ func patientsShow(ctx context.Context, args []string, stdout io.Writer) error {
 	p, err := x.ByMRN(ctx, ref.Authority, ref.MRN)
 	if err != nil {
 		return schemaHint(err)
+	}
+	if err := auditRead(ctx, trail, audit.Entry{Action: audit.ActionPatientRead, Resource: fmt.Sprintf("Patient/%d", p.ID),
+		PatientID: &p.ID, Detail: "paperchart patients show"}); err != nil {
+		return err
 	}
 	var survivor *patients.Patient
 	if p.MergedInto != nil {
@@ -244,13 +265,21 @@ func patientsMerge(ctx context.Context, args []string, stdout io.Writer) error {
 	if *retire == "" || *into == "" || fs.NArg() != 0 {
 		return errors.New("give --retire MRN and --into MRN")
 	}
-	x, closeDB, err := openPatients(ctx, &c)
+	x, trail, closeDB, err := openPatients(ctx, &c)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
 	r, s := parseRef(*retire, *authority), parseRef(*into, *authority)
-	if err := x.Merge(ctx, r, s, *source); err != nil {
+	// The merge and its audit entry commit together (by IDs: no MRN in the
+	// trail).
+	audited := func(ctx context.Context, tx pgx.Tx, retiredID, survivingID int64) error {
+		_, err := trail.RecordTx(ctx, tx, audit.Entry{Actor: cliActor(), Action: audit.ActionPatientMerge,
+			Resource: fmt.Sprintf("Patient/%d", retiredID), PatientID: &survivingID, Outcome: audit.OutcomeOK,
+			Detail: fmt.Sprintf("Patient/%d merged into Patient/%d", retiredID, survivingID)})
+		return err
+	}
+	if err := x.Merge(ctx, r, s, *source, audited); err != nil {
 		return schemaHint(err)
 	}
 	retired, err := x.ByMRN(ctx, r.Authority, r.MRN)
@@ -263,16 +292,6 @@ func patientsMerge(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "patient %d (%s|%s) is merged into patient %d (%s|%s)\n",
 		retired.ID, retired.Authority, retired.MRN, surv.ID, surv.Authority, surv.MRN)
-	db, err := c.openDB(ctx)
-	if err != nil {
-		return fmt.Errorf("the merge is made, but the audit trail could not be written: %w", err)
-	}
-	defer db.Close()
-	if _, err := audit.New(db.Pool()).Record(ctx, audit.Entry{Actor: cliActor(), Action: audit.ActionPatientMerge,
-		Resource: fmt.Sprintf("Patient/%d", retired.ID), PatientID: &surv.ID, Outcome: audit.OutcomeOK,
-		Detail: fmt.Sprintf("Patient/%d merged into Patient/%d", retired.ID, surv.ID)}); err != nil {
-		return fmt.Errorf("the merge is made, but the audit trail could not be written: %w", err)
-	}
 	return nil
 }
 
@@ -304,7 +323,7 @@ func patientsSearch(ctx context.Context, args []string, stdout io.Writer) error 
 		}
 		q.BirthDate = d
 	}
-	x, closeDB, err := openPatients(ctx, &c)
+	x, trail, closeDB, err := openPatients(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -312,6 +331,20 @@ func patientsSearch(ctx context.Context, args []string, stdout io.Writer) error 
 	cs, err := x.Candidates(ctx, q, *limit)
 	if err != nil {
 		return schemaHint(err)
+	}
+	// The parameters' names and the IDs found, never the values.
+	var params, ids []string
+	for _, f := range []struct{ name, v string }{{"mrn", *mrn}, {"family", *family}, {"given", *given}, {"dob", *dob}} {
+		if f.v != "" {
+			params = append(params, f.name)
+		}
+	}
+	for _, p := range cs {
+		ids = append(ids, strconv.FormatInt(p.ID, 10))
+	}
+	if err := auditRead(ctx, trail, audit.Entry{Action: audit.ActionPatientSearch, Resource: "Patient",
+		Detail: "paperchart patients search by " + strings.Join(params, ",") + "; found Patient/" + strings.Join(ids, ",")}); err != nil {
+		return err
 	}
 	if *asJSON {
 		if cs == nil {

@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"paperchart/audit"
 	"paperchart/storage"
 	"paperchart/tokens"
@@ -102,14 +104,17 @@ func tokensCreate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	secret, t, err := st.Create(ctx, *name, scopes, ttl)
+	// The token and its audit entry (without the secret) commit together.
+	audited := func(ctx context.Context, tx pgx.Tx, t tokens.Token) error {
+		_, err := trail.RecordTx(ctx, tx, audit.Entry{Actor: cliActor(), Action: audit.ActionTokenCreate, Resource: "token/" + t.Name,
+			Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("scopes %s; %s", strings.Join(t.Scopes, " "), tokenUntil(t))})
+		return err
+	}
+	secret, t, err := st.Create(ctx, *name, scopes, ttl, audited)
 	if err != nil {
 		return tokenError(err, strings.ToLower(strings.TrimSpace(*name)))
 	}
-	until := "never expires"
-	if t.ExpiresAt != nil {
-		until = "expires " + t.ExpiresAt.Local().Format("2006-01-02 15:04")
-	}
+	until := tokenUntil(t)
 	if *asJSON {
 		err = writeJSON(stdout, struct {
 			Token  tokens.Token `json:"token"`
@@ -122,15 +127,15 @@ func tokensCreate(ctx context.Context, args []string, stdout io.Writer) error {
 			"\"Authorization: Bearer <secret>\". If it is lost, revoke the token (paperchart tokens revoke %s)\n"+
 			"and create another.\n", t.Name)
 	}
-	if err != nil {
-		return err
+	return err
+}
+
+// tokenUntil says when t expires.
+func tokenUntil(t tokens.Token) string {
+	if t.ExpiresAt == nil {
+		return "never expires"
 	}
-	_, aerr := trail.Record(ctx, audit.Entry{Actor: cliActor(), Action: audit.ActionTokenCreate, Resource: "token/" + t.Name,
-		Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("scopes %s; %s", strings.Join(t.Scopes, " "), until)})
-	if aerr != nil {
-		return fmt.Errorf("the token was created, but recording that in the audit trail failed: %w", aerr)
-	}
-	return nil
+	return "expires " + t.ExpiresAt.Local().Format("2006-01-02 15:04")
 }
 
 func tokensList(ctx context.Context, args []string, stdout io.Writer) error {
@@ -199,14 +204,14 @@ func tokensRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 			return nil
 		}
 	}
-	t, err := st.Revoke(ctx, a[0])
+	t, err := st.Revoke(ctx, a[0], func(ctx context.Context, tx pgx.Tx, t tokens.Token) error {
+		_, err := trail.RecordTx(ctx, tx, audit.Entry{Actor: cliActor(), Action: audit.ActionTokenRevoke, Resource: "token/" + t.Name,
+			Outcome: audit.OutcomeOK})
+		return err
+	})
 	if err != nil {
 		return tokenError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "token %s revoked: requests with it are refused from now on\n", t.Name)
-	if _, err := trail.Record(ctx, audit.Entry{Actor: cliActor(), Action: audit.ActionTokenRevoke, Resource: "token/" + t.Name,
-		Outcome: audit.OutcomeOK}); err != nil {
-		return fmt.Errorf("the token was revoked, but recording that in the audit trail failed: %w", err)
-	}
 	return nil
 }

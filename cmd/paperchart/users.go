@@ -65,15 +65,12 @@ func openUsers(ctx context.Context, c *config) (userStore, func(), error) {
 	return userStore{users.NewStore(db.Pool()), audit.New(db.Pool())}, db.Close, nil
 }
 
-// audited records a change made to a user in the audit trail, as the
-// person at the command line. The change is made: a trail that cannot be
-// written is an error to report, not to undo it.
-func (s userStore) audited(ctx context.Context, action, name, detail string) error {
-	if _, err := s.trail.Record(ctx, audit.Entry{Actor: cliActor(), Action: action, Resource: "user/" + strings.ToLower(strings.TrimSpace(name)),
-		Outcome: audit.OutcomeOK, Detail: detail}); err != nil {
-		return fmt.Errorf("the change is made, but the audit trail could not be written: %w", err)
-	}
-	return nil
+// audited is the hook that records a change to a user in the audit trail,
+// as the person at the command line, in the change's transaction: the
+// change is not made without its entry.
+func (s userStore) audited(action, name, detail string) users.Hook {
+	return s.trail.InTx(audit.Entry{Actor: cliActor(), Action: action, Resource: "user/" + strings.ToLower(strings.TrimSpace(name)),
+		Outcome: audit.OutcomeOK, Detail: detail})
 }
 
 // userError says what to do about err.
@@ -190,12 +187,12 @@ func (u usersCmd) add(ctx context.Context, args []string, stdout io.Writer) erro
 		return err
 	}
 	defer done()
-	x, err := st.Add(ctx, a[0], role, pw)
+	x, err := st.Add(ctx, a[0], role, pw, st.audited(audit.ActionUserAdd, a[0], "role "+string(role)))
 	if err != nil {
 		return userError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "added %s (%s); they can sign in now\n", x.Name, x.Role)
-	return st.audited(ctx, audit.ActionUserAdd, x.Name, "role "+string(x.Role))
+	return nil
 }
 
 func (u usersCmd) passwd(ctx context.Context, args []string, stdout io.Writer) error {
@@ -216,11 +213,11 @@ func (u usersCmd) passwd(ctx context.Context, args []string, stdout io.Writer) e
 		return err
 	}
 	defer done()
-	if err := st.SetPassword(ctx, a[0], pw); err != nil {
+	if err := st.SetPassword(ctx, a[0], pw, st.audited(audit.ActionUserPassword, a[0], "")); err != nil {
 		return userError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "password of %s changed; they were signed out everywhere\n", strings.ToLower(a[0]))
-	return st.audited(ctx, audit.ActionUserPassword, a[0], "")
+	return nil
 }
 
 func (u usersCmd) role(ctx context.Context, args []string, stdout io.Writer) error {
@@ -240,11 +237,11 @@ func (u usersCmd) role(ctx context.Context, args []string, stdout io.Writer) err
 		return err
 	}
 	defer done()
-	if err := st.SetRole(ctx, a[0], role); err != nil {
+	if err := st.SetRole(ctx, a[0], role, st.audited(audit.ActionUserRole, a[0], string(role))); err != nil {
 		return userError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "%s is now %s\n", strings.ToLower(a[0]), role)
-	return st.audited(ctx, audit.ActionUserRole, a[0], string(role))
+	return nil
 }
 
 func (u usersCmd) disable(ctx context.Context, args []string, stdout io.Writer) error {
@@ -272,15 +269,19 @@ func (u usersCmd) setDisabled(ctx context.Context, args []string, stdout io.Writ
 		return err
 	}
 	defer done()
-	if err := st.SetDisabled(ctx, a[0], disabled); err != nil {
+	action := audit.ActionUserEnable
+	if disabled {
+		action = audit.ActionUserDisable
+	}
+	if err := st.SetDisabled(ctx, a[0], disabled, st.audited(action, a[0], "")); err != nil {
 		return userError(err, a[0])
 	}
 	if disabled {
 		fmt.Fprintf(stdout, "%s is disabled and was signed out everywhere\n", strings.ToLower(a[0]))
-		return st.audited(ctx, audit.ActionUserDisable, a[0], "")
+		return nil
 	}
 	fmt.Fprintf(stdout, "%s is enabled and can sign in again\n", strings.ToLower(a[0]))
-	return st.audited(ctx, audit.ActionUserEnable, a[0], "")
+	return nil
 }
 
 func (u usersCmd) unlock(ctx context.Context, args []string, stdout io.Writer) error {
@@ -296,9 +297,9 @@ func (u usersCmd) unlock(ctx context.Context, args []string, stdout io.Writer) e
 		return err
 	}
 	defer done()
-	if err := st.Unlock(ctx, a[0]); err != nil {
+	if err := st.Unlock(ctx, a[0], st.audited(audit.ActionUserUnlock, a[0], "")); err != nil {
 		return userError(err, a[0])
 	}
 	fmt.Fprintf(stdout, "%s is unlocked and can sign in again\n", strings.ToLower(a[0]))
-	return st.audited(ctx, audit.ActionUserUnlock, a[0], "")
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path"
@@ -22,6 +23,9 @@ import (
 // API (/api/, /healthz), the indexing workstation (/review/, signed-in
 // users) and the FHIR server (/fhir/, bearer tokens).
 func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) {
+	if c.ViewKey != "" && len(c.ViewKey) < minViewKey {
+		return nil, fmt.Errorf("--view-key is %d characters: give at least %d (say, openssl rand -hex 32)", len(c.ViewKey), minViewKey)
+	}
 	filer, err := s.filing(c, log)
 	if err != nil {
 		return nil, err
@@ -39,7 +43,7 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 	}, Documents: s.db, Patients: idx, Filer: filer, Objects: s.objs, Access: access, Audit: trail,
 		Protect: func(h http.Handler) http.Handler { return sessions.Require(users.Indexer, h) }}
 	rv := &review.Server{DB: s.db, Objects: s.objs, Patients: idx, Filer: filer, Users: us, Sessions: sessions, Audit: trail,
-		Access: access, Log: log}
+		Access: access, Log: log, ViewKey: []byte(c.ViewKey)}
 	tok := tokens.New(pool)
 	fs := &fhir.Server{Documents: s.db, Patients: idx, Objects: s.objs, Auth: fhirTokens{}, Audit: fhirAudit{trail},
 		Base: c.FHIRBase, DefaultAuthority: c.Authority, Log: log}
@@ -54,6 +58,9 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 	mux.Handle("/", sessions.Middleware(a.Handler()))
 	return secured(mux), nil
 }
+
+// minViewKey is the shortest --view-key accepted, in bytes.
+const minViewKey = 32
 
 // secured answers a path with dot segments (/review/../api, %2e%2e) 404
 // itself instead of letting http.ServeMux redirect it to its clean form,

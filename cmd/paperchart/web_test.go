@@ -8,7 +8,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -17,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -210,4 +213,75 @@ func must509(t *testing.T, der []byte) *x509.Certificate {
 	c, err := x509.ParseCertificate(der)
 	testenv.Must(t, err, "parse certificate")
 	return c
+}
+
+// TestViewKeyShared checks --view-key: serve processes given the same key
+// accept each other's per-view image tokens (a load balancer may send the
+// page images of a view to another process than the page), a process with
+// its own random key records such a read as not from a view, and a short
+// key is refused.
+func TestViewKeyShared(t *testing.T) {
+	ctx := context.Background()
+	fx := newWebFixture(t)
+	key := hex.EncodeToString(randomBytes(t, 32))
+	server := func(viewKey string) *httptest.Server {
+		h, err := webHandler(&config{Authority: "MRN", MRNWidth: 8, AccessDays: 14, ViewKey: viewKey}, fx.services, fx.log)
+		testenv.Must(t, err, "web handler")
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	if _, err := webHandler(&config{ViewKey: "too-short"}, fx.services, fx.log); err == nil || !strings.Contains(err.Error(), "--view-key") {
+		t.Errorf("a 9-character view key: %v, want it refused", err)
+	}
+	a, b, own := server(key), server(key), server("")
+	get := func(srv *httptest.Server, path string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.AddCookie(fx.cookie)
+		resp, err := http.DefaultClient.Do(req)
+		testenv.Must(t, err, "get %s", path)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		return string(body)
+	}
+	page := get(a, fmt.Sprintf("/review/doc/%d", fx.doc.ID))
+	m := regexp.MustCompile(`src="(/review/doc/\d+/page/(\d+)\?v=(\d+)\.[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the document page has no page image with a view token")
+	}
+	trail := audit.New(fx.su.DB.Pool())
+	lastDetail := func() string {
+		t.Helper()
+		es, err := trail.List(ctx, audit.Filter{Limit: 1})
+		testenv.Must(t, err, "audit list")
+		if len(es) == 0 || es[0].Action != audit.ActionDocumentPage {
+			t.Fatalf("last audit entry %+v, want a page read", es)
+		}
+		return es[0].Detail
+	}
+	for _, tc := range []struct {
+		name string
+		srv  *httptest.Server
+		want string
+	}{
+		{"the process that rendered the view", a, fmt.Sprintf("page %s of view %s", m[2], m[3])},
+		{"another process with the same key", b, fmt.Sprintf("page %s of view %s", m[2], m[3])},
+		{"a process with its own key", own, fmt.Sprintf("page %s, not from a view", m[2])},
+	} {
+		get(tc.srv, strings.ReplaceAll(m[1], "&amp;", "&"))
+		if got := lastDetail(); got != tc.want {
+			t.Errorf("%s: page read recorded as %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	testenv.Must(t, err, "random")
+	return b
 }
