@@ -193,6 +193,42 @@ func (o *Objects) Put(ctx context.Context, key string, data []byte, contentType 
 	return nil
 }
 
+// PutChanged stores bytes under key unless the object there already holds
+// exactly these bytes (by the SHA-256 kept in its metadata), and reports
+// whether it wrote: rewriting what is there adds no version to a versioned
+// bucket.
+func (o *Objects) PutChanged(ctx context.Context, key string, data []byte, contentType string) (bool, error) {
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	info, err := o.Stat(ctx, key)
+	switch {
+	case err == nil && info.SHA256 == sha && info.Size == int64(len(data)):
+		return false, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return false, err
+	}
+	_, err = o.c.PutObject(ctx, o.cfg.Bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: contentType, DisableMultipart: true, SendContentMd5: true,
+			UserMetadata: map[string]string{"sha256": sha}})
+	if err != nil {
+		return false, fmt.Errorf("store %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// List returns the keys of the objects under prefix (their current
+// versions), in key order.
+func (o *Objects) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	for obj := range o.c.ListObjects(ctx, o.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("list %s in bucket %s: %w", prefix, o.cfg.Bucket, obj.Err)
+		}
+		keys = append(keys, obj.Key)
+	}
+	return keys, nil
+}
+
 // PutFile stores a file under key.
 func (o *Objects) PutFile(ctx context.Context, key, path, contentType string) error {
 	_, err := o.c.FPutObject(ctx, o.cfg.Bucket, key, path, minio.PutObjectOptions{ContentType: contentType, PartSize: 16 << 20})

@@ -1,0 +1,355 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// This file recreates the database's index of the bucket from the batch
+// manifests (manifest.go): `paperchart rebuild`, into an empty database.
+
+// RebuildSummary says what Rebuild recreated, and what it found in the
+// bucket that no manifest names.
+type RebuildSummary struct {
+	Manifests, Batches, Pages, Documents, Patients int
+	// Events counts batch and document history entries; Corrections the
+	// people's corrections.
+	Events, Corrections int
+	// Unsettled counts batches whose last manifest is from before they
+	// were processed (received or queued): the reconciler processes them
+	// again.
+	Unsettled int
+	// Orphans are originals no batch refers to: files taken in but lost
+	// before any manifest named them. Drop them again to process them.
+	Orphans []string
+}
+
+// ErrNotEmpty is returned by Rebuild when the database already holds
+// batches, documents or patients.
+var ErrNotEmpty = errors.New("the database is not empty")
+
+// Rebuild reads every batch manifest in the bucket and recreates their rows
+// — batches, their history, pages, documents with their decisions, history
+// and corrections, the patients they name — with their IDs, in one
+// transaction, into a migrated database that holds no batch, document or
+// patient yet. Identity sequences then continue after the highest IDs.
+// Documents filed before are not announced again: the HL7 and webhook
+// outboxes stay empty.
+func (db *DB) Rebuild(ctx context.Context, objs *Objects) (RebuildSummary, error) {
+	var sum RebuildSummary
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM batches) + (SELECT count(*) FROM documents)
+		+ (SELECT count(*) FROM patients)`).Scan(&n); err != nil {
+		return sum, fmt.Errorf("rebuild: check the database is empty: %w", err)
+	}
+	if n > 0 {
+		return sum, fmt.Errorf("rebuild: %w: rebuild only into a new database (paperchart migrate makes its schema)", ErrNotEmpty)
+	}
+	var schema int
+	if err := db.pool.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&schema); err != nil {
+		return sum, fmt.Errorf("rebuild: schema version: %w", err)
+	}
+	ms, err := readManifests(ctx, objs, schema)
+	if err != nil {
+		return sum, err
+	}
+	sum.Manifests = len(ms)
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		r := &rebuilder{tx: tx, columns: map[string]map[string]bool{}}
+		if sum.Patients, err = r.patients(ctx, ms); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := r.batch(ctx, m, &sum); err != nil {
+				return fmt.Errorf("batch %d: %w", m.Batch, err)
+			}
+		}
+		// Filed documents joined the outboxes as they were inserted; they
+		// were announced (or not) before the loss, which is not known.
+		for _, t := range []string{"hl7_outbox", "webhook_outbox"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+t); err != nil {
+				return fmt.Errorf("empty %s: %w", t, err)
+			}
+		}
+		for _, t := range []string{"patients", "batches", "batch_events", "documents", "document_events", "document_corrections"} {
+			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence($1, 'id'), max(id)) FROM `+t+` HAVING max(id) IS NOT NULL`, t); err != nil {
+				return fmt.Errorf("continue the IDs of %s: %w", t, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return RebuildSummary{Manifests: sum.Manifests}, fmt.Errorf("rebuild: %w", err)
+	}
+	if sum.Orphans, err = db.orphanOriginals(ctx, objs); err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+// readManifests reads and decodes every manifest in the bucket, in batch
+// order. Any it cannot read stops the rebuild: a manifest left out is a
+// batch lost from the index.
+func readManifests(ctx context.Context, objs *Objects, schema int) ([]Manifest, error) {
+	keys, err := objs.List(ctx, PrefixManifests)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	var ms []Manifest
+	for _, key := range keys {
+		k, err := ParseKey(key)
+		if err != nil || k.Kind != KeyManifest {
+			return nil, fmt.Errorf("rebuild: %s is not a manifest paperchart writes: move it out of %s", key, PrefixManifests)
+		}
+		data, err := objs.Get(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("rebuild: %w", err)
+		}
+		m, err := DecodeManifest(data)
+		if err != nil {
+			return nil, fmt.Errorf("rebuild: %s: %w", key, err)
+		}
+		if m.Batch != k.Batch {
+			return nil, fmt.Errorf("rebuild: %s holds batch %d", key, m.Batch)
+		}
+		if m.Schema > schema {
+			return nil, fmt.Errorf("rebuild: %s was written with schema %d, newer than this paperchart's %d: rebuild with the newer paperchart",
+				key, m.Schema, schema)
+		}
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b Manifest) int { return cmp.Compare(a.Batch, b.Batch) })
+	return ms, nil
+}
+
+// rebuilder inserts manifest rows in one transaction.
+type rebuilder struct {
+	tx      pgx.Tx
+	columns map[string]map[string]bool // each table's columns
+}
+
+// patients inserts the newest row of every patient the manifests name,
+// then points merged patients at their survivors.
+func (r *rebuilder) patients(ctx context.Context, ms []Manifest) (int, error) {
+	newest := map[int64]Row{}
+	at := map[int64]time.Time{}
+	var idents []Row
+	for _, m := range ms {
+		for _, row := range m.Rows.Patients {
+			var p struct {
+				ID        int64     `json:"id"`
+				UpdatedAt time.Time `json:"updated_at"`
+			}
+			if err := json.Unmarshal(row, &p); err != nil || p.ID <= 0 {
+				return 0, fmt.Errorf("manifest of batch %d: a patient row without its ID", m.Batch)
+			}
+			if _, seen := newest[p.ID]; !seen || p.UpdatedAt.After(at[p.ID]) {
+				newest[p.ID], at[p.ID] = row, p.UpdatedAt
+			}
+		}
+		idents = append(idents, m.Rows.PatientIdentifiers...)
+	}
+	ids := slices.Sorted(maps.Keys(newest))
+	rows := make([]Row, 0, len(ids))
+	merged := map[int64]json.RawMessage{}
+	for _, id := range ids {
+		row, into, err := without(newest[id], "merged_into")
+		if err != nil {
+			return 0, fmt.Errorf("patient %d: %w", id, err)
+		}
+		if into != nil {
+			merged[id] = into
+		}
+		rows = append(rows, row)
+	}
+	if err := r.insert(ctx, "patients", rows, ""); err != nil {
+		return 0, err
+	}
+	for _, id := range slices.Sorted(maps.Keys(merged)) {
+		if _, err := r.tx.Exec(ctx, `UPDATE patients SET merged_into = ($2::jsonb #>> '{}')::bigint WHERE id = $1`, id, []byte(merged[id])); err != nil {
+			return 0, fmt.Errorf("patient %d merged: %w", id, err)
+		}
+	}
+	if err := r.insert(ctx, "patient_identifiers", idents, "ON CONFLICT DO NOTHING"); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}
+
+// batch inserts one manifest's batch, pages, documents and their history.
+func (r *rebuilder) batch(ctx context.Context, m Manifest, sum *RebuildSummary) error {
+	if err := r.insert(ctx, "batches", m.Rows.Batches, ""); err != nil {
+		return err
+	}
+	if err := r.insert(ctx, "batch_events", m.Rows.BatchEvents, ""); err != nil {
+		return err
+	}
+	if err := r.insert(ctx, "pages", m.Rows.Pages, ""); err != nil {
+		return err
+	}
+	docs := make([]Row, len(m.Rows.Documents))
+	merged := map[int64]json.RawMessage{}
+	for i, row := range m.Rows.Documents {
+		var d struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal(row, &d); err != nil {
+			return fmt.Errorf("a document row: %w", err)
+		}
+		var into json.RawMessage
+		var err error
+		if docs[i], into, err = without(row, "merged_into"); err != nil {
+			return fmt.Errorf("document %d: %w", d.ID, err)
+		}
+		if into != nil {
+			merged[d.ID] = into
+		}
+	}
+	if err := r.insert(ctx, "documents", docs, ""); err != nil {
+		return err
+	}
+	for _, id := range slices.Sorted(maps.Keys(merged)) {
+		if _, err := r.tx.Exec(ctx, `UPDATE documents SET merged_into = ($2::jsonb #>> '{}')::bigint WHERE id = $1`, id, []byte(merged[id])); err != nil {
+			return fmt.Errorf("document %d merged: %w", id, err)
+		}
+	}
+	if err := r.insert(ctx, "document_events", m.Rows.DocumentEvents, ""); err != nil {
+		return err
+	}
+	if err := r.insert(ctx, "document_corrections", m.Rows.DocumentCorrections, ""); err != nil {
+		return err
+	}
+	sum.Batches++
+	sum.Pages += len(m.Rows.Pages)
+	sum.Documents += len(m.Rows.Documents)
+	sum.Events += len(m.Rows.BatchEvents) + len(m.Rows.DocumentEvents)
+	sum.Corrections += len(m.Rows.DocumentCorrections)
+	if m.State == StateReceived || m.State == StateQueued {
+		sum.Unsettled++
+	}
+	return nil
+}
+
+// without returns row with the field set to null, and the field's value
+// when it was not null: rows that point at rows of their own table are
+// inserted first and pointed afterwards.
+func without(row Row, field string) (Row, json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(row, &fields); err != nil {
+		return nil, nil, err
+	}
+	v := fields[field]
+	if v == nil || string(v) == "null" {
+		return row, nil, nil
+	}
+	fields[field] = json.RawMessage("null")
+	out, err := json.Marshal(fields)
+	return out, v, err
+}
+
+// insert inserts rows into table with the columns they name: a column a
+// manifest of an older schema lacks takes its default.
+func (r *rebuilder) insert(ctx context.Context, table string, rows []Row, conflict string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols, err := r.tableColumns(ctx, table)
+	if err != nil {
+		return err
+	}
+	// Rows of one manifest have the same columns; group them by their set.
+	groups := map[string][]Row{}
+	var order []string
+	for _, row := range rows {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(row, &fields); err != nil {
+			return fmt.Errorf("a row of %s: %w", table, err)
+		}
+		names := slices.Sorted(maps.Keys(fields))
+		for _, n := range names {
+			if !cols[n] {
+				return fmt.Errorf("a row of %s has the column %q, which this schema lacks", table, n)
+			}
+		}
+		sig := strings.Join(names, ",")
+		if _, ok := groups[sig]; !ok {
+			order = append(order, sig)
+		}
+		groups[sig] = append(groups[sig], row)
+	}
+	for _, sig := range order {
+		names := strings.Split(sig, ",")
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = pgx.Identifier{n}.Sanitize()
+		}
+		list := strings.Join(quoted, ", ")
+		data, err := json.Marshal(groups[sig])
+		if err != nil {
+			return err
+		}
+		q := `INSERT INTO ` + table + ` (` + list + `) OVERRIDING SYSTEM VALUE SELECT ` + list +
+			` FROM jsonb_populate_recordset(NULL::` + table + `, $1::jsonb) ` + conflict
+		if _, err := r.tx.Exec(ctx, q, data); err != nil {
+			return fmt.Errorf("insert %d rows into %s: %w", len(groups[sig]), table, err)
+		}
+	}
+	return nil
+}
+
+// tableColumns returns the columns of table.
+func (r *rebuilder) tableColumns(ctx context.Context, table string) (map[string]bool, error) {
+	if cols, ok := r.columns[table]; ok {
+		return cols, nil
+	}
+	rows, err := r.tx.Query(ctx, `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, table)
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", table, err)
+	}
+	cols := map[string]bool{}
+	for _, n := range names {
+		cols[n] = true
+	}
+	r.columns[table] = cols
+	return cols, nil
+}
+
+// orphanOriginals lists the originals no batch refers to.
+func (db *DB) orphanOriginals(ctx context.Context, objs *Objects) ([]string, error) {
+	keys, err := objs.List(ctx, PrefixOriginals)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT original_key FROM batches`)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: list originals of batches: %w", err)
+	}
+	known, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: list originals of batches: %w", err)
+	}
+	have := make(map[string]bool, len(known))
+	for _, k := range known {
+		have[k] = true
+	}
+	var out []string
+	for _, k := range keys {
+		if !have[k] {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
