@@ -205,7 +205,7 @@ func TestManifestsRebuild(t *testing.T) {
 	want := dumpRows(t, db, []int64{a, b, c})
 
 	rebuilt := testenv.DB(t)
-	sum, err := rebuilt.Rebuild(ctx, objs)
+	sum, err := rebuilt.Rebuild(ctx, objs, storage.RebuildOptions{})
 	testenv.Must(t, err, "rebuild")
 	if sum.Manifests != 4 || sum.Batches != 4 || sum.Pages != 3 || sum.Documents != 2 || sum.Patients != 3 || sum.Unsettled != 1 ||
 		len(sum.Orphans) != 1 || sum.Orphans[0] != storage.OriginalKey("sha-lost") {
@@ -232,14 +232,14 @@ func TestManifestsRebuild(t *testing.T) {
 	if b5.ID <= b4.ID {
 		t.Errorf("batch recorded after the rebuild got ID %d, not after %d", b5.ID, b4.ID)
 	}
-	if _, err := rebuilt.Rebuild(ctx, objs); !errors.Is(err, storage.ErrNotEmpty) {
+	if _, err := rebuilt.Rebuild(ctx, objs, storage.RebuildOptions{}); !errors.Is(err, storage.ErrNotEmpty) {
 		t.Errorf("rebuild into a database with rows: %v, want ErrNotEmpty", err)
 	}
 	_ = b2
 
 	// A manifest that cannot be read stops a rebuild, naming its key.
 	testenv.Must(t, objs.Put(ctx, storage.ManifestKey(99), []byte(`{"type":"something else"}`), "application/json"), "put")
-	if _, err := testenv.DB(t).Rebuild(ctx, objs); !errors.Is(err, storage.ErrBadManifest) || !strings.Contains(err.Error(), storage.ManifestKey(99)) {
+	if _, err := testenv.DB(t).Rebuild(ctx, objs, storage.RebuildOptions{}); !errors.Is(err, storage.ErrBadManifest) || !strings.Contains(err.Error(), storage.ManifestKey(99)) {
 		t.Errorf("rebuild with a bad manifest: %v", err)
 	}
 }

@@ -33,6 +33,16 @@ type RebuildSummary struct {
 	Orphans []string
 }
 
+// RebuildOptions say how to rebuild.
+type RebuildOptions struct {
+	// Check reads and inserts everything, then rolls back: the summary
+	// says what a rebuild would recreate, and nothing is written.
+	Check bool
+}
+
+// errCheckOnly rolls back a rebuild run with Check.
+var errCheckOnly = errors.New("check only")
+
 // ErrNotEmpty is returned by Rebuild when the database already holds
 // batches, documents or patients.
 var ErrNotEmpty = errors.New("the database is not empty")
@@ -44,7 +54,7 @@ var ErrNotEmpty = errors.New("the database is not empty")
 // patient yet. Identity sequences then continue after the highest IDs.
 // Documents filed before are not announced again: the HL7 and webhook
 // outboxes stay empty.
-func (db *DB) Rebuild(ctx context.Context, objs *Objects) (RebuildSummary, error) {
+func (db *DB) Rebuild(ctx context.Context, objs *Objects, opt RebuildOptions) (RebuildSummary, error) {
 	var sum RebuildSummary
 	var n int
 	if err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM batches) + (SELECT count(*) FROM documents)
@@ -85,12 +95,18 @@ func (db *DB) Rebuild(ctx context.Context, objs *Objects) (RebuildSummary, error
 				return fmt.Errorf("continue the IDs of %s: %w", t, err)
 			}
 		}
+		if opt.Check {
+			return errCheckOnly
+		}
 		return nil
 	})
+	if errors.Is(err, errCheckOnly) {
+		err = nil
+	}
 	if err != nil {
 		return RebuildSummary{Manifests: sum.Manifests}, fmt.Errorf("rebuild: %w", err)
 	}
-	if sum.Orphans, err = db.orphanOriginals(ctx, objs); err != nil {
+	if sum.Orphans, err = orphanOriginals(ctx, objs, ms); err != nil {
 		return sum, err
 	}
 	return sum, nil
@@ -327,23 +343,21 @@ func (r *rebuilder) tableColumns(ctx context.Context, table string) (map[string]
 	return cols, nil
 }
 
-// orphanOriginals lists the originals no batch refers to.
-func (db *DB) orphanOriginals(ctx context.Context, objs *Objects) ([]string, error) {
+// orphanOriginals lists the originals no manifest's batch refers to.
+func orphanOriginals(ctx context.Context, objs *Objects, ms []Manifest) ([]string, error) {
 	keys, err := objs.List(ctx, PrefixOriginals)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
-	rows, err := db.pool.Query(ctx, `SELECT DISTINCT original_key FROM batches`)
-	if err != nil {
-		return nil, fmt.Errorf("rebuild: list originals of batches: %w", err)
-	}
-	known, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("rebuild: list originals of batches: %w", err)
-	}
-	have := make(map[string]bool, len(known))
-	for _, k := range known {
-		have[k] = true
+	have := map[string]bool{}
+	for _, m := range ms {
+		var b struct {
+			OriginalKey string `json:"original_key"`
+		}
+		if err := json.Unmarshal(m.Rows.Batches[0], &b); err != nil {
+			return nil, fmt.Errorf("rebuild: batch %d: %w", m.Batch, err)
+		}
+		have[b.OriginalKey] = true
 	}
 	var out []string
 	for _, k := range keys {

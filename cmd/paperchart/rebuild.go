@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"paperchart/audit"
+	"paperchart/storage"
+)
+
+func runRebuild(ctx context.Context, args []string, stdout io.Writer) error {
+	var c config
+	fs := newFlags("rebuild", "[--check] [flags]", "Recreates the database's batches, their history, pages, documents (decisions, history,\n"+
+		"corrections) and the patients they name from the batch manifests in the bucket\n"+
+		"(manifests/batches/<batch>.json), with their IDs, into a new, empty database: after the\n"+
+		"database is lost, point --database-url at a new one and run this before any other role.\n"+
+		"It migrates the schema first and refuses a database that holds batches, documents or patients.\n"+
+		"Not recovered (restore them from pg_dump, see README.md, Backups): users, sessions,\n"+
+		"tokens, the audit trail, the HL7 and webhook outboxes, patient merges' log, and patients\n"+
+		"no document names (re-import the patient index after the rebuild).")
+	c.register(fs, useDB|useS3)
+	check := fs.Bool("check", false, "read and insert everything, then roll back: prove the bucket rebuilds, change nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := c.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	objs, err := c.openObjects(ctx)
+	if err != nil {
+		return err
+	}
+	if err := objs.Ping(ctx); err != nil {
+		return err
+	}
+	sum, err := db.Rebuild(ctx, objs, storage.RebuildOptions{Check: *check})
+	if err != nil {
+		return err
+	}
+	verb := "rebuilt"
+	if *check {
+		verb = "checked (nothing written)"
+	}
+	fmt.Fprintf(stdout, "%s from %d manifests in bucket %s: %d batches, %d pages, %d documents, %d patients, %d history entries, %d corrections\n",
+		verb, sum.Manifests, c.S3Bucket, sum.Batches, sum.Pages, sum.Documents, sum.Patients, sum.Events, sum.Corrections)
+	if sum.Unsettled > 0 {
+		fmt.Fprintf(stdout, "%d batches were not processed yet when their manifest was written: the worker's reconciler processes them again\n", sum.Unsettled)
+	}
+	if len(sum.Orphans) > 0 {
+		fmt.Fprintf(stdout, "%d originals have no batch (taken in, then lost before their batch was written); drop them again:\n", len(sum.Orphans))
+		for _, k := range sum.Orphans {
+			fmt.Fprintf(stdout, "  %s\n", k)
+		}
+	}
+	if *check {
+		return nil
+	}
+	_, err = audit.New(db.Pool()).Record(ctx, audit.Entry{Actor: cliActor(), Action: "db.rebuild", Outcome: audit.OutcomeOK,
+		Detail: fmt.Sprintf("%d batches, %d documents from %d manifests", sum.Batches, sum.Documents, sum.Manifests)})
+	if err != nil {
+		return errors.Join(errors.New("rebuilt, but the audit entry of the rebuild was not written"), err)
+	}
+	fmt.Fprintln(stdout, "next: re-import the patient index (paperchart patients import), restore users and tokens (README.md, Backups), start paperchart")
+	return nil
+}
