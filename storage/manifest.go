@@ -15,9 +15,9 @@ import (
 // rows — the batch and its history, its pages, its documents with their
 // decisions, history and corrections, and the patients those name — so
 // that the bucket alone is enough to recreate the database's index of it
-// (rebuild.go). PostgreSQL marks a batch's manifest due in the transaction
-// of every change to those rows (migration 0016); WriteDueManifests writes
-// what is due.
+// (rebuild.go). PostgreSQL records a change of the batch (manifest_changes,
+// migration 0016) in the transaction of every change to those rows;
+// WriteDueManifests writes the manifests of the batches changed.
 
 // ManifestType is the Type of every manifest this version writes.
 const ManifestType = "paperchart.batch.manifest/v1"
@@ -110,7 +110,7 @@ const manifestLock = 0x6d616e69 // "mani"
 // those in flight included.
 func (db *DB) ManifestsDue(ctx context.Context) (int, error) {
 	var n int
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM manifest_due`).Scan(&n); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(DISTINCT batch_id) FROM manifest_changes`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count manifests due: %w", err)
 	}
 	return n, nil
@@ -119,14 +119,14 @@ func (db *DB) ManifestsDue(ctx context.Context) (int, error) {
 // WriteDueManifests writes the manifests of up to limit (default 100)
 // settled batches whose rows changed since their manifest was written, and
 // returns how many it stored. A manifest whose bytes are already stored is
-// not stored again (but its mark is cleared). One that fails stays due; the
+// not stored again (but its changes are forgotten). One that fails stays due; the
 // others are written all the same, and the failures returned together.
 func (db *DB) WriteDueManifests(ctx context.Context, objs *Objects, limit int) (int, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.pool.Query(ctx, `SELECT d.batch_id FROM manifest_due d JOIN batches b ON b.id = d.batch_id
-		WHERE b.state <> ALL($1) ORDER BY d.since, d.batch_id LIMIT $2`, inFlightStates, limit)
+	rows, err := db.pool.Query(ctx, `SELECT c.batch_id FROM (SELECT batch_id, min(id) AS first FROM manifest_changes GROUP BY batch_id) c
+		JOIN batches b ON b.id = c.batch_id WHERE b.state <> ALL($1) ORDER BY c.first LIMIT $2`, inFlightStates, limit)
 	if err != nil {
 		return 0, fmt.Errorf("list manifests due: %w", err)
 	}
@@ -153,7 +153,7 @@ func (db *DB) WriteDueManifests(ctx context.Context, objs *Objects, limit int) (
 }
 
 // WriteManifest writes batch's manifest from its rows as they are now, and
-// clears its mark unless a change came meanwhile. It reports whether it
+// forgets the changes it wrote (not those committed meanwhile). It reports whether it
 // stored new bytes; false also when another writer holds the batch.
 func (db *DB) WriteManifest(ctx context.Context, objs *Objects, batch int64) (bool, error) {
 	conn, err := db.pool.Acquire(ctx)
@@ -171,14 +171,14 @@ func (db *DB) WriteManifest(ctx context.Context, objs *Objects, batch int64) (bo
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, ($2 % 2147483647)::int)`, manifestLock, batch)
 
 	var m Manifest
-	var gen int64
+	var seen []int64
 	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// One snapshot for the mark and every row: a change committed
-		// after it raises gen, so the mark stays and is written next time.
+		// One snapshot for the changes and every row: a change committed
+		// after it is not among those forgotten, and is written next time.
 		if _, err := tx.Exec(ctx, `SET LOCAL TimeZone = 'UTC'`); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT gen FROM manifest_due WHERE batch_id = $1), 0)`, batch).Scan(&gen); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(id), '{}') FROM manifest_changes WHERE batch_id = $1`, batch).Scan(&seen); err != nil {
 			return err
 		}
 		var err error
@@ -196,8 +196,8 @@ func (db *DB) WriteManifest(ctx context.Context, objs *Objects, batch int64) (bo
 	if err != nil {
 		return false, fmt.Errorf("write manifest of batch %d: %w", batch, err)
 	}
-	if _, err := conn.Exec(ctx, `DELETE FROM manifest_due WHERE batch_id = $1 AND gen = $2`, batch, gen); err != nil {
-		return wrote, fmt.Errorf("clear manifest mark of batch %d: %w", batch, err)
+	if _, err := conn.Exec(ctx, `DELETE FROM manifest_changes WHERE id = ANY($1)`, seen); err != nil {
+		return wrote, fmt.Errorf("forget the changes of batch %d written to its manifest: %w", batch, err)
 	}
 	return wrote, nil
 }

@@ -10,8 +10,8 @@ import (
 
 // ManifestWriter keeps each batch's manifest in the object store up to date
 // with its rows (storage.WriteDueManifests), so that `paperchart rebuild`
-// can recreate the database from the bucket. PostgreSQL marks a manifest
-// due in the transaction of every change; the writer writes what is due
+// can recreate the database from the bucket. PostgreSQL records each change
+// of a batch in the transaction that makes it; the writer writes what is due
 // every Every, and what it could not write (the object store down) stays
 // due and is written once it answers. Any number of writers may run: each
 // batch is written by one at a time.
