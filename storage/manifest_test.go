@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,5 +273,52 @@ func TestDecodeManifestRefuses(t *testing.T) {
 		if _, err := storage.DecodeManifest(data); !errors.Is(err, storage.ErrBadManifest) {
 			t.Errorf("%s: %v, want ErrBadManifest", name, err)
 		}
+	}
+}
+
+// Writers racing on one batch (a task run twice, two worker machines) store
+// its manifest once, and a change committed while they write is not lost.
+func TestManifestWritersRace(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.DB(t)
+	objs := testenv.Objects(t)
+	b, _, err := db.RecordBatch(ctx, newBatch("race", "sha-race"))
+	testenv.Must(t, err, "record")
+	var wrote atomic.Int32
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			ok, err := db.WriteManifest(ctx, objs, b.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wrote.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wrote.Load() != 1 {
+		t.Fatalf("%d of 6 racing writers stored the manifest, want 1", wrote.Load())
+	}
+	// Changes while writers run: the last one written is the last state.
+	for i := range 5 {
+		wg.Go(func() {
+			if _, err := db.WriteDueManifests(ctx, objs, 0); err != nil {
+				t.Error(err)
+			}
+		})
+		_, err := db.Pool().Exec(ctx, `INSERT INTO batch_events (batch_id, event) VALUES ($1, $2)`, b.ID, fmt.Sprintf("change %d", i))
+		testenv.Must(t, err, "change")
+	}
+	wg.Wait()
+	_, err = db.WriteDueManifests(ctx, objs, 0)
+	testenv.Must(t, err, "write")
+	if due, _ := db.ManifestsDue(ctx); due != 0 {
+		t.Fatalf("%d manifests due after the last write", due)
+	}
+	m := manifestOf(t, objs, b.ID)
+	if len(m.Rows.BatchEvents) != 6 || !strings.Contains(string(m.Rows.BatchEvents[5]), "change 4") {
+		t.Fatalf("manifest holds %d events, the last %s; want 6, the last change 4", len(m.Rows.BatchEvents), m.Rows.BatchEvents[len(m.Rows.BatchEvents)-1])
 	}
 }
