@@ -137,6 +137,8 @@ func TestManifestsRebuild(t *testing.T) {
 			TypeConfidence: 0.8, PatientSuggested: &b, PatientConfidence: 0.6, PatientReview: true,
 			Candidates:    chart.Candidates{{PatientID: b, Probability: 0.6}, {PatientID: c, Probability: 0.4}},
 			ReviewReasons: []string{"two patients match"}},
+		{Seq: 3, State: storage.DocReview, Pages: []int{2}, ObjectKey: storage.ReviewDocumentKey(b1.ID, 3), SeparatedBy: "content",
+			SplitConfidence: 0.5, SplitReview: true, PatientReview: true, ReviewReasons: []string{"no identifiers"}},
 	}
 	_, _, err = db.FinishFiling(ctx, b1.ID, docs)
 	testenv.Must(t, err, "file")
@@ -158,8 +160,8 @@ func TestManifestsRebuild(t *testing.T) {
 	if due, _ := db.ManifestsDue(ctx); due != 0 {
 		t.Fatalf("%d manifests still due", due)
 	}
-	if m := manifestOf(t, objs, b1.ID); m.State != storage.StateDone || len(m.Rows.Pages) != 3 || len(m.Rows.Documents) != 2 || len(m.Rows.Patients) != 3 {
-		t.Fatalf("manifest of batch 1: state %s, %d pages, %d documents, %d patients; want done, 3, 2, 3",
+	if m := manifestOf(t, objs, b1.ID); m.State != storage.StateDone || len(m.Rows.Pages) != 3 || len(m.Rows.Documents) != 3 || len(m.Rows.Patients) != 3 {
+		t.Fatalf("manifest of batch 1: state %s, %d pages, %d documents, %d patients; want done, 3, 3, 3",
 			m.State, len(m.Rows.Pages), len(m.Rows.Documents), len(m.Rows.Patients))
 	}
 
@@ -174,10 +176,16 @@ func TestManifestsRebuild(t *testing.T) {
 		t.Fatalf("a second write of the same rows stored again (wrote %v, version %q then %q)", wrote, before.VersionID, after.VersionID)
 	}
 
-	// Review: the document in review is claimed and filed to the other
-	// candidate, the preliminary one's type confirmed; then a merge retires
+	// Review: the third document is merged into the second, which is then
+	// claimed and filed to the other candidate, the preliminary one's type
+	// confirmed; then a merge retires
 	// a patient the review document names only as a candidate.
-	d1, d2 := docIDs(t, db, b1.ID)
+	d1, d2, d3 := docIDs(t, db, b1.ID)
+	merged := docs[1]
+	merged.Pages, merged.ObjectKey = []int{2, 3}, storage.EditedDocumentKey(b1.ID, time.Now())
+	_, err = db.ApplyEdit(ctx, storage.Edit{Actor: "ann", BatchID: b1.ID, Event: "merged with the previous",
+		Update: map[int64]storage.NewDocument{d2: merged}, MergedInto: map[int64]int64{d3: d2}, Correction: "merge"})
+	testenv.Must(t, err, "merge documents")
 	_, err = db.Claim(ctx, d2, "ann", 10*time.Minute)
 	testenv.Must(t, err, "claim")
 	testenv.Must(t, db.FileReviewed(ctx, d2, storage.ReviewDecision{Actor: "ann", PatientID: c, Type: "consult-note", LOINC: "11488-4",
@@ -189,7 +197,7 @@ func TestManifestsRebuild(t *testing.T) {
 	n, err = db.WriteDueManifests(ctx, objs, 0)
 	testenv.Must(t, err, "write manifests")
 	if m := manifestOf(t, objs, b1.ID); n != 1 || !strings.Contains(string(m.Rows.Documents[1]), `"filed_by":"ann"`) ||
-		len(m.Rows.DocumentCorrections) != 3 {
+		len(m.Rows.DocumentCorrections) != 4 || !strings.Contains(string(m.Rows.Documents[2]), fmt.Sprintf(`"merged_into":%d`, d2)) {
 		t.Fatalf("after review: wrote %d, manifest documents %s, %d corrections", n, m.Rows.Documents[1], len(m.Rows.DocumentCorrections))
 	}
 	testenv.Must(t, index.Merge(ctx, patients.PatientRef{MRN: "00510002"}, patients.PatientRef{MRN: "00510001"}, "test"), "merge")
@@ -209,7 +217,7 @@ func TestManifestsRebuild(t *testing.T) {
 	rebuilt := testenv.DB(t)
 	sum, err := rebuilt.Rebuild(ctx, objs, storage.RebuildOptions{})
 	testenv.Must(t, err, "rebuild")
-	if sum.Manifests != 4 || sum.Batches != 4 || sum.Pages != 3 || sum.Documents != 2 || sum.Patients != 3 || sum.Unsettled != 1 ||
+	if sum.Manifests != 4 || sum.Batches != 4 || sum.Pages != 3 || sum.Documents != 3 || sum.Patients != 3 || sum.Unsettled != 1 ||
 		len(sum.Orphans) != 1 || sum.Orphans[0] != storage.OriginalKey("sha-lost") {
 		t.Errorf("rebuild summary %+v", sum)
 	}
@@ -246,14 +254,14 @@ func TestManifestsRebuild(t *testing.T) {
 	}
 }
 
-func docIDs(t *testing.T, db *storage.DB, batch int64) (int64, int64) {
+func docIDs(t *testing.T, db *storage.DB, batch int64) (int64, int64, int64) {
 	t.Helper()
 	docs, err := db.BatchDocuments(context.Background(), batch)
 	testenv.Must(t, err, "documents")
-	if len(docs) != 2 {
+	if len(docs) != 3 {
 		t.Fatalf("%d documents", len(docs))
 	}
-	return docs[0].ID, docs[1].ID
+	return docs[0].ID, docs[1].ID, docs[2].ID
 }
 
 func TestDecodeManifestRefuses(t *testing.T) {
