@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 )
 
 // This file recreates the database's index of the bucket from the batch
@@ -120,28 +121,37 @@ func readManifests(ctx context.Context, objs *Objects, schema int) ([]Manifest, 
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
-	var ms []Manifest
-	for _, key := range keys {
+	// Fetched a few at a time: a bucket holds one manifest per batch.
+	ms := make([]Manifest, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, key := range keys {
 		k, err := ParseKey(key)
 		if err != nil || k.Kind != KeyManifest {
 			return nil, fmt.Errorf("rebuild: %s is not a manifest paperchart writes: move it out of %s", key, PrefixManifests)
 		}
-		data, err := objs.Get(ctx, key)
-		if err != nil {
-			return nil, fmt.Errorf("rebuild: %w", err)
-		}
-		m, err := DecodeManifest(data)
-		if err != nil {
-			return nil, fmt.Errorf("rebuild: %s: %w", key, err)
-		}
-		if m.Batch != k.Batch {
-			return nil, fmt.Errorf("rebuild: %s holds batch %d", key, m.Batch)
-		}
-		if m.Schema > schema {
-			return nil, fmt.Errorf("rebuild: %s was written with schema %d, newer than this paperchart's %d: rebuild with the newer paperchart",
-				key, m.Schema, schema)
-		}
-		ms = append(ms, m)
+		g.Go(func() error {
+			data, err := objs.Get(gctx, key)
+			if err != nil {
+				return fmt.Errorf("rebuild: %w", err)
+			}
+			m, err := DecodeManifest(data)
+			if err != nil {
+				return fmt.Errorf("rebuild: %s: %w", key, err)
+			}
+			if m.Batch != k.Batch {
+				return fmt.Errorf("rebuild: %s holds batch %d", key, m.Batch)
+			}
+			if m.Schema > schema {
+				return fmt.Errorf("rebuild: %s was written with schema %d, newer than this paperchart's %d: rebuild with the newer paperchart",
+					key, m.Schema, schema)
+			}
+			ms[i] = m
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(ms, func(a, b Manifest) int { return cmp.Compare(a.Batch, b.Batch) })
 	return ms, nil
