@@ -3,10 +3,13 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -172,6 +175,7 @@ func (db *DB) WriteManifest(ctx context.Context, objs *Objects, batch int64) (bo
 
 	var m Manifest
 	var seen []int64
+	var owner string
 	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		// One snapshot for the changes and every row: a change committed
 		// after it is not among those forgotten, and is written next time.
@@ -182,7 +186,10 @@ func (db *DB) WriteManifest(ctx context.Context, objs *Objects, batch int64) (bo
 			return err
 		}
 		var err error
-		m, err = readManifest(ctx, tx, batch)
+		if m, err = readManifest(ctx, tx, batch); err != nil {
+			return err
+		}
+		owner, err = batchOwner(ctx, tx, batch)
 		return err
 	})
 	if err != nil {
@@ -192,7 +199,10 @@ func (db *DB) WriteManifest(ctx context.Context, objs *Objects, batch int64) (bo
 	if err != nil {
 		return false, err
 	}
-	wrote, err := objs.PutChanged(ctx, ManifestKey(batch), data, "application/json")
+	wrote, err := objs.PutChanged(ctx, ManifestKey(batch), data, "application/json", owner)
+	if errors.Is(err, ErrOtherOwner) {
+		return false, fmt.Errorf("write manifest of batch %d: %w", batch, ErrForeignManifest)
+	}
 	if err != nil {
 		return false, fmt.Errorf("write manifest of batch %d: %w", batch, err)
 	}
@@ -200,6 +210,26 @@ func (db *DB) WriteManifest(ctx context.Context, objs *Objects, batch int64) (bo
 		return wrote, fmt.Errorf("forget the changes of batch %d written to its manifest: %w", batch, err)
 	}
 	return wrote, nil
+}
+
+// ErrForeignManifest is returned by WriteManifest when the bucket holds the
+// manifest of another batch under the same ID: this database is not the
+// bucket's index (a new, empty database was started instead of rebuilt),
+// and its manifests are not written, so that the bucket's are not lost.
+var ErrForeignManifest = errors.New("the bucket holds another batch's manifest under this ID: " +
+	"this database is not the bucket's index (run paperchart rebuild into an empty database, or point at the right bucket)")
+
+// batchOwner identifies the batch itself, not just its ID: a hash of its
+// ingest key and the time it was recorded, which a rebuild keeps. A batch
+// of another database with the same ID has another.
+func batchOwner(ctx context.Context, tx pgx.Tx, batch int64) (string, error) {
+	var key string
+	var at time.Time
+	if err := tx.QueryRow(ctx, `SELECT ingest_key, created_at FROM batches WHERE id = $1`, batch).Scan(&key, &at); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(key + "\n" + at.UTC().Format(time.RFC3339Nano)))
+	return "batch-" + hex.EncodeToString(sum[:16]), nil
 }
 
 // manifestQueries read each table's rows of one batch ($1) as a JSON

@@ -330,3 +330,37 @@ func TestManifestWritersRace(t *testing.T) {
 		t.Fatalf("manifest holds %d events, the last %s; want 6, the last change 4", len(m.Rows.BatchEvents), m.Rows.BatchEvents[len(m.Rows.BatchEvents)-1])
 	}
 }
+
+// A new, empty database started against the bucket of another (instead of
+// rebuilt from it) does not write over that bucket's manifests: its batch 1
+// is another batch than the bucket's batch 1.
+func TestForeignManifestKept(t *testing.T) {
+	ctx := context.Background()
+	objs := testenv.Objects(t)
+	first := testenv.DB(t)
+	_, _, err := first.RecordBatch(ctx, newBatch("first", "sha-first"))
+	testenv.Must(t, err, "record")
+	_, err = first.WriteDueManifests(ctx, objs, 0)
+	testenv.Must(t, err, "write")
+	kept, err := objs.Get(ctx, storage.ManifestKey(1))
+	testenv.Must(t, err, "read")
+
+	other := testenv.DB(t)
+	_, _, err = other.RecordBatch(ctx, newBatch("other", "sha-other"))
+	testenv.Must(t, err, "record")
+	if _, err := other.WriteDueManifests(ctx, objs, 0); !errors.Is(err, storage.ErrForeignManifest) {
+		t.Fatalf("writing over another database's manifest: %v, want ErrForeignManifest", err)
+	}
+	if now, _ := objs.Get(ctx, storage.ManifestKey(1)); !bytes.Equal(now, kept) {
+		t.Fatal("the bucket's manifest of batch 1 was replaced")
+	}
+	if due, _ := other.ManifestsDue(ctx); due != 1 {
+		t.Errorf("%d manifests due in the other database, want 1 (kept, and counted for the alert)", due)
+	}
+	// The first database itself, and one rebuilt from the bucket, still write.
+	_, err = first.Pool().Exec(ctx, `INSERT INTO batch_events (batch_id, event) VALUES (1, 'later')`)
+	testenv.Must(t, err, "change")
+	if n, err := first.WriteDueManifests(ctx, objs, 0); err != nil || n != 1 {
+		t.Fatalf("the bucket's own database wrote %d manifests: %v", n, err)
+	}
+}
