@@ -121,6 +121,7 @@ func TestNames(t *testing.T) {
 		{"two column", "MERIDIAN VALLEY HEALTH SYSTEM Name: Anita Ellison", "ELLISON", "ANITA", "", "Name"},
 		{"re line", "Re: Zielinski, Eleanor  DOB: 3/15/30", "ZIELINSKI", "ELEANOR", "", "Re"},
 		{"hyphen apostrophe", "Patient: O'NEIL-SMITH, MARY", "O'NEIL-SMITH", "MARY", "", "Patient"},
+		{"dash glued by OCR", "PATIENT NAME: Ed Bell- MRN 23485521", "BELL", "ED", "", "Patient Name"},
 		{"next line", "Patient Name:\nDOE, JOHN", "DOE", "JOHN", "", "Patient Name"},
 		{"prose", "The patient is a 66-year-old woman", "", "", "", ""},
 	}
@@ -193,6 +194,10 @@ func TestDates(t *testing.T) {
 		{"Date header", "Date: 10/13/2025", false, "2025-10-13", false, "Date"},
 		{"letter date", "June 4, 2021", false, "2021-06-04", false, ""},
 		{"Mon D YY", "Visit Date: Sept 4, 2021", false, "2021-09-04", false, "Visit Date"},
+		{"after the name on a Re line", "Re: SCOTT, CHRISTINA 07/29/1961", true, "1961-07-29", false, "Re"},
+		{"after the name, comma", "Patient: ROE, JANE, 04/12/1961", true, "1961-04-12", true, "Patient"},
+		{"after the name, not a birth date", "Re: SCOTT, CHRISTINA 07/29/2030", true, "", false, ""},
+		{"not right after the name", "Re: SCOTT, CHRISTINA (seen on 07/29/2021)", true, "", false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

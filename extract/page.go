@@ -52,6 +52,12 @@ func (x *Extractor) Page(text string) Found {
 					}
 					n.Label, n.Line, n.Confidence = h.def.name, at, conf
 					f.Names = append(f.Names, n)
+					// "Re: ROE, JANE 04/12/1961": an unlabelled date right
+					// after the patient's name is the birth date.
+					if dc, ok := x.dateAfterName(seg, n.Raw); ok {
+						dc.Label, dc.Line, dc.Confidence = h.def.name, at, conf*nameDateFactor
+						f.BirthDates = append(f.BirthDates, dc)
+					}
 				}
 			case kindDOB, kindService:
 				birth := h.def.kind == kindDOB
@@ -80,6 +86,28 @@ func (x *Extractor) Page(text string) Found {
 	}
 	f.Facility = x.facility(lines)
 	return merge([]Found{f}, []float64{1})
+}
+
+// nameDateFactor lowers the confidence of a birth date read without its
+// label, after a name, below that of a labelled one.
+const nameDateFactor = 0.8
+
+// dateAfterName reads a date that follows the name raw in seg with nothing
+// but spaces or punctuation between them.
+func (x *Extractor) dateAfterName(seg, raw string) (DateCand, bool) {
+	i := strings.Index(seg, raw)
+	if i < 0 {
+		return DateCand{}, false
+	}
+	rest := strings.TrimLeft(seg[i+len(raw):], " ,;-(")
+	if rest == "" || rest[0] < '0' || rest[0] > '9' {
+		return DateCand{}, false
+	}
+	dc, ok := x.dateValue(rest, true)
+	if !ok || !strings.HasPrefix(rest, dc.Raw) {
+		return DateCand{}, false
+	}
+	return dc, true
 }
 
 // otherPerson reports whether a name line is about someone other than the

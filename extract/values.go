@@ -91,7 +91,8 @@ func nameValue(seg string) (Name, bool) {
 	var words []string
 	end := 0
 	for _, t := range strings.Fields(seg) {
-		w := strings.Trim(t, ".")
+		// A dash OCR glued to a word ("Bell- MRN") is no part of the name.
+		w := strings.TrimRight(strings.Trim(t, "."), "-")
 		up := strings.ToUpper(strings.TrimRight(w, ","))
 		if w == "" || stopWords[up] || strings.HasSuffix(w, ":") || !nameWord(strings.TrimRight(w, ",")) {
 			break

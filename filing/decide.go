@@ -24,7 +24,14 @@ const mrnConfidence = 0.5
 // and says whether it files itself. texts and labels are its pages' text
 // and label MRNs; what separation found on each page is part.Findings, or,
 // where part has none (a person's edit), read here.
-func (f *Filer) decide(ctx context.Context, part separate.Document, texts, labels []string) (storage.NewDocument, error) {
+func (f *Filer) decide(ctx context.Context, part separate.Document, texts, labels []string) (storage.NewDocument, patientDecision, error) {
+	var pd patientDecision
+	d, err := f.decideDocument(ctx, part, texts, labels, &pd)
+	return d, pd, err
+}
+
+// decideDocument is decide, leaving the patient decision in *pr.
+func (f *Filer) decideDocument(ctx context.Context, part separate.Document, texts, labels []string, out *patientDecision) (storage.NewDocument, error) {
 	finds := part.Findings
 	if len(finds) != len(texts) {
 		finds = make([]separate.Findings, len(texts))
@@ -41,7 +48,11 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	}
 	var reasons []string
 	if part.Review {
-		reasons = append(reasons, "where this document starts or ends is not certain")
+		why := "where this document starts or ends is not certain"
+		if len(part.Doubts) > 0 {
+			why += ": " + strings.Join(part.Doubts, "; ")
+		}
+		reasons = append(reasons, why)
 	}
 
 	// Type: a cover sheet's, else the classifier's.
@@ -99,6 +110,7 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	if err != nil {
 		return d, err
 	}
+	*out = pr
 	d.Identifiers = ids
 	d.Candidates = pr.candidates
 	d.PatientConfidence = pr.confidence
@@ -112,6 +124,13 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 	}
 
 	d.ReviewReasons = reasons
+	f.settle(&d, pr)
+	return d, nil
+}
+
+// settle sets the document's state from its decisions: filed, with its
+// patient, when the split and the patient are sure, else for review.
+func (f *Filer) settle(d *storage.NewDocument, pr patientDecision) {
 	switch {
 	case d.SplitReview || !pr.sure || d.Type == "":
 		d.State = storage.DocReview
@@ -129,7 +148,6 @@ func (f *Filer) decide(ctx context.Context, part separate.Document, texts, label
 		id := pr.candidates[0].PatientID
 		d.PatientID = &id
 	}
-	return d, nil
 }
 
 // lookupType finds a type by its code or its LOINC code, as a cover sheet
@@ -214,6 +232,9 @@ type patientDecision struct {
 	confidence float64
 	sure       bool
 	why        []string // plain words, when not sure
+	// linkable lists the candidates to whom the document may be filed
+	// when a document it was faxed with is filed to them (see linkable).
+	linkable map[int64]bool
 }
 
 // conflicts lists the reasons the pages' own identifiers make a document
@@ -274,11 +295,47 @@ func (f *Filer) matchPatient(ctx context.Context, ids chart.Identifiers) (patien
 		pd.sure = false
 		pd.why = append(pd.why, "the pages carry an MRN that is not this patient's")
 	}
-	if c := conflicts(ids); len(c) > 0 {
+	cs := conflicts(ids)
+	if len(cs) > 0 {
 		pd.sure = false
-		pd.why = append(pd.why, c...)
+		pd.why = append(pd.why, cs...)
+	}
+	if !pd.sure && len(cs) == 0 && len(dec.Ranked) > 0 {
+		pd.linkable = f.linkable(ids, found, dec)
 	}
 	return pd, nil
+}
+
+// linkable returns the candidates to whom a document that could not be
+// filed on its own may be filed with the document it was faxed with, when
+// only this held it:
+//
+//   - exactly one identifier, the name or the MRN, agrees and nothing
+//     disagrees (no other MRN on the pages, no other birth date): a fax
+//     cover sheet that names the patient alone. A birth date alone is too
+//     common to count;
+//   - or two agree, the candidate's weight reaches the threshold, and the
+//     only doubt is another candidate scoring almost as well (two records
+//     of one person in the index, a namesake with the same birth date).
+func (f *Filer) linkable(ids chart.Identifiers, found []patients.Patient, dec match.Decision) map[int64]bool {
+	out := map[int64]bool{}
+	top := dec.Ranked[0].Result.Weight
+	for _, r := range dec.Ranked {
+		c := found[r.Index]
+		if mrnDiffers(ids, c) {
+			continue
+		}
+		birth := r.Result.Field(match.FieldBirth).Level
+		eligible, _ := match.Eligible(r.Result)
+		switch {
+		case !eligible && match.Agreeing(r.Result) == 1 &&
+			birth != match.LevelDisagree && birth != match.LevelExact && birth != match.LevelDayMonthSwapped:
+			out[c.ID] = true
+		case eligible && dec.RunnerUp && r.Result.Weight >= dec.Threshold && top-r.Result.Weight < f.match.Thresholds().Margin:
+			out[c.ID] = true
+		}
+	}
+	return out
 }
 
 // coverPatient takes the patient a cover sheet names, and checks that the

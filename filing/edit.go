@@ -102,7 +102,7 @@ func (f *Filer) readBatch(ctx context.Context, batchID int64) (batchPages, error
 func (f *Filer) redecide(ctx context.Context, batchID int64, bp batchPages, nos []int, cover *sheets.Sheet, actor, how string) (storage.NewDocument, error) {
 	part := separate.Document{Pages: nos, Cover: cover, By: "person", Confidence: 1, Reasons: []string{how + " by " + actor}}
 	texts, labels := bp.inputs(nos)
-	d, err := f.decide(ctx, part, texts, labels)
+	d, _, err := f.decide(ctx, part, texts, labels)
 	if err != nil {
 		return d, err
 	}

@@ -29,10 +29,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"paperchart/assemble"
+	"paperchart/chart"
 	"paperchart/classify"
 	"paperchart/extract"
 	"paperchart/match"
@@ -229,29 +231,76 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64, loaded *pagesour
 			return nil, err
 		}
 	}
-	out := make([]storage.NewDocument, 0, len(parts))
+	var kept []separate.Document
 	for _, part := range parts {
-		if len(part.Pages) == 0 {
-			continue
+		if len(part.Pages) > 0 {
+			kept = append(kept, part)
 		}
-		seq := len(out) + 1
+	}
+	out := make([]storage.NewDocument, len(kept))
+	pds := make([]patientDecision, len(kept))
+	for i, part := range kept {
 		texts, labels := bp.inputs(part.Pages)
-		d, err := f.decide(ctx, part, texts, labels)
-		if err != nil {
-			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
+		if out[i], pds[i], err = f.decide(ctx, part, texts, labels); err != nil {
+			return nil, fmt.Errorf("batch %d document %d: %w", batchID, i+1, err)
 		}
+	}
+	f.faxRuns(kept, out, pds)
+	for i := range out {
+		d := &out[i]
+		seq := i + 1
 		d.Seq = seq
 		if d.State == storage.DocFiled {
 			d.ObjectKey = storage.PatientDocumentKey(*d.PatientID, batchID, seq)
 		} else {
 			d.ObjectKey = storage.ReviewDocumentKey(batchID, seq)
 		}
-		if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, part.Pages, bp.src); err != nil {
+		if d.PDFSize, d.PDFSHA1, err = f.storePDF(ctx, batchID, d.ObjectKey, d.Pages, bp.src); err != nil {
 			return nil, fmt.Errorf("batch %d document %d: %w", batchID, seq, err)
 		}
-		out = append(out, d)
 	}
 	return out, nil
+}
+
+// faxRuns files a document that could not be filed on its own evidence
+// with the document it was faxed with, when that one was filed on its own
+// evidence to one of the first's linkable candidates (see Filer.linkable):
+// a fax cover sheet that names the patient alone ("Regarding: Jane Roe"),
+// or one whose name and birth date fit two records of the index equally.
+// The transmission is the missing identifier, as an indexer reads it. Only
+// documents that this, and nothing else, held are filed so; a neighbour
+// filed this way lends nothing further.
+func (f *Filer) faxRuns(parts []separate.Document, docs []storage.NewDocument, pds []patientDecision) {
+	filed := make([]*int64, len(docs)) // patients filed on their own evidence
+	for i := range docs {
+		if docs[i].State == storage.DocFiled {
+			filed[i] = docs[i].PatientID
+		}
+	}
+	for i := range docs {
+		d, pd := &docs[i], pds[i]
+		if d.State == storage.DocFiled || len(pd.linkable) == 0 || d.SplitReview || parts[i].Cover != nil {
+			continue
+		}
+		var with *int64
+		switch {
+		case i+1 < len(docs) && parts[i].FaxNext && filed[i+1] != nil && pd.linkable[*filed[i+1]]:
+			with = filed[i+1]
+		case i > 0 && parts[i-1].FaxNext && filed[i-1] != nil && pd.linkable[*filed[i-1]]:
+			with = filed[i-1]
+		default:
+			continue
+		}
+		k := slices.IndexFunc(pd.candidates, func(c chart.Candidate) bool { return c.PatientID == *with })
+		c := pd.candidates[k]
+		c.Reasons = append(slices.Clip(c.Reasons), "sent in one fax transmission with a document filed to this patient")
+		pd.candidates = append(chart.Candidates{c}, slices.Delete(slices.Clone(pd.candidates), k, k+1)...)
+		pd.sure, pd.why, pd.confidence = true, nil, c.Probability
+		d.Candidates, d.PatientReview, d.PatientConfidence = pd.candidates, false, c.Probability
+		d.PatientSuggested = &c.PatientID
+		d.ReviewReasons = slices.DeleteFunc(d.ReviewReasons, func(r string) bool { return slices.Contains(pds[i].why, r) })
+		f.settle(d, pd)
+	}
 }
 
 // separatePage is what separation needs of a stored page.

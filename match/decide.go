@@ -108,6 +108,10 @@ func Eligible(r Result) (bool, string) {
 	return true, ""
 }
 
+// Agreeing counts the identifiers of a result that agree, among MRN, full name and birth date:
+// Eligible asks for two.
+func Agreeing(r Result) int { return identifiersAgreeing(r) }
+
 // identifiersAgreeing counts the agreeing identifiers among MRN, full name and birth date.
 func identifiersAgreeing(r Result) int {
 	n := 0

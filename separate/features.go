@@ -163,8 +163,7 @@ func features(doc []signals, cur *signals, blank bool, classOf func(int) string)
 	// sender or count than the page before) starts a document; the next
 	// page of the same transmission says nothing either way.
 	if cur.fax.ok {
-		seq := prev.fax.ok && cur.fax.k == prev.fax.k+1 && cur.fax.n == prev.fax.n &&
-			(cur.fax.sender == "" || prev.fax.sender == "" || chart.EditsString(cur.fax.sender, prev.fax.sender, 2, true) <= 2)
+		seq := cur.fax.follows(prev.fax)
 		x[fFaxSeq] = b(seq)
 		x[fFaxNew] = b(!seq && (cur.fax.k == 1 || !prev.fax.ok))
 	}

@@ -43,6 +43,14 @@ type Document struct {
 	// Reasons say in plain words, without patient data, why the document
 	// starts where it does and what casts doubt on it.
 	Reasons []string
+	// Doubts are the Reasons that cast doubt on the document's boundaries,
+	// in plain words ("page 4 may start another document"), for the person
+	// who checks the split.
+	Doubts []string
+	// FaxNext says that the document's last page and the next document's
+	// first page are consecutive pages of one fax transmission: sent
+	// together, most likely about the same patient.
+	FaxNext bool
 	// Review is set when Confidence is under the separator's threshold, and
 	// for documents found before the first cover sheet of a batch: a person
 	// must check the split.
@@ -290,6 +298,9 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 			if !cut {
 				d.Reasons = append(d.Reasons, "no sheet before it")
 			}
+			if q(sc[a].p) < s.threshold {
+				d.doubt(fmt.Sprintf("page %d may belong to the document before", sc[a].sig.no))
+			}
 		case sg.opener == nil:
 			d.By = ByFirst
 			if sg.leading {
@@ -314,23 +325,30 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 			d.Confidence *= 1 - qi
 			// A doubt that alone would send the document to review is named.
 			if 1-qi < s.threshold {
-				d.Reasons = append(d.Reasons, fmt.Sprintf("page %d may start another document", sc[i].sig.no))
+				d.doubt(fmt.Sprintf("page %d may start another document", sc[i].sig.no))
 			}
 		}
 		if b < len(sc) {
+			d.FaxNext = sc[b].sig.fax.follows(sc[b-1].sig.fax)
 			d.Confidence *= q(sc[b].p)
 			if q(sc[b].p) < s.threshold {
-				d.Reasons = append(d.Reasons, fmt.Sprintf("page %d may continue it", sc[b].sig.no))
+				d.doubt(fmt.Sprintf("page %d may continue it", sc[b].sig.no))
 			}
 		}
 		d.Review = d.Confidence < s.threshold
 		if cut && sg.leading {
 			d.Review = true
-			d.Reasons = append(d.Reasons, "no cover sheet before it")
+			d.doubt("no cover sheet before it")
 		}
 		docs = append(docs, d)
 	}
 	return docs, nil
+}
+
+// doubt records a reason that casts doubt on the document's boundaries.
+func (d *Document) doubt(why string) {
+	d.Reasons = append(d.Reasons, why)
+	d.Doubts = append(d.Doubts, why)
 }
 
 // startReasons describes the evidence for a document starting at sc[i],

@@ -247,6 +247,12 @@ func TestSplit(t *testing.T) {
 				if len(d.Reasons) == 0 {
 					t.Errorf("document %d: no reasons", i+1)
 				}
+				for _, r := range d.Doubts {
+					if !slices.Contains(d.Reasons, r) {
+						t.Errorf("document %d: doubt %q not among its reasons", i+1, r)
+					}
+				}
+
 				if (d.By == ByCover || d.By == BySeparator) && !d.Review && d.Confidence < 0.99 {
 					t.Errorf("document %d: sheet document with confidence %.3f", i+1, d.Confidence)
 				}

@@ -312,6 +312,14 @@ var (
 	faxMarkerRe = regexp.MustCompile(`(?i)\bfax\b|\bfrom\b.*\bto\b|\breceived\b`)
 )
 
+// follows reports whether h is the page after prev in one transmission:
+// the next page number of the same count, from the same sender (allowing
+// for two misread characters).
+func (h faxHeader) follows(prev faxHeader) bool {
+	return h.ok && prev.ok && h.k == prev.k+1 && h.n == prev.n &&
+		(h.sender == "" || prev.sender == "" || chart.EditsString(h.sender, prev.sender, 2, true) <= 2)
+}
+
 // parseFaxHeader reads a line as a fax transmission header: a long line
 // with a sender ("FROM", "FAX", "Received") and a page counter.
 func parseFaxHeader(line string) (faxHeader, bool) {
