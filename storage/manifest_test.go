@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -363,4 +365,122 @@ func TestForeignManifestKept(t *testing.T) {
 	if n, err := first.WriteDueManifests(ctx, objs, 0); err != nil || n != 1 {
 		t.Fatalf("the bucket's own database wrote %d manifests: %v", n, err)
 	}
+}
+
+// After a restore from last night's dump, a rebuild with Update brings the
+// database to the bucket's state: what review did since the dump (a
+// document filed, a type confirmed, a merge), batches recorded since, every
+// row as in the database that was lost; the document filed since the dump
+// joins the outboxes, announced to the EHR.
+func TestRebuildOntoRestore(t *testing.T) {
+	for _, tool := range []string{"pg_dump", "pg_restore"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed: deploy/setup.sh installs PostgreSQL's client tools", tool)
+		}
+	}
+	ctx := context.Background()
+	url := testenv.DBURL(t)
+	db, err := storage.OpenDB(ctx, url)
+	testenv.Must(t, err, "open")
+	defer db.Close()
+	_, err = db.Migrate(ctx)
+	testenv.Must(t, err, "migrate")
+	objs := testenv.Objects(t)
+	index := patients.New(db.Pool(), patients.Options{})
+	_, err = index.Import(ctx, strings.NewReader(rebuildIndex), patients.FormatCSV, patients.ImportOptions{})
+	testenv.Must(t, err, "import")
+	p1, err := index.ByMRN(ctx, patients.DefaultAuthority, "00510001")
+	testenv.Must(t, err, "patient")
+	p2, err := index.ByMRN(ctx, patients.DefaultAuthority, "00510002")
+	testenv.Must(t, err, "patient")
+	b1, _, err := db.RecordBatch(ctx, newBatch("k1", "sha-one"))
+	testenv.Must(t, err, "record")
+	db.MarkQueued(ctx, b1.ID, "pdf")
+	db.StartSplit(ctx, b1.ID)
+	testenv.Must(t, db.AddPages(ctx, b1.ID, "pdf", []storage.NewPage{{No: 1, SourceKey: "s1", Kind: "image"}, {No: 2, SourceKey: "s2", Kind: "image"}}), "pages")
+	for no := 1; no <= 2; no++ {
+		_, err := db.CompletePage(ctx, storage.PageResult{BatchID: b1.ID, No: no, Text: "text", WordCount: 1})
+		testenv.Must(t, err, "page")
+	}
+	db.Assembled(ctx, b1.ID, storage.SearchableKey(b1.ID))
+	_, _, err = db.FinishFiling(ctx, b1.ID, []storage.NewDocument{
+		{Seq: 1, State: storage.DocFiled, DocStatus: storage.DocStatusPreliminary, Pages: []int{1}, ObjectKey: "d1", PatientID: &p1.ID,
+			Type: "letter", LOINC: "34109-9", SeparatedBy: "first", TypeSuggested: "letter", TypeReview: true},
+		{Seq: 2, State: storage.DocReview, Pages: []int{2}, ObjectKey: "d2", SeparatedBy: "content", PatientSuggested: &p2.ID,
+			Candidates: chart.Candidates{{PatientID: p2.ID, Probability: 0.5}}, PatientReview: true},
+	})
+	testenv.Must(t, err, "file")
+	_, err = db.WriteDueManifests(ctx, objs, 0)
+	testenv.Must(t, err, "write manifests")
+
+	dump := t.TempDir() + "/nightly.dump"
+	if out, err := exec.Command("pg_dump", "--format=custom", "--no-owner", "--file="+dump, url).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, out)
+	}
+
+	// The day goes on after the dump.
+	d1, d2 := firstDocs(t, db, b1.ID)
+	_, err = db.Claim(ctx, d2, "ann", time.Minute)
+	testenv.Must(t, err, "claim")
+	testenv.Must(t, db.FileReviewed(ctx, d2, storage.ReviewDecision{Actor: "ann", PatientID: p1.ID, Type: "letter", LOINC: "34109-9", ObjectKey: "d2p"}), "file")
+	testenv.Must(t, db.ConfirmType(ctx, d1, storage.TypeDecision{Actor: "bob", Type: "letter", LOINC: "34109-9", Title: "Letter"}), "confirm")
+	testenv.Must(t, index.Merge(ctx, patients.PatientRef{MRN: "00510002"}, patients.PatientRef{MRN: "00510001"}, "test"), "merge")
+	b2, _, err := db.RecordBatch(ctx, newBatch("k2", "sha-two"))
+	testenv.Must(t, err, "record")
+	_, err = db.Reject(ctx, b2.ID, "empty", "The file is empty.")
+	testenv.Must(t, err, "reject")
+	_, err = db.WriteDueManifests(ctx, objs, 0)
+	testenv.Must(t, err, "write manifests")
+	want := dumpRows(t, db, nil)
+
+	// The database is lost; last night's dump is restored, then the bucket
+	// brings it up to date.
+	restoredURL := testenv.DBURL(t)
+	if out, err := exec.Command("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--dbname="+restoredURL, dump).CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v\n%s", err, out)
+	}
+	restored, err := storage.OpenDB(ctx, restoredURL)
+	testenv.Must(t, err, "open the restored database")
+	defer restored.Close()
+	if _, err := restored.Rebuild(ctx, objs, storage.RebuildOptions{}); !errors.Is(err, storage.ErrNotEmpty) || !strings.Contains(err.Error(), "--update") {
+		t.Fatalf("rebuild onto a restored database without Update: %v", err)
+	}
+	sum, err := restored.Rebuild(ctx, objs, storage.RebuildOptions{Update: true})
+	testenv.Must(t, err, "rebuild onto the restore")
+	if sum.Batches != 2 {
+		t.Errorf("summary %+v, want 2 batches", sum)
+	}
+	got := dumpRows(t, restored, nil)
+	for _, tt := range rebuiltTables {
+		if got[tt.table] != want[tt.table] {
+			t.Errorf("table %s after restore and rebuild differs:\n got %s\nwant %s", tt.table, got[tt.table], want[tt.table])
+		}
+	}
+	var outbox []int64
+	rows, err := restored.Pool().Query(ctx, `SELECT document_id FROM hl7_outbox WHERE state = 'pending' ORDER BY document_id`)
+	testenv.Must(t, err, "outbox")
+	for rows.Next() {
+		var id int64
+		testenv.Must(t, rows.Scan(&id), "scan")
+		outbox = append(outbox, id)
+	}
+	if !slices.Equal(outbox, []int64{d1, d2}) {
+		t.Errorf("MDM outbox after the rebuild: %v, want the document filed before the dump (%d, pending then) and the one filed since (%d)", outbox, d1, d2)
+	}
+	// Again: nothing changes (every row is already the manifests' version).
+	_, err = restored.Rebuild(ctx, objs, storage.RebuildOptions{Update: true})
+	testenv.Must(t, err, "rebuild again")
+	if again := dumpRows(t, restored, nil); again["documents"] != got["documents"] || again["document_events"] != got["document_events"] {
+		t.Error("a second rebuild onto the same database changed it")
+	}
+}
+
+func firstDocs(t *testing.T, db *storage.DB, batch int64) (int64, int64) {
+	t.Helper()
+	docs, err := db.BatchDocuments(context.Background(), batch)
+	testenv.Must(t, err, "documents")
+	if len(docs) != 2 {
+		t.Fatalf("%d documents", len(docs))
+	}
+	return docs[0].ID, docs[1].ID
 }

@@ -39,6 +39,13 @@ type RebuildOptions struct {
 	// Check reads and inserts everything, then rolls back: the summary
 	// says what a rebuild would recreate, and nothing is written.
 	Check bool
+	// Update rebuilds onto a database restored from a dump instead of an
+	// empty one: rows the database lacks are added, and rows the
+	// manifests hold newer versions of (a later updated_at) replaced;
+	// history and corrections are appended where missing. The outboxes
+	// are kept, and documents filed since the dump join them: they are
+	// announced to the EHR (again, if they were before the loss).
+	Update bool
 }
 
 // errCheckOnly rolls back a rebuild run with Check.
@@ -52,8 +59,9 @@ var ErrNotEmpty = errors.New("the database is not empty")
 // — batches, their history, pages, documents with their decisions, history
 // and corrections, the patients they name — with their IDs, in one
 // transaction, into a migrated database that holds no batch, document or
-// patient yet. Identity sequences then continue after the highest IDs.
-// Documents filed before are not announced again: the HL7 and webhook
+// patient yet, or with Update onto one restored from a dump. Identity
+// sequences then continue after the highest IDs. Into an empty database,
+// documents filed before are not announced again: the HL7 and webhook
 // outboxes stay empty.
 func (db *DB) Rebuild(ctx context.Context, objs *Objects, opt RebuildOptions) (RebuildSummary, error) {
 	var sum RebuildSummary
@@ -62,8 +70,9 @@ func (db *DB) Rebuild(ctx context.Context, objs *Objects, opt RebuildOptions) (R
 		+ (SELECT count(*) FROM patients)`).Scan(&n); err != nil {
 		return sum, fmt.Errorf("rebuild: check the database is empty: %w", err)
 	}
-	if n > 0 {
-		return sum, fmt.Errorf("rebuild: %w: rebuild only into a new database (paperchart migrate makes its schema)", ErrNotEmpty)
+	if n > 0 && !opt.Update {
+		return sum, fmt.Errorf("rebuild: %w: rebuild into a new database (paperchart migrate makes its schema), "+
+			"or onto one restored from a dump with --update", ErrNotEmpty)
 	}
 	var schema int
 	if err := db.pool.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&schema); err != nil {
@@ -75,7 +84,7 @@ func (db *DB) Rebuild(ctx context.Context, objs *Objects, opt RebuildOptions) (R
 	}
 	sum.Manifests = len(ms)
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		r := &rebuilder{tx: tx, columns: map[string]map[string]bool{}}
+		r := &rebuilder{tx: tx, columns: map[string]map[string]bool{}, update: opt.Update}
 		if sum.Patients, err = r.patients(ctx, ms); err != nil {
 			return err
 		}
@@ -86,7 +95,12 @@ func (db *DB) Rebuild(ctx context.Context, objs *Objects, opt RebuildOptions) (R
 		}
 		// Filed documents joined the outboxes as they were inserted; they
 		// were announced (or not) before the loss, which is not known.
+		// Onto a dump, its outboxes say what was sent by then, and what
+		// was filed since is announced.
 		for _, t := range []string{"hl7_outbox", "webhook_outbox"} {
+			if opt.Update {
+				break
+			}
 			if _, err := tx.Exec(ctx, `DELETE FROM `+t); err != nil {
 				return fmt.Errorf("empty %s: %w", t, err)
 			}
@@ -161,6 +175,42 @@ func readManifests(ctx context.Context, objs *Objects, schema int) ([]Manifest, 
 type rebuilder struct {
 	tx      pgx.Tx
 	columns map[string]map[string]bool // each table's columns
+	update  bool                       // RebuildOptions.Update
+}
+
+// rebuiltKeys are each rebuilt table's key, and whether its rows change
+// (the newer version, by updated_at, wins) or are only ever appended.
+var rebuiltKeys = map[string]struct {
+	key     []string
+	changes bool
+}{
+	"patients": {[]string{"id"}, true}, "patient_identifiers": {nil, false},
+	"batches": {[]string{"id"}, true}, "batch_events": {[]string{"id"}, false},
+	"pages": {[]string{"batch_id", "page_no"}, true}, "documents": {[]string{"id"}, true},
+	"document_events": {[]string{"id"}, false}, "document_corrections": {[]string{"id"}, false},
+}
+
+// conflict is the ON CONFLICT clause of an insert into table of the given
+// columns: none into an empty database (but patients' identifiers, which
+// manifests share); onto a restored one, appended rows are skipped when
+// there, changing ones replaced when the manifest's are newer.
+func (r *rebuilder) conflict(table string, cols []string) string {
+	k := rebuiltKeys[table]
+	switch {
+	case table == "patient_identifiers" || (r.update && !k.changes):
+		return "ON CONFLICT DO NOTHING"
+	case !r.update:
+		return ""
+	}
+	var set, from []string
+	for _, c := range cols {
+		if !slices.Contains(k.key, c) {
+			q := pgx.Identifier{c}.Sanitize()
+			set, from = append(set, q), append(from, "EXCLUDED."+q)
+		}
+	}
+	return fmt.Sprintf("ON CONFLICT (%s) DO UPDATE SET (%s) = ROW(%s) WHERE %s.updated_at < EXCLUDED.updated_at",
+		strings.Join(k.key, ", "), strings.Join(set, ", "), strings.Join(from, ", "), table)
 }
 
 // patients inserts the newest row of every patient the manifests name,
@@ -186,26 +236,26 @@ func (r *rebuilder) patients(ctx context.Context, ms []Manifest) (int, error) {
 	}
 	ids := slices.Sorted(maps.Keys(newest))
 	rows := make([]Row, 0, len(ids))
-	merged := map[int64]json.RawMessage{}
+	merged := map[int64]pointer{}
 	for _, id := range ids {
 		row, into, err := without(newest[id], "merged_into")
 		if err != nil {
 			return 0, fmt.Errorf("patient %d: %w", id, err)
 		}
 		if into != nil {
-			merged[id] = into
+			merged[id] = pointer{into, newest[id]}
 		}
 		rows = append(rows, row)
 	}
-	if err := r.insert(ctx, "patients", rows, ""); err != nil {
+	if err := r.insert(ctx, "patients", rows); err != nil {
 		return 0, err
 	}
 	for _, id := range slices.Sorted(maps.Keys(merged)) {
-		if _, err := r.tx.Exec(ctx, `UPDATE patients SET merged_into = ($2::jsonb #>> '{}')::bigint WHERE id = $1`, id, []byte(merged[id])); err != nil {
+		if err := r.point(ctx, "patients", id, merged[id]); err != nil {
 			return 0, fmt.Errorf("patient %d merged: %w", id, err)
 		}
 	}
-	if err := r.insert(ctx, "patient_identifiers", idents, "ON CONFLICT DO NOTHING"); err != nil {
+	if err := r.insert(ctx, "patient_identifiers", idents); err != nil {
 		return 0, err
 	}
 	return len(ids), nil
@@ -213,17 +263,17 @@ func (r *rebuilder) patients(ctx context.Context, ms []Manifest) (int, error) {
 
 // batch inserts one manifest's batch, pages, documents and their history.
 func (r *rebuilder) batch(ctx context.Context, m Manifest, sum *RebuildSummary) error {
-	if err := r.insert(ctx, "batches", m.Rows.Batches, ""); err != nil {
+	if err := r.insert(ctx, "batches", m.Rows.Batches); err != nil {
 		return err
 	}
-	if err := r.insert(ctx, "batch_events", m.Rows.BatchEvents, ""); err != nil {
+	if err := r.insert(ctx, "batch_events", m.Rows.BatchEvents); err != nil {
 		return err
 	}
-	if err := r.insert(ctx, "pages", m.Rows.Pages, ""); err != nil {
+	if err := r.insert(ctx, "pages", m.Rows.Pages); err != nil {
 		return err
 	}
 	docs := make([]Row, len(m.Rows.Documents))
-	merged := map[int64]json.RawMessage{}
+	merged := map[int64]pointer{}
 	for i, row := range m.Rows.Documents {
 		var d struct {
 			ID int64 `json:"id"`
@@ -237,21 +287,21 @@ func (r *rebuilder) batch(ctx context.Context, m Manifest, sum *RebuildSummary) 
 			return fmt.Errorf("document %d: %w", d.ID, err)
 		}
 		if into != nil {
-			merged[d.ID] = into
+			merged[d.ID] = pointer{into, row}
 		}
 	}
-	if err := r.insert(ctx, "documents", docs, ""); err != nil {
+	if err := r.insert(ctx, "documents", docs); err != nil {
 		return err
 	}
 	for _, id := range slices.Sorted(maps.Keys(merged)) {
-		if _, err := r.tx.Exec(ctx, `UPDATE documents SET merged_into = ($2::jsonb #>> '{}')::bigint WHERE id = $1`, id, []byte(merged[id])); err != nil {
+		if err := r.point(ctx, "documents", id, merged[id]); err != nil {
 			return fmt.Errorf("document %d merged: %w", id, err)
 		}
 	}
-	if err := r.insert(ctx, "document_events", m.Rows.DocumentEvents, ""); err != nil {
+	if err := r.insert(ctx, "document_events", m.Rows.DocumentEvents); err != nil {
 		return err
 	}
-	if err := r.insert(ctx, "document_corrections", m.Rows.DocumentCorrections, ""); err != nil {
+	if err := r.insert(ctx, "document_corrections", m.Rows.DocumentCorrections); err != nil {
 		return err
 	}
 	sum.Batches++
@@ -263,6 +313,22 @@ func (r *rebuilder) batch(ctx context.Context, m Manifest, sum *RebuildSummary) 
 		sum.Unsettled++
 	}
 	return nil
+}
+
+// pointer is a row's merged_into, set once every row is in.
+type pointer struct {
+	into json.RawMessage // the ID it points at
+	row  Row             // the whole row, for its updated_at
+}
+
+// point sets merged_into of the row with the given ID of table, if the
+// row is the manifest's version of it (onto a restored database, a newer
+// one there keeps its own).
+func (r *rebuilder) point(ctx context.Context, table string, id int64, p pointer) error {
+	_, err := r.tx.Exec(ctx, `UPDATE `+table+` t SET merged_into = ($2::jsonb #>> '{}')::bigint
+		FROM jsonb_populate_record(NULL::`+table+`, $3::jsonb) m WHERE t.id = $1 AND t.updated_at = m.updated_at`,
+		id, []byte(p.into), []byte(p.row))
+	return err
 }
 
 // without returns row with the field set to null, and the field's value
@@ -284,7 +350,7 @@ func without(row Row, field string) (Row, json.RawMessage, error) {
 
 // insert inserts rows into table with the columns they name: a column a
 // manifest of an older schema lacks takes its default.
-func (r *rebuilder) insert(ctx context.Context, table string, rows []Row, conflict string) error {
+func (r *rebuilder) insert(ctx context.Context, table string, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -324,7 +390,7 @@ func (r *rebuilder) insert(ctx context.Context, table string, rows []Row, confli
 			return err
 		}
 		q := `INSERT INTO ` + table + ` (` + list + `) OVERRIDING SYSTEM VALUE SELECT ` + list +
-			` FROM jsonb_populate_recordset(NULL::` + table + `, $1::jsonb) ` + conflict
+			` FROM jsonb_populate_recordset(NULL::` + table + `, $1::jsonb) ` + r.conflict(table, names)
 		if _, err := r.tx.Exec(ctx, q, data); err != nil {
 			return fmt.Errorf("insert %d rows into %s: %w", len(groups[sig]), table, err)
 		}

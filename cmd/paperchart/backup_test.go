@@ -82,6 +82,8 @@ func TestBackupAndRestoreDrill(t *testing.T) {
 		testenv.Must(t, err, "audit")
 	}
 
+	_, err = db.WriteDueManifests(ctx, objs, 0)
+	testenv.Must(t, err, "manifests")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "paperchart")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -139,6 +141,22 @@ func TestBackupAndRestoreDrill(t *testing.T) {
 	testenv.Must(t, err, "record after the restore")
 	if b.ID <= bid {
 		t.Errorf("batch recorded after the restore got ID %d, not after %d", b.ID, bid)
+	}
+
+	// The bucket holds nothing newer than the dump: rebuild --update
+	// leaves every row as restored.
+	var rb strings.Builder
+	before := allRows(t, restored)
+	testenv.Must(t, runRebuild(ctx, []string{"--update", "--database-url=" + restoredURL, "--s3-endpoint=" + oc.Endpoint,
+		"--s3-access-key=" + oc.AccessKey, "--s3-secret-key=" + oc.SecretKey, "--s3-bucket=" + oc.Bucket}, &rb), "rebuild --update")
+	if !strings.Contains(rb.String(), "brought up to date from 1 manifests") {
+		t.Errorf("rebuild --update said %q", rb.String())
+	}
+	after := allRows(t, restored)
+	for table, rows := range before {
+		if table != "audit_log" && table != "audit_chain" && table != "manifest_changes" && after[table] != rows {
+			t.Errorf("table %s changed by rebuild --update with nothing newer in the bucket:\n got %.1000s\nwant %.1000s", table, after[table], rows)
+		}
 	}
 
 	out := script("drill", newest)

@@ -12,16 +12,20 @@ import (
 
 func runRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("rebuild", "[--check] [flags]", "Recreates the database's batches, their history, pages, documents (decisions, history,\n"+
+	fs := newFlags("rebuild", "[--check] [--update] [flags]", "Recreates the database's batches, their history, pages, documents (decisions, history,\n"+
 		"corrections) and the patients they name from the batch manifests in the bucket\n"+
 		"(manifests/batches/<batch>.json), with their IDs, into a new, empty database: after the\n"+
 		"database is lost, point --database-url at a new one and run this before any other role.\n"+
-		"It migrates the schema first and refuses a database that holds batches, documents or patients.\n"+
-		"Not recovered (restore them from pg_dump, see README.md, Backups): users, sessions,\n"+
-		"tokens, the audit trail, the HL7 and webhook outboxes, patient merges' log, and patients\n"+
-		"no document names (re-import the patient index after the rebuild).")
+		"It migrates the schema first and refuses a database that holds batches, documents or patients,\n"+
+		"unless --update: onto a database restored from a dump, it adds what the dump lacks and replaces\n"+
+		"rows the manifests hold newer versions of, so the dump's users, tokens and audit trail are kept\n"+
+		"and the documents come up to the last seconds.\n"+
+		"Not in the bucket (a dump has them: restore it, then rebuild --update; README.md, Backups and\n"+
+		"recovery): users, sessions, tokens, the audit trail, the HL7 and webhook outboxes, the patient\n"+
+		"merges' log, and patients no document names (or re-import the patient index after the rebuild).")
 	c.register(fs, useDB|useS3)
 	check := fs.Bool("check", false, "read and insert everything, then roll back: prove the bucket rebuilds, change nothing")
+	update := fs.Bool("update", false, "rebuild onto a database restored from a dump (documents filed since the dump are announced to the EHR)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,11 +44,14 @@ func runRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := objs.Ping(ctx); err != nil {
 		return err
 	}
-	sum, err := db.Rebuild(ctx, objs, storage.RebuildOptions{Check: *check})
+	sum, err := db.Rebuild(ctx, objs, storage.RebuildOptions{Check: *check, Update: *update})
 	if err != nil {
 		return err
 	}
 	verb := "rebuilt"
+	if *update {
+		verb = "brought up to date"
+	}
 	if *check {
 		verb = "checked (nothing written)"
 	}
@@ -63,9 +70,13 @@ func runRebuild(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	_, err = audit.New(db.Pool()).Record(ctx, audit.Entry{Actor: cliActor(), Action: "db.rebuild", Outcome: audit.OutcomeOK,
-		Detail: fmt.Sprintf("%d batches, %d documents from %d manifests", sum.Batches, sum.Documents, sum.Manifests)})
+		Detail: fmt.Sprintf("%s: %d batches, %d documents from %d manifests", verb, sum.Batches, sum.Documents, sum.Manifests)})
 	if err != nil {
 		return errors.Join(errors.New("rebuilt, but the audit entry of the rebuild was not written"), err)
+	}
+	if *update {
+		fmt.Fprintln(stdout, "next: start paperchart")
+		return nil
 	}
 	fmt.Fprintln(stdout, "next: re-import the patient index (paperchart patients import), restore users and tokens (README.md, Backups), start paperchart")
 	return nil
