@@ -1,6 +1,6 @@
 // Package storage owns what paperchart keeps: the state of every batch and
 // page in PostgreSQL (the state of the work, and an index of the bucket:
-// each batch's rows are also kept there as its manifest, manifest.go, from
+// each batch's rows are also kept in the bucket as its manifest, manifest.go, from
 // which Rebuild recreates them), and the bytes — originals, page
 // images, OCR results, searchable PDFs — in S3-compatible object storage.
 //
