@@ -46,6 +46,9 @@ type RebuildOptions struct {
 	// are kept, and documents filed since the dump join them: they are
 	// announced to the EHR (again, if they were before the loss).
 	Update bool
+	// Chunk is how many manifests are held in memory at a time; 0 means
+	// 256.
+	Chunk int
 }
 
 // errCheckOnly rolls back a rebuild run with Check.
@@ -78,21 +81,49 @@ func (db *DB) Rebuild(ctx context.Context, objs *Objects, opt RebuildOptions) (R
 	if err := db.pool.QueryRow(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&schema); err != nil {
 		return sum, fmt.Errorf("rebuild: schema version: %w", err)
 	}
-	ms, err := readManifests(ctx, objs, schema)
+	keys, err := manifestKeys(ctx, objs)
 	if err != nil {
 		return sum, err
 	}
-	sum.Manifests = len(ms)
+	originals := map[string]bool{}
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		r := &rebuilder{tx: tx, columns: map[string]map[string]bool{}, update: opt.Update}
-		if sum.Patients, err = r.patients(ctx, ms); err != nil {
-			return err
+		r := &rebuilder{tx: tx, columns: map[string]map[string]bool{}, update: opt.Update,
+			patientsSeen: map[int64]time.Time{}, merged: map[int64]pointer{}}
+		// A chunk of manifests at a time, in batch order (a batch may be
+		// the duplicate of an earlier one): only a chunk is in memory.
+		chunk := opt.Chunk
+		if chunk <= 0 {
+			chunk = 256
 		}
-		for _, m := range ms {
-			if err := r.batch(ctx, m, &sum); err != nil {
-				return fmt.Errorf("batch %d: %w", m.Batch, err)
+		for start := 0; start < len(keys); start += chunk {
+			ms, err := fetchManifests(ctx, objs, keys[start:min(start+chunk, len(keys))], schema)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if err := r.patients(ctx, m); err != nil {
+					return fmt.Errorf("batch %d: %w", m.Batch, err)
+				}
+				if err := r.batch(ctx, m, &sum); err != nil {
+					return fmt.Errorf("batch %d: %w", m.Batch, err)
+				}
+				var b struct {
+					OriginalKey string `json:"original_key"`
+				}
+				if err := json.Unmarshal(m.Rows.Batches[0], &b); err != nil {
+					return fmt.Errorf("batch %d: %w", m.Batch, err)
+				}
+				originals[b.OriginalKey] = true
+				sum.Manifests++
 			}
 		}
+		// Merged patients point at their survivors once every patient is in.
+		for _, id := range slices.Sorted(maps.Keys(r.merged)) {
+			if err := r.point(ctx, "patients", id, r.merged[id]); err != nil {
+				return fmt.Errorf("patient %d merged: %w", id, err)
+			}
+		}
+		sum.Patients = len(r.patientsSeen)
 		// Filed documents joined the outboxes as they were inserted; they
 		// were announced (or not) before the loss, which is not known.
 		// Onto a dump, its outboxes say what was sent by then, and what
@@ -121,30 +152,41 @@ func (db *DB) Rebuild(ctx context.Context, objs *Objects, opt RebuildOptions) (R
 	if err != nil {
 		return RebuildSummary{Manifests: sum.Manifests}, fmt.Errorf("rebuild: %w", err)
 	}
-	if sum.Orphans, err = orphanOriginals(ctx, objs, ms); err != nil {
+	if sum.Orphans, err = orphanOriginals(ctx, objs, originals); err != nil {
 		return sum, err
 	}
 	return sum, nil
 }
 
-// readManifests reads and decodes every manifest in the bucket, in batch
-// order. Any it cannot read stops the rebuild: a manifest left out is a
-// batch lost from the index.
-func readManifests(ctx context.Context, objs *Objects, schema int) ([]Manifest, error) {
-	keys, err := objs.List(ctx, PrefixManifests)
+// manifestKeys lists the manifests in the bucket, in batch order. A key
+// under the prefix that is not a manifest's stops the rebuild.
+func manifestKeys(ctx context.Context, objs *Objects) ([]Key, error) {
+	listed, err := objs.List(ctx, PrefixManifests)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
 	}
-	// Fetched a few at a time: a bucket holds one manifest per batch.
-	ms := make([]Manifest, len(keys))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, key := range keys {
+	keys := make([]Key, 0, len(listed))
+	for _, key := range listed {
 		k, err := ParseKey(key)
 		if err != nil || k.Kind != KeyManifest {
 			return nil, fmt.Errorf("rebuild: %s is not a manifest paperchart writes: move it out of %s", key, PrefixManifests)
 		}
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b Key) int { return cmp.Compare(a.Batch, b.Batch) })
+	return keys, nil
+}
+
+// fetchManifests reads and decodes manifests, eight at a time, in the
+// order of keys. Any it cannot read stops the rebuild: a manifest left out
+// is a batch lost from the index.
+func fetchManifests(ctx context.Context, objs *Objects, keys []Key, schema int) ([]Manifest, error) {
+	ms := make([]Manifest, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, k := range keys {
 		g.Go(func() error {
+			key := k.String()
 			data, err := objs.Get(gctx, key)
 			if err != nil {
 				return fmt.Errorf("rebuild: %w", err)
@@ -167,7 +209,6 @@ func readManifests(ctx context.Context, objs *Objects, schema int) ([]Manifest, 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(ms, func(a, b Manifest) int { return cmp.Compare(a.Batch, b.Batch) })
 	return ms, nil
 }
 
@@ -176,6 +217,10 @@ type rebuilder struct {
 	tx      pgx.Tx
 	columns map[string]map[string]bool // each table's columns
 	update  bool                       // RebuildOptions.Update
+	// patientsSeen holds the updated_at of the newest version of each
+	// patient met so far, merged its merged_into, set at the end.
+	patientsSeen map[int64]time.Time
+	merged       map[int64]pointer
 }
 
 // rebuiltKeys are each rebuilt table's key, and whether its rows change
@@ -191,15 +236,16 @@ var rebuiltKeys = map[string]struct {
 }
 
 // conflict is the ON CONFLICT clause of an insert into table of the given
-// columns: none into an empty database (but patients' identifiers, which
-// manifests share); onto a restored one, appended rows are skipped when
-// there, changing ones replaced when the manifest's are newer.
+// columns: none into an empty database but for patients and their
+// identifiers, which manifests share (the newer patient wins); onto a
+// restored one, appended rows are skipped when there, changing ones
+// replaced when the manifest's are newer.
 func (r *rebuilder) conflict(table string, cols []string) string {
 	k := rebuiltKeys[table]
 	switch {
 	case table == "patient_identifiers" || (r.update && !k.changes):
 		return "ON CONFLICT DO NOTHING"
-	case !r.update:
+	case !r.update && table != "patients": // patients: in many manifests
 		return ""
 	}
 	var set, from []string
@@ -213,52 +259,37 @@ func (r *rebuilder) conflict(table string, cols []string) string {
 		strings.Join(k.key, ", "), strings.Join(set, ", "), strings.Join(from, ", "), table)
 }
 
-// patients inserts the newest row of every patient the manifests name,
-// then points merged patients at their survivors.
-func (r *rebuilder) patients(ctx context.Context, ms []Manifest) (int, error) {
-	newest := map[int64]Row{}
-	at := map[int64]time.Time{}
-	var idents []Row
-	for _, m := range ms {
-		for _, row := range m.Rows.Patients {
-			var p struct {
-				ID        int64     `json:"id"`
-				UpdatedAt time.Time `json:"updated_at"`
-			}
-			if err := json.Unmarshal(row, &p); err != nil || p.ID <= 0 {
-				return 0, fmt.Errorf("manifest of batch %d: a patient row without its ID", m.Batch)
-			}
-			if _, seen := newest[p.ID]; !seen || p.UpdatedAt.After(at[p.ID]) {
-				newest[p.ID], at[p.ID] = row, p.UpdatedAt
-			}
+// patients inserts the patients one manifest names, or replaces those in
+// the database with them where the manifest's are newer versions (a
+// patient appears in the manifest of every batch that names it). Their
+// merged_into is kept for the end, when every patient is in.
+func (r *rebuilder) patients(ctx context.Context, m Manifest) error {
+	rows := make([]Row, 0, len(m.Rows.Patients))
+	for _, row := range m.Rows.Patients {
+		var p struct {
+			ID        int64     `json:"id"`
+			UpdatedAt time.Time `json:"updated_at"`
 		}
-		idents = append(idents, m.Rows.PatientIdentifiers...)
-	}
-	ids := slices.Sorted(maps.Keys(newest))
-	rows := make([]Row, 0, len(ids))
-	merged := map[int64]pointer{}
-	for _, id := range ids {
-		row, into, err := without(newest[id], "merged_into")
+		if err := json.Unmarshal(row, &p); err != nil || p.ID <= 0 {
+			return errors.New("a patient row without its ID")
+		}
+		stripped, into, err := without(row, "merged_into")
 		if err != nil {
-			return 0, fmt.Errorf("patient %d: %w", id, err)
+			return fmt.Errorf("patient %d: %w", p.ID, err)
 		}
-		if into != nil {
-			merged[id] = pointer{into, newest[id]}
+		if at, seen := r.patientsSeen[p.ID]; !seen || p.UpdatedAt.After(at) {
+			r.patientsSeen[p.ID] = p.UpdatedAt
+			delete(r.merged, p.ID)
+			if into != nil {
+				r.merged[p.ID] = pointer{into, row}
+			}
 		}
-		rows = append(rows, row)
+		rows = append(rows, stripped)
 	}
 	if err := r.insert(ctx, "patients", rows); err != nil {
-		return 0, err
+		return err
 	}
-	for _, id := range slices.Sorted(maps.Keys(merged)) {
-		if err := r.point(ctx, "patients", id, merged[id]); err != nil {
-			return 0, fmt.Errorf("patient %d merged: %w", id, err)
-		}
-	}
-	if err := r.insert(ctx, "patient_identifiers", idents); err != nil {
-		return 0, err
-	}
-	return len(ids), nil
+	return r.insert(ctx, "patient_identifiers", m.Rows.PatientIdentifiers)
 }
 
 // batch inserts one manifest's batch, pages, documents and their history.
@@ -420,20 +451,10 @@ func (r *rebuilder) tableColumns(ctx context.Context, table string) (map[string]
 }
 
 // orphanOriginals lists the originals no manifest's batch refers to.
-func orphanOriginals(ctx context.Context, objs *Objects, ms []Manifest) ([]string, error) {
+func orphanOriginals(ctx context.Context, objs *Objects, have map[string]bool) ([]string, error) {
 	keys, err := objs.List(ctx, PrefixOriginals)
 	if err != nil {
 		return nil, fmt.Errorf("rebuild: %w", err)
-	}
-	have := map[string]bool{}
-	for _, m := range ms {
-		var b struct {
-			OriginalKey string `json:"original_key"`
-		}
-		if err := json.Unmarshal(m.Rows.Batches[0], &b); err != nil {
-			return nil, fmt.Errorf("rebuild: batch %d: %w", m.Batch, err)
-		}
-		have[b.OriginalKey] = true
 	}
 	var out []string
 	for _, k := range keys {
