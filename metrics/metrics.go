@@ -109,12 +109,14 @@ var (
 	reviewAge    = prometheus.NewDesc("paperchart_review_queue_oldest_seconds", "Age of the oldest document waiting for review; 0 when none waits.", nil, nil)
 	queueDesc    = prometheus.NewDesc("paperchart_queue_tasks", "Tasks in each queue by state (pending, active, scheduled, retry, archived).", []string{"queue", "state"}, nil)
 	queueLatency = prometheus.NewDesc("paperchart_queue_latency_seconds", "How long the oldest pending task of each queue has waited.", []string{"queue"}, nil)
+	manifestsDue = prometheus.NewDesc("paperchart_manifests_due", "Settled batches whose manifest in the bucket lacks their latest changes (written within seconds; growing: the object store refuses, or no worker or serve process runs).", nil, nil)
+	manifestAge  = prometheus.NewDesc("paperchart_manifest_oldest_change_seconds", "Age of the oldest change of a settled batch not yet in its manifest; 0 when none waits.", nil, nil)
 	scrapeErr    = prometheus.NewDesc("paperchart_state_scrape_errors", "1 when this scrape could not read the database or the queues (the figures it could read are still given).", []string{"source"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (s *State) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{batchesDesc, docsDesc, heldDesc, reviewDesc, reviewAge, queueDesc, queueLatency, scrapeErr} {
+	for _, d := range []*prometheus.Desc{batchesDesc, docsDesc, heldDesc, reviewDesc, reviewAge, manifestsDue, manifestAge, queueDesc, queueLatency, scrapeErr} {
 		ch <- d
 	}
 }
@@ -202,5 +204,14 @@ func (s *State) collectDB(ctx context.Context, ch chan<- prometheus.Metric) erro
 	}
 	ch <- prometheus.MustNewConstMetric(reviewDesc, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(reviewAge, prometheus.GaugeValue, age)
+	// Batches in flight are written once they settle (storage/manifest.go).
+	err = s.Pool.QueryRow(ctx, `SELECT count(DISTINCT c.batch_id), COALESCE(EXTRACT(EPOCH FROM now() - min(c.at)), 0)::float8
+		FROM manifest_changes c JOIN batches b ON b.id = c.batch_id
+		WHERE b.state NOT IN ('splitting', 'ocr', 'assembling', 'filing')`).Scan(&n, &age)
+	if err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(manifestsDue, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(manifestAge, prometheus.GaugeValue, age)
 	return nil
 }

@@ -127,6 +127,7 @@ func TestScrape(t *testing.T) {
 		{"paperchart_stage_seconds", []string{"stage", "ocr"}, 1},
 		{"paperchart_batches", []string{"state", storage.StateReceived}, 2},
 		{"paperchart_review_queue_size", nil, 0},
+		{"paperchart_manifests_due", nil, 2}, // the two received batches: no manifest writer runs here
 		{"paperchart_queue_tasks", []string{"queue", prefix + "ocr", "state", "pending"}, 1},
 		{"paperchart_queue_tasks", []string{"queue", prefix + "split", "state", "pending"}, 0},
 		{"paperchart_state_scrape_errors", []string{"source", "database"}, 0},

@@ -21,6 +21,7 @@ import (
 //	documents/batches/<batch>/edit-<ns>.pdf     EditedDocumentKey
 //	documents/patients/<patient>/<batch>-<seq>.pdf  PatientDocumentKey
 //	audit/anchors/<entry:020>-<hash>.json       AuditAnchorKey
+//	manifests/batches/<batch>.json              ManifestKey (Manifest, EncodeManifest, DecodeManifest)
 
 // Object key prefixes. Originals are written once and, where the server
 // supports object lock, kept under retention; everything else is derived
@@ -33,6 +34,9 @@ const (
 	// PrefixAuditAnchors holds the audit chain's anchors, written once
 	// each and kept under retention where the bucket has object lock.
 	PrefixAuditAnchors = "audit/anchors/"
+	// PrefixManifests holds each batch's manifest: its rows, from which
+	// `paperchart rebuild` recreates the database (manifest.go).
+	PrefixManifests = "manifests/batches/"
 )
 
 // KeyKind says what an object key holds.
@@ -49,6 +53,7 @@ const (
 	KeyEditedDocument  KeyKind = "edited document"
 	KeyPatientDocument KeyKind = "filed document"
 	KeyAuditAnchor     KeyKind = "audit chain anchor"
+	KeyManifest        KeyKind = "batch manifest"
 )
 
 // Key is an object key taken apart: its kind and the fields that kind has
@@ -56,7 +61,7 @@ const (
 type Key struct {
 	Kind    KeyKind
 	SHA256  string // KeyOriginal; KeyAuditAnchor: the entry's hash
-	Batch   int64  // every kind but KeyOriginal
+	Batch   int64  // every kind but KeyOriginal and KeyAuditAnchor
 	Page    int    // KeyPageSource, KeyPageImage, KeyPageOCR
 	Ext     string // KeyPageSource: the source file's extension with its dot (".pdf"), or ""
 	Seq     int    // KeyReviewDocument, KeyPatientDocument
@@ -86,6 +91,8 @@ func (k Key) String() string {
 		return fmt.Sprintf("%spatients/%d/%d-%d.pdf", PrefixDocuments, k.Patient, k.Batch, k.Seq)
 	case KeyAuditAnchor:
 		return fmt.Sprintf("%s%020d-%s.json", PrefixAuditAnchors, k.Entry, k.SHA256)
+	case KeyManifest:
+		return fmt.Sprintf("%s%d.json", PrefixManifests, k.Batch)
 	}
 	return ""
 }
@@ -141,6 +148,11 @@ func PatientDocumentKey(patient, batch int64, seq int) string {
 func AuditAnchorKey(entry int64, hash string) string {
 	return Key{Kind: KeyAuditAnchor, Entry: entry, SHA256: hash}.String()
 }
+
+// ManifestKey is where a batch's manifest (Manifest as JSON, written by
+// EncodeManifest, read by DecodeManifest) is kept: rewritten in place each
+// time the batch's rows change, so a versioned bucket keeps its history.
+func ManifestKey(batch int64) string { return Key{Kind: KeyManifest, Batch: batch}.String() }
 
 // ErrBadKey is returned by ParseKey for a key paperchart does not build.
 var ErrBadKey = errors.New("not an object key paperchart builds")
@@ -207,6 +219,10 @@ func parseKey(key string) (Key, bool) {
 		}
 		s, ok := cutNumber(seq, ".pdf")
 		return Key{Kind: KeyPatientDocument, Patient: p, Batch: b, Seq: int(s)}, ok
+	}
+	if rest, ok := strings.CutPrefix(key, PrefixManifests); ok {
+		b, ok := cutNumber(rest, ".json")
+		return Key{Kind: KeyManifest, Batch: b}, ok
 	}
 	if rest, ok := strings.CutPrefix(key, PrefixAuditAnchors); ok {
 		id, file, ok := cutID(rest, "-")

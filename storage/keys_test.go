@@ -32,6 +32,7 @@ func TestKeys(t *testing.T) {
 		{"filed document", storage.PatientDocumentKey(7, 12, 2), "documents/patients/7/12-2.pdf", storage.Key{Kind: storage.KeyPatientDocument, Patient: 7, Batch: 12, Seq: 2}},
 		{"audit anchor", storage.AuditAnchorKey(42, sha), "audit/anchors/00000000000000000042-" + sha + ".json",
 			storage.Key{Kind: storage.KeyAuditAnchor, Entry: 42, SHA256: sha}},
+		{"batch manifest", storage.ManifestKey(12), "manifests/batches/12.json", storage.Key{Kind: storage.KeyManifest, Batch: 12}},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
@@ -77,6 +78,9 @@ func TestParseKeyRefuses(t *testing.T) {
 		"audit/anchors/00000000000000000042-9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08.json", // upper-case hash
 		"audit/anchors/00000000000000000042-abc.json",                                                              // not a SHA-256
 		"audit/anchors/00000000000000000042-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",      // not JSON
+		"manifests/batches/12",       // not JSON
+		"manifests/batches/012.json", // not as built
+		"manifests/12.json",          // not under batches/
 	} {
 		if k, err := storage.ParseKey(key); !errors.Is(err, storage.ErrBadKey) {
 			t.Errorf("ParseKey(%q) = %+v, %v; want ErrBadKey", key, k, err)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -191,6 +192,66 @@ func (o *Objects) Put(ctx context.Context, key string, data []byte, contentType 
 		return fmt.Errorf("store %s: %w", key, err)
 	}
 	return nil
+}
+
+// ErrOtherOwner is returned by PutChanged when the object under key was
+// written for another owner than the one given.
+var ErrOtherOwner = errors.New("the object there was written for another owner")
+
+// PutChanged stores bytes under key unless the object there already holds
+// exactly these bytes (by the SHA-256 kept in its metadata), and reports
+// whether it wrote: rewriting what is there adds no version to a versioned
+// bucket. owner, when set, is kept in the object's metadata too, and an
+// object written for another owner is left as it is (ErrOtherOwner).
+func (o *Objects) PutChanged(ctx context.Context, key string, data []byte, contentType, owner string) (bool, error) {
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	info, err := o.c.StatObject(ctx, o.cfg.Bucket, key, minio.StatObjectOptions{})
+	switch {
+	case err == nil:
+		if was := userMeta(info.UserMetadata, "owner"); owner != "" && was != "" && was != owner {
+			return false, fmt.Errorf("store %s: %w", key, ErrOtherOwner)
+		}
+		if userMeta(info.UserMetadata, "sha256") == sha && info.Size == int64(len(data)) {
+			return false, nil
+		}
+	case !isNotFound(err):
+		return false, fmt.Errorf("check %s: %w", key, err)
+	}
+	meta := map[string]string{"sha256": sha}
+	if owner != "" {
+		meta["owner"] = owner
+	}
+	_, err = o.c.PutObject(ctx, o.cfg.Bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: contentType, DisableMultipart: true, SendContentMd5: true, UserMetadata: meta})
+	if err != nil {
+		return false, fmt.Errorf("store %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// userMeta returns the user metadata name, however the server spells its
+// case.
+func userMeta(m map[string]string, name string) string {
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// List returns the keys of the objects under prefix (their current
+// versions), in key order.
+func (o *Objects) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	for obj := range o.c.ListObjects(ctx, o.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, fmt.Errorf("list %s in bucket %s: %w", prefix, o.cfg.Bucket, obj.Err)
+		}
+		keys = append(keys, obj.Key)
+	}
+	return keys, nil
 }
 
 // PutFile stores a file under key.

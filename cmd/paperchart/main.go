@@ -29,6 +29,7 @@ func commands() map[string]command {
 		"worker":     {"process queued work: split, OCR, assemble, file documents (run one per machine)", runWorker},
 		"serve":      {"serve the HTTP API", runServe},
 		"migrate":    {"create or update the database schema and the bucket", runMigrate},
+		"rebuild":    {"recreate batches, pages and documents from the bucket's manifests into an empty database", runRebuild},
 		"batches":    {"list batches, show one, or retry a failed one", runBatches},
 		"gen":        {"generate a synthetic scanned batch (tests, demo, benchmarks)", runGen},
 		"bench":      {"measure pages per minute of the pipeline against the tesseract CLI", runBench},

@@ -72,6 +72,21 @@ type services struct {
 
 	metricsOnce sync.Once
 	metrics     *metrics.Metrics
+
+	manifestsOnce sync.Once
+}
+
+// writeManifests keeps the batch manifests in the bucket up to date until
+// ctx ends (workers.ManifestWriter). The worker and serve roles both change
+// batches' rows, so both run it; in `paperchart all` it runs once.
+func (s *services) writeManifests(ctx context.Context, log *slog.Logger) error {
+	run := false
+	s.manifestsOnce.Do(func() { run = true })
+	if !run {
+		return nil
+	}
+	m := &workers.ManifestWriter{DB: s.db, Objects: s.objs, Log: log.With("component", "manifests")}
+	return m.Run(ctx)
 }
 
 // registry returns the process's Prometheus metrics, made on first use
@@ -183,7 +198,7 @@ func watch(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, reads each page (barcodes, then\nOCR with one Tesseract engine per concurrent task), assembles each batch's searchable PDF,\nand files its documents (separation, type, patient) or puts them in the review queue. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds.\nRun one per machine; they share the work through Redis.")
+	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, reads each page (barcodes, then\nOCR with one Tesseract engine per concurrent task), assembles each batch's searchable PDF,\nand files its documents (separation, type, patient) or puts them in the review queue. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds, and writes each settled batch's\nmanifest to the bucket (what `paperchart rebuild` recreates the database from).\nRun one per machine; they share the work through Redis.")
 	c.register(fs, useDB|useRedis|useS3|useWorker|useFiling)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -214,6 +229,7 @@ func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {
 	defer w.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Run(ctx, c.redis()) })
+	g.Go(func() error { return s.writeManifests(ctx, log) })
 	g.Go(func() error {
 		r := &workers.Reconciler{DB: s.db, Queue: s.queue, Log: log.With("component", "reconciler")}
 		return r.Run(ctx)
@@ -232,7 +248,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	var a anchorConfig
 	fs := newFlags("serve", "[flags]", "Serves the HTTP API: health, batches, and the review queue (see README.md, HTTP API).\n"+
-		"Also anchors the audit chain in the object store every --audit-anchor-every.")
+		"Also anchors the audit chain in the object store every --audit-anchor-every, and writes the batch\n"+
+		"manifests that review changes (what `paperchart rebuild` recreates the database from).")
 	c.register(fs, useDB|useRedis|useS3|useHTTP|useFiling)
 	a.register(fs, true)
 	if err := fs.Parse(args); err != nil {
@@ -266,6 +283,7 @@ func serve(ctx context.Context, c *config, a anchorConfig, s *services, log *slo
 		runAnchorer(ctx, a, c, s, log.With("component", "audit-anchor"))
 		return nil
 	})
+	g.Go(func() error { return s.writeManifests(ctx, log) })
 	g.Go(func() error { return serveOn(ctx, ln, h, c.TLSCert, c.TLSKey) })
 	return g.Wait()
 }

@@ -166,8 +166,8 @@ func (p *Pipeline) QueueConfig() workers.QueueConfig {
 	return workers.QueueConfig{Prefix: p.Prefix, MaxRetry: p.opt.MaxRetry}
 }
 
-// StartWorker starts an in-process worker (with its OCR engines) and a
-// reconciler.
+// StartWorker starts an in-process worker (with its OCR engines), a
+// reconciler and a manifest writer.
 func (p *Pipeline) StartWorker() error {
 	p.workerMu.Lock()
 	defer p.workerMu.Unlock()
@@ -184,6 +184,8 @@ func (p *Pipeline) StartWorker() error {
 	p.stopWork, p.workDone = cancel, make(chan struct{})
 	rec := &workers.Reconciler{DB: p.DB, Queue: p.Queue, Log: p.opt.Log, Grace: 5 * time.Second, Every: 2 * time.Second}
 	go rec.Run(ctx)
+	mw := &workers.ManifestWriter{DB: p.DB, Objects: p.Objects, Log: p.opt.Log, Every: 500 * time.Millisecond}
+	go mw.Run(ctx)
 	go func() {
 		defer close(p.workDone)
 		defer w.Close()
