@@ -121,6 +121,7 @@ func TestNames(t *testing.T) {
 		{"two column", "MERIDIAN VALLEY HEALTH SYSTEM Name: Anita Ellison", "ELLISON", "ANITA", "", "Name"},
 		{"re line", "Re: Zielinski, Eleanor  DOB: 3/15/30", "ZIELINSKI", "ELEANOR", "", "Re"},
 		{"hyphen apostrophe", "Patient: O'NEIL-SMITH, MARY", "O'NEIL-SMITH", "MARY", "", "Patient"},
+		{"initial before a label", "Regarding: Hartmann, E.  DOB: 04/12/1961", "HARTMANN", "E", "", "Re"},
 		{"dash glued by OCR", "PATIENT NAME: Ed Bell- MRN 23485521", "BELL", "ED", "", "Patient Name"},
 		{"next line", "Patient Name:\nDOE, JOHN", "DOE", "JOHN", "", "Patient Name"},
 		{"prose", "The patient is a 66-year-old woman", "", "", "", ""},

@@ -204,6 +204,11 @@ func findLabels(line string, toks []token, header bool) []labelHit {
 		if tie {
 			best = -1 // such as "DOQ": DOB or DOS
 		}
+		if best >= 0 && bestDist > 0 && bestEnd-i > 1 && exactLabel(joinKeys(toks[i+1:bestEnd]), header) {
+			// "Hartmann, E. DOB:": the initial is no part of the label that
+			// follows it exactly, though "EDOB" is one edit from "DOB".
+			best = -1
+		}
 		if best >= 0 {
 			out = append(out, labelHit{def: &labels[best], start: toks[i].start, end: toks[bestEnd-1].end, dist: bestDist})
 			i = bestEnd
@@ -212,6 +217,16 @@ func findLabels(line string, toks []token, header bool) []labelHit {
 		i++
 	}
 	return out
+}
+
+// exactLabel reports whether key is a label's key as it stands.
+func exactLabel(key string, header bool) bool {
+	for li := range labels {
+		if l := &labels[li]; l.key == key && (header || !l.header) {
+			return true
+		}
+	}
+	return false
 }
 
 func labelDist(key, alt string, l *labelDef) int {

@@ -313,9 +313,10 @@ func (f *Filer) matchPatient(ctx context.Context, ids chart.Identifiers) (patien
 // filed on its own may be filed with the document it was faxed with, when
 // only this held it:
 //
-//   - exactly one identifier, the name or the MRN, agrees and nothing
-//     disagrees (no other MRN on the pages, no other birth date): a fax
-//     cover sheet that names the patient alone. A birth date alone is too
+//   - exactly one identifier agrees and nothing disagrees (no other MRN on
+//     the pages, no other birth date): a fax cover sheet that names the
+//     patient alone, or gives the birth date with the family name and an
+//     initial ("Ford, L."). A birth date without the family name is too
 //     common to count;
 //   - or two agree, the candidate's weight reaches the threshold, and the
 //     only doubt is another candidate scoring almost as well (two records
@@ -329,10 +330,12 @@ func (f *Filer) linkable(ids chart.Identifiers, found []patients.Patient, dec ma
 			continue
 		}
 		birth := r.Result.Field(match.FieldBirth).Level
+		birthAgrees := birth == match.LevelExact || birth == match.LevelDayMonthSwapped
+		// The family name with the given name's initial ("Ford, L.").
+		family := r.Result.Field(match.FieldFamily).Agrees && r.Result.Field(match.FieldGiven).Level != match.LevelDisagree
 		eligible, _ := match.Eligible(r.Result)
 		switch {
-		case !eligible && match.Agreeing(r.Result) == 1 &&
-			birth != match.LevelDisagree && birth != match.LevelExact && birth != match.LevelDayMonthSwapped:
+		case !eligible && match.Agreeing(r.Result) == 1 && birth != match.LevelDisagree && (!birthAgrees || family):
 			out[c.ID] = true
 		case eligible && dec.RunnerUp && r.Result.Weight >= dec.Threshold && top-r.Result.Weight < f.match.Thresholds().Margin:
 			out[c.ID] = true
