@@ -66,6 +66,8 @@ type config struct {
 	MRNWidth   int
 	NoBarcodes bool
 
+	HealthAddr string
+
 	LogLevel  string
 	LogFormat string
 }
@@ -107,6 +109,7 @@ const (
 	useHTTP
 	useWorker
 	useFiling
+	useHealth
 )
 
 func (c *config) register(fs *flag.FlagSet, groups int) {
@@ -157,6 +160,10 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&c.WorkDir, "work-dir", env("PAPERCHART_WORK_DIR", os.TempDir()), "folder for temporary files (PAPERCHART_WORK_DIR)")
 		fs.BoolVar(&c.NoBarcodes, "no-barcodes", envBool("PAPERCHART_NO_BARCODES", false),
 			"do not read barcodes: no cover or separator sheets, no patient labels (PAPERCHART_NO_BARCODES)")
+	}
+	if groups&useHealth != 0 {
+		fs.StringVar(&c.HealthAddr, "health-addr", env("PAPERCHART_HEALTH_ADDR", ""),
+			"listen address for GET /healthz (dependencies), /livez and /metrics, for orchestrators'\nprobes and Prometheus; empty: none (PAPERCHART_HEALTH_ADDR)")
 	}
 	if groups&useFiling != 0 {
 		fs.StringVar(&c.Authority, "authority", env("PAPERCHART_AUTHORITY", patients.DefaultAuthority),
