@@ -19,32 +19,70 @@ import (
 	"paperchart/workers"
 )
 
+// endpoints are the services a cluster runs on: the shared ones of make
+// test (testenv), or private ones the fault suite may stop and break.
+type endpoints struct {
+	dbAdminURL string // the server; the cluster gets a database of its own on it
+	redisAddr  string
+	objects    storage.ObjectsConfig // Bucket is replaced by one of the cluster's own
+}
+
+func sharedEndpoints() endpoints {
+	return endpoints{dbAdminURL: testenv.DatabaseURL(), redisAddr: testenv.RedisAddr(), objects: testenv.ObjectsConfig("")}
+}
+
 // cluster is the pipeline as several machines run it: each role its own
 // process, sharing one database, bucket and queue prefix of the test's own
-// on the real services.
+// on the services of ep.
 type cluster struct {
 	t      *testing.T
+	ep     endpoints
 	env    []string
 	dbURL  string
+	bucket string
 	drop   string
 	prefix string
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t *testing.T, ep endpoints) *cluster {
 	t.Helper()
-	objs := testenv.Objects(t) // the bucket exists before the roles race to create it
-	c := &cluster{t: t, dbURL: testenv.DBURL(t), drop: filepath.Join(t.TempDir(), "inbox"), prefix: testenv.Name("pcdist") + ":"}
-	if err := os.MkdirAll(c.drop, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	q := workers.NewQueue(asynq.RedisClientOpt{Addr: testenv.RedisAddr()}, workers.QueueConfig{Prefix: c.prefix})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &cluster{t: t, ep: ep, drop: filepath.Join(t.TempDir(), "inbox"), prefix: testenv.Name("pcdist") + ":"}
+	name := testenv.Name("pctest_")
+	var err error
+	c.dbURL, err = storage.CreateDatabase(ctx, ep.dbAdminURL, name)
+	testenv.Must(t, err, "create database")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		storage.DropDatabase(ctx, ep.dbAdminURL, name)
+	})
+	// The bucket exists before the roles race to create it.
+	oc := ep.objects
+	oc.Bucket, oc.RetentionDays = strings.ReplaceAll(testenv.Name("pctest-"), "_", "-"), 1
+	objs, err := storage.OpenObjects(ctx, oc)
+	testenv.Must(t, err, "open object store")
+	_, err = objs.EnsureBucket(ctx)
+	testenv.Must(t, err, "create bucket")
+	c.bucket = oc.Bucket
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		objs.RemoveBucket(ctx)
+	})
+	testenv.Must(t, os.MkdirAll(c.drop, 0o750), "make drop folder")
+	q := workers.NewQueue(asynq.RedisClientOpt{Addr: ep.redisAddr}, workers.QueueConfig{Prefix: c.prefix})
 	t.Cleanup(func() { q.DeleteQueues(); q.Close() })
 	c.env = []string{
 		"PAPERCHART_DATABASE_URL=" + c.dbURL,
-		"PAPERCHART_S3_BUCKET=" + objs.Bucket(),
+		"PAPERCHART_S3_ENDPOINT=" + oc.Endpoint,
+		"PAPERCHART_S3_ACCESS_KEY=" + oc.AccessKey,
+		"PAPERCHART_S3_SECRET_KEY=" + oc.SecretKey,
+		"PAPERCHART_S3_BUCKET=" + oc.Bucket,
 		"PAPERCHART_RETENTION_DAYS=1",
 		"PAPERCHART_QUEUE_PREFIX=" + c.prefix,
-		"PAPERCHART_REDIS_ADDR=" + testenv.RedisAddr(),
+		"PAPERCHART_REDIS_ADDR=" + ep.redisAddr,
 		"PAPERCHART_DROP=" + c.drop,
 		"PAPERCHART_STABLE_FOR=300ms",
 		"PAPERCHART_SCAN_EVERY=200ms",
@@ -76,7 +114,7 @@ func TestSeparateProcesses(t *testing.T) {
 		t.Skip("starts four paperchart processes")
 	}
 	const pages = 8
-	c := newCluster(t)
+	c := newCluster(t, sharedEndpoints())
 	var data bytes.Buffer
 	_, err := scangen.Generate(context.Background(), &data, scangen.Options{Pages: pages, Seed: 10, Format: scangen.FormatPDF, Clean: true, DPI: 150})
 	testenv.Must(t, err, "generate batch")
@@ -128,27 +166,7 @@ func TestSeparateProcesses(t *testing.T) {
 		t.Fatalf("batch ended %s with %d/%d pages done (want %d): %s", b.State, b.PagesDone, b.Pages, pages, b.Reason)
 	}
 
-	// Every page OCR'd exactly once, by one worker or the other, and both
-	// workers did some.
-	done := map[int]string{}
-	per := map[string]int{}
-	for _, w := range []*proc{w1, w2} {
-		// A cover or separator sheet is a page done without OCR.
-		for _, l := range append(w.logged("page done"), w.logged("sheet page")...) {
-			if l.num("batch") != b.ID {
-				continue
-			}
-			pg := int(l.num("page"))
-			if other, twice := done[pg]; twice {
-				t.Errorf("page %d done by %s and again by %s", pg, other, w.name)
-			}
-			done[pg] = w.name
-			per[w.name]++
-		}
-	}
-	if len(done) != pages {
-		t.Errorf("pages done: %v, want each of 1..%d", done, pages)
-	}
+	per := c.verify(b, w1, w2)
 	if per[w1.name] == 0 || per[w2.name] == 0 {
 		t.Errorf("the pages did not spread over both workers: %v", per)
 	}
@@ -166,8 +184,36 @@ func TestSeparateProcesses(t *testing.T) {
 	if int(sum) != pages {
 		t.Errorf("the workers counted %v pages, the batch has %d", sum, pages)
 	}
+}
 
-	// The batch went through each stage once.
+// verify checks a finished batch went through each stage once: every page
+// done, and done (OCR'd, or read as a sheet) by exactly one of the workers'
+// logs; split, OCR and done recorded once each; the searchable PDF
+// assembled once; its documents covering each page of a document exactly
+// once. It returns the pages each worker did.
+func (c *cluster) verify(b storage.Batch, workers ...*proc) map[string]int {
+	t := c.t
+	t.Helper()
+	done := map[int]string{}
+	per := map[string]int{}
+	for _, w := range workers {
+		// A cover or separator sheet is a page done without OCR.
+		for _, l := range append(w.logged("page done"), w.logged("sheet page")...) {
+			if l.num("batch") != b.ID {
+				continue
+			}
+			pg := int(l.num("page"))
+			if other, twice := done[pg]; twice {
+				t.Errorf("batch %d: page %d done by %s and again by %s", b.ID, pg, other, w.name)
+			}
+			done[pg] = w.name
+			per[w.name]++
+		}
+	}
+	if len(done) != b.Pages {
+		t.Errorf("batch %d: pages done %v, want each of 1..%d", b.ID, done, b.Pages)
+	}
+
 	ctx := context.Background()
 	db, err := storage.OpenDB(ctx, c.dbURL)
 	testenv.Must(t, err, "open database")
@@ -180,17 +226,16 @@ func TestSeparateProcesses(t *testing.T) {
 	}
 	for _, ev := range []string{"split", "ocr done", "done"} {
 		if counts[ev] != 1 {
-			t.Errorf("event %q %d times, want once: %v", ev, counts[ev], counts)
+			t.Errorf("batch %d: event %q %d times, want once: %v", b.ID, ev, counts[ev], counts)
 		}
 	}
 
-	// Its documents cover each page that belongs to a document exactly once.
 	pgs, err := db.Pages(ctx, b.ID)
 	testenv.Must(t, err, "pages")
 	var want []int
 	for _, p := range pgs {
 		if p.State != storage.PageDone {
-			t.Errorf("page %d is %s", p.No, p.State)
+			t.Errorf("batch %d: page %d is %s", b.ID, p.No, p.State)
 		}
 		if !p.Blank && p.Kind == storage.PageKindPage {
 			want = append(want, p.No)
@@ -204,18 +249,18 @@ func TestSeparateProcesses(t *testing.T) {
 	}
 	slices.Sort(got)
 	if len(docs) == 0 || !slices.Equal(got, want) {
-		t.Errorf("%d documents cover pages %v, want each of %v once", len(docs), got, want)
+		t.Errorf("batch %d: %d documents cover pages %v, want each of %v once", b.ID, len(docs), got, want)
 	}
-	// The batch's searchable PDF was assembled once, by one worker.
 	var assembled []string
-	for _, w := range []*proc{w1, w2} {
+	for _, w := range workers {
 		for _, l := range w.logged("batch assembled") {
 			if l.num("batch") == b.ID {
 				assembled = append(assembled, w.name)
 			}
 		}
 	}
-	if len(assembled) > 1 {
-		t.Errorf("the batch was assembled %d times: %v", len(assembled), assembled)
+	if len(assembled) != 1 {
+		t.Errorf("batch %d assembled %d times: %v", b.ID, len(assembled), assembled)
 	}
+	return per
 }
