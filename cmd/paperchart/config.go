@@ -28,10 +28,13 @@ import (
 type config struct {
 	DatabaseURL string
 
-	RedisAddr     string
-	RedisPassword string
-	RedisDB       int
-	QueuePrefix   string
+	RedisAddr        string
+	RedisPassword    string
+	RedisDB          int
+	RedisSentinels   string
+	RedisMaster      string
+	SentinelPassword string
+	QueuePrefix      string
 
 	S3Endpoint    string
 	S3AccessKey   string
@@ -123,6 +126,12 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&c.RedisAddr, "redis-addr", env("PAPERCHART_REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port for the job queue (PAPERCHART_REDIS_ADDR)")
 		fs.StringVar(&c.RedisPassword, "redis-password", env("PAPERCHART_REDIS_PASSWORD", ""), "Redis password (PAPERCHART_REDIS_PASSWORD)")
 		fs.IntVar(&c.RedisDB, "redis-db", envInt("PAPERCHART_REDIS_DB", 0), "Redis database number (PAPERCHART_REDIS_DB)")
+		fs.StringVar(&c.RedisSentinels, "redis-sentinels", env("PAPERCHART_REDIS_SENTINELS", ""),
+			"Redis Sentinels, comma-separated host:port: find the master of --redis-master through them and\nfollow failovers; --redis-addr is then not used (PAPERCHART_REDIS_SENTINELS)")
+		fs.StringVar(&c.RedisMaster, "redis-master", env("PAPERCHART_REDIS_MASTER", "mymaster"),
+			"the master's name the Sentinels monitor, with --redis-sentinels (PAPERCHART_REDIS_MASTER)")
+		fs.StringVar(&c.SentinelPassword, "redis-sentinel-password", env("PAPERCHART_REDIS_SENTINEL_PASSWORD", ""),
+			"password of the Sentinels themselves, with --redis-sentinels (PAPERCHART_REDIS_SENTINEL_PASSWORD)")
 		fs.StringVar(&c.QueuePrefix, "queue-prefix", env("PAPERCHART_QUEUE_PREFIX", ""), "prefix of the queue names, to share one Redis between deployments (PAPERCHART_QUEUE_PREFIX)")
 		fs.IntVar(&c.MaxRetry, "max-retry", envInt("PAPERCHART_MAX_RETRY", 5), "retries of a failed task before its batch is marked failed (PAPERCHART_MAX_RETRY)")
 	}
@@ -206,8 +215,33 @@ func (c *config) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
+// redis is how to reach the queue's Redis: through Sentinel when
+// --redis-sentinels names them (asynq follows the master across
+// failovers), else at --redis-addr.
 func (c *config) redis() asynq.RedisConnOpt {
+	if sentinels := c.sentinels(); len(sentinels) > 0 {
+		return asynq.RedisFailoverClientOpt{MasterName: c.RedisMaster, SentinelAddrs: sentinels,
+			SentinelPassword: c.SentinelPassword, Password: c.RedisPassword, DB: c.RedisDB}
+	}
 	return asynq.RedisClientOpt{Addr: c.RedisAddr, Password: c.RedisPassword, DB: c.RedisDB}
+}
+
+func (c *config) sentinels() []string {
+	var out []string
+	for _, a := range strings.Split(c.RedisSentinels, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// redisWhere says where Redis was looked for, for error messages.
+func (c *config) redisWhere() string {
+	if s := c.sentinels(); len(s) > 0 {
+		return fmt.Sprintf("master %q of the Sentinels at %s", c.RedisMaster, strings.Join(s, ","))
+	}
+	return c.RedisAddr
 }
 
 func (c *config) openDB(ctx context.Context) (*storage.DB, error) {

@@ -146,7 +146,7 @@ func open(ctx context.Context, c *config, groups int) (*services, error) {
 		s.queue = c.queue()
 		if err := s.queue.Ping(ctx); err != nil {
 			s.close()
-			return nil, fmt.Errorf("%w (is Redis running at %s?)", err, c.RedisAddr)
+			return nil, fmt.Errorf("%w (is Redis running at %s?)", err, c.redisWhere())
 		}
 	}
 	return s, nil
@@ -183,7 +183,7 @@ func watch(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, reads each page (barcodes, then\nOCR with one Tesseract engine per concurrent task), assembles each batch's searchable PDF,\nand files its documents (separation, type, patient) or puts them in the review queue. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds.\nRun one per machine; they share the work through Redis.")
+	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, reads each page (barcodes, then\nOCR with one Tesseract engine per concurrent task), assembles each batch's searchable PDF,\nand files its documents (separation, type, patient) or puts them in the review queue. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds (at once when\nRedis lost its data), and tasks a dead worker left running (about 10 s after it died).\nRun one per machine; they share the work through Redis.")
 	c.register(fs, useDB|useRedis|useS3|useWorker|useFiling|useHealth)
 	if err := fs.Parse(args); err != nil {
 		return err
