@@ -29,6 +29,7 @@ COPY . .
 RUN go build -trimpath -o /out/paperchart ./cmd/paperchart
 
 FROM ${DEBIAN}
+ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils \
  && rm -rf /var/lib/apt/lists/* \

@@ -48,9 +48,13 @@ func newCluster(t *testing.T, ep endpoints) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := &cluster{t: t, ep: ep, drop: filepath.Join(t.TempDir(), "inbox"), prefix: testenv.Name("pcdist") + ":"}
+	// Not under t.TempDir(): a subtest's name may hold a comma, and
+	// PAPERCHART_DROP is a comma-separated list.
+	root, err := os.MkdirTemp("", "paperchart-drop-")
+	testenv.Must(t, err, "make drop folder")
+	t.Cleanup(func() { os.RemoveAll(root) })
+	c := &cluster{t: t, ep: ep, drop: filepath.Join(root, "inbox"), prefix: testenv.Name("pcdist") + ":"}
 	name := testenv.Name("pctest_")
-	var err error
 	c.dbURL, err = storage.CreateDatabase(ctx, ep.dbAdminURL, name)
 	testenv.Must(t, err, "create database")
 	t.Cleanup(func() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -168,6 +169,34 @@ func (p *proc) stop(grace time.Duration) {
 func (p *proc) kill() {
 	p.cmd.Process.Kill()
 	<-p.done
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitPort waits until something accepts connections on the loopback port.
+func waitPort(t *testing.T, port int, d time.Duration) error {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing answers on port %d after %s: %w", port, d, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // getOK GETs url until it answers 200 or d passes, and returns the body.
