@@ -138,60 +138,40 @@ func (m *manifests) add(doc []byte) error {
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
 		return err
 	}
-	var err error
 	switch tm.APIVersion + " " + tm.Kind {
 	case "apps/v1 Deployment":
-		var d appsv1.Deployment
-		if err = decodeStrict(doc, &d); err == nil {
-			m.deployments[d.Name] = &d
-		}
+		return decodeTo(doc, func(d *appsv1.Deployment) { m.deployments[d.Name] = d })
 	case "v1 Service":
-		var s corev1.Service
-		if err = decodeStrict(doc, &s); err == nil {
-			m.services = append(m.services, &s)
-		}
+		return decodeTo(doc, func(s *corev1.Service) { m.services = append(m.services, s) })
 	case "policy/v1 PodDisruptionBudget":
-		var p policyv1.PodDisruptionBudget
-		if err = decodeStrict(doc, &p); err == nil {
-			m.pdbs = append(m.pdbs, &p)
-		}
+		return decodeTo(doc, func(p *policyv1.PodDisruptionBudget) { m.pdbs = append(m.pdbs, p) })
 	case "v1 ConfigMap":
-		var c corev1.ConfigMap
-		if err = decodeStrict(doc, &c); err == nil {
-			m.configMaps[c.Name] = &c
-		}
+		return decodeTo(doc, func(c *corev1.ConfigMap) { m.configMaps[c.Name] = c })
 	case "v1 Secret":
-		var s corev1.Secret
-		if err = decodeStrict(doc, &s); err == nil {
-			m.secrets[s.Name] = &s
-		}
+		return decodeTo(doc, func(s *corev1.Secret) { m.secrets[s.Name] = s })
 	case "v1 PersistentVolumeClaim":
-		var p corev1.PersistentVolumeClaim
-		if err = decodeStrict(doc, &p); err == nil {
-			m.pvcs[p.Name] = &p
-		}
+		return decodeTo(doc, func(p *corev1.PersistentVolumeClaim) { m.pvcs[p.Name] = p })
 	case "v1 Namespace":
-		var n corev1.Namespace
-		err = decodeStrict(doc, &n)
+		return decodeTo(doc, func(*corev1.Namespace) {})
 	case "keda.sh/v1alpha1 ScaledObject":
-		var s scaledObject
-		if err = decodeStrict(doc, &s); err == nil {
-			m.scaled = append(m.scaled, &s)
-		}
+		return decodeTo(doc, func(s *scaledObject) { m.scaled = append(m.scaled, s) })
 	case "keda.sh/v1alpha1 TriggerAuthentication":
-		var a triggerAuthentication
-		if err = decodeStrict(doc, &a); err == nil {
-			m.triggerAuth[a.Name] = &a
-		}
+		return decodeTo(doc, func(a *triggerAuthentication) { m.triggerAuth[a.Name] = a })
 	case "kustomize.config.k8s.io/v1beta1 Kustomization":
-		var k kustomization
-		if err = decodeStrict(doc, &k); err == nil {
-			m.kustomize = &k
-		}
+		return decodeTo(doc, func(k *kustomization) { m.kustomize = k })
 	default:
 		return fmt.Errorf("kind %q of %q is not one the test knows: add it", tm.Kind, tm.APIVersion)
 	}
-	return err
+}
+
+// decodeTo decodes doc strictly into a new T and hands it to keep.
+func decodeTo[T any](doc []byte, keep func(*T)) error {
+	v := new(T)
+	if err := decodeStrict(doc, v); err != nil {
+		return err
+	}
+	keep(v)
+	return nil
 }
 
 // TestStrictDecodingRefusesUnknownFields checks the check: a misspelt field
