@@ -6,6 +6,9 @@
 #   make test    setup, go vet, go test -race (with var/paperchart.env)
 #   make bench   setup, build, bin/paperchart bench
 #   make fuzz    setup, every fuzz target for FUZZTIME (60s) each, one after another
+#   make faults  setup, the fault suite (minutes): faults injected into separate processes on
+#                private PostgreSQL/Redis/S3 servers; prints each recovery time
+#   make image   the container image, built without a registry (deploy/image.sh; root)
 #
 # Each recipe line runs in its own shell: lines that need the environment
 # source var/paperchart.env themselves, in the same line.
@@ -19,7 +22,7 @@ export PATH := $(PATH):/usr/local/go/bin
 ENV := . ./var/paperchart.env
 GO_TEST_FLAGS ?= -race -count=1 -timeout 25m
 
-.PHONY: all setup build run stop stop-all test vet bench fuzz fmt clean
+.PHONY: all setup build run stop stop-all test vet bench fuzz faults image fmt clean
 
 all: build
 
@@ -53,6 +56,15 @@ bench: setup build
 FUZZTIME ?= 60s
 fuzz: setup
 	$(ENV) && FUZZTIME=$(FUZZTIME) bash deploy/fuzz.sh
+
+# Not in `make test`: it takes minutes and stops, restarts and empties the
+# servers it starts for itself (never the shared ones). FAULTS_GOALS=warn
+# reports missed recovery goals without failing.
+faults: setup
+	$(ENV) && go test -tags faults -count=1 -timeout 40m -run '^TestFaults$$' -v ./cmd/paperchart
+
+image:
+	bash deploy/image.sh
 
 fmt:
 	go fmt ./...

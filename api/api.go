@@ -59,6 +59,7 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /livez", Live)
 	mux.HandleFunc("GET /api/batches", s.listBatches)
 	mux.HandleFunc("GET /api/batches/{id}", s.showBatch)
 	s.reviewRoutes(mux)
@@ -71,7 +72,7 @@ func (s *Server) Handler() http.Handler {
 // Routes lists the patterns Handler serves (method and path, as
 // http.ServeMux reads them), for tests that walk every route.
 func (s *Server) Routes() []string {
-	out := []string{"GET /healthz", "GET /api/batches", "GET /api/batches/{id}"}
+	out := []string{"GET /healthz", "GET /livez", "GET /api/batches", "GET /api/batches/{id}"}
 	if s.Documents != nil {
 		for pattern := range s.reviewHandlers() {
 			out = append(out, pattern)
@@ -88,6 +89,19 @@ func anonymousBatch(r *http.Request, b storage.Batch) storage.Batch {
 		b.Name = ""
 	}
 	return b
+}
+
+// HealthHandler answers GET /healthz alone: 200 when every check's
+// dependency answers, 503 naming the ones down. A Server with only Checks
+// and Log serves it, for roles without the rest of the API.
+func (s *Server) HealthHandler() http.Handler { return http.HandlerFunc(s.health) }
+
+// Live answers GET /livez: 200 while the process serves HTTP at all, whatever
+// its dependencies say. Orchestrators restart a process whose liveness fails,
+// which would not bring a lost database back: probe liveness here, readiness
+// on /healthz.
+func Live(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

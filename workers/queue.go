@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -52,19 +53,32 @@ func (c QueueConfig) withDefaults() QueueConfig {
 
 // Queue puts paperchart's tasks on asynq.
 type Queue struct {
-	client *asynq.Client
+	redis  asynq.RedisConnOpt
+	client atomic.Pointer[asynq.Client] // replaced when Redis lost its data (renewClient)
 	insp   *asynq.Inspector
 	cfg    QueueConfig
 }
 
 // NewQueue connects to Redis.
 func NewQueue(redis asynq.RedisConnOpt, cfg QueueConfig) *Queue {
-	return &Queue{client: asynq.NewClient(redis), insp: asynq.NewInspector(redis), cfg: cfg.withDefaults()}
+	q := &Queue{redis: redis, insp: asynq.NewInspector(redis), cfg: cfg.withDefaults()}
+	q.client.Store(asynq.NewClient(redis))
+	return q
 }
 
 // Close closes the connections.
 func (q *Queue) Close() error {
-	return errors.Join(q.client.Close(), q.insp.Close())
+	return errors.Join(q.client.Load().Close(), q.insp.Close())
+}
+
+// renewClient replaces the client by a new one. An asynq client registers a
+// queue's name in Redis only the first time it queues there, so after
+// Redis lost its data the old one's tasks would be invisible to the
+// inspector (and so to the reconciler and the metrics). The old client is
+// closed a minute later, when the enqueues that were using it are over.
+func (q *Queue) renewClient() {
+	old := q.client.Swap(asynq.NewClient(q.redis))
+	time.AfterFunc(time.Minute, func() { old.Close() })
 }
 
 // Ping checks that Redis answers.
@@ -113,7 +127,7 @@ func (q *Queue) enqueue(ctx context.Context, stage, typ, id string, p payload) (
 	if err != nil {
 		return false, fmt.Errorf("encode %s task: %w", typ, err)
 	}
-	_, err = q.client.EnqueueContext(ctx, asynq.NewTask(typ, b),
+	_, err = q.client.Load().EnqueueContext(ctx, asynq.NewTask(typ, b),
 		asynq.Queue(q.queue(stage)), asynq.TaskID(id), asynq.MaxRetry(q.cfg.MaxRetry),
 		asynq.Timeout(stageTimeout[stage]), asynq.Retention(q.cfg.Retention))
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
@@ -212,7 +226,7 @@ func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
 // from Redis. For tests and benchmarks that used queues of their own.
 func (q *Queue) DeleteQueues() error {
 	var errs []error
-	for _, s := range []string{stageSplit, stageOCR, stageAssemble, stageFile} {
+	for _, s := range []string{stageSplit, stageOCR, stageAssemble, stageFile, canaryStage} {
 		err := q.insp.DeleteQueue(q.queue(s), true)
 		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
 			errs = append(errs, fmt.Errorf("delete queue %s: %w", q.queue(s), err))

@@ -17,6 +17,11 @@ import (
 // its data, a task was deleted, or a process died between a database write
 // and an enqueue. A task that gave up (archived) fails its batch with the
 // task's last error, in case the worker died before recording it.
+//
+// Between those runs it sweeps every Sweep (recover.go): a task left active
+// by a dead worker is queued again once no live worker has listed it for
+// OrphanAfter, and when Redis is found to have lost its data (a canary task
+// is gone) every unfinished batch is reconciled at once, without Grace.
 type Reconciler struct {
 	DB    *storage.DB
 	Queue *Queue
@@ -26,21 +31,41 @@ type Reconciler struct {
 	Grace time.Duration
 	// Every is how often Run checks. Default 1 minute.
 	Every time.Duration
+	// Sweep is how often Run looks for orphaned tasks and lost Redis data.
+	// Default 2 s.
+	Sweep time.Duration
+	// OrphanAfter is how long an active task must go unlisted by every
+	// live worker before it is queued again. Default 8 s (workers list
+	// their tasks every 5 s).
+	OrphanAfter time.Duration
 }
 
-// Run checks every Every until ctx is done.
+// Run reconciles every Every and sweeps every Sweep until ctx is done.
 func (r *Reconciler) Run(ctx context.Context) error {
-	every := r.Every
+	every, sweepEvery := r.Every, r.Sweep
 	if every <= 0 {
 		every = time.Minute
 	}
-	t := time.NewTicker(every)
+	if sweepEvery <= 0 {
+		sweepEvery = 2 * time.Second
+	}
+	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
+	var s sweeper
+	var last time.Time
 	for {
-		if n, err := r.Once(ctx); err != nil {
-			r.Log.Error("reconcile", "err", err)
+		if time.Since(last) >= every {
+			last = time.Now()
+			if n, err := r.Once(ctx); err != nil {
+				r.Log.Error("reconcile", "err", err)
+			} else if n > 0 {
+				r.Log.Warn("reconcile re-queued lost work", "tasks", n)
+			}
+		}
+		if n, err := r.sweep(ctx, &s); err != nil {
+			r.Log.Error("reconcile sweep", "err", err)
 		} else if n > 0 {
-			r.Log.Warn("reconcile re-queued lost work", "tasks", n)
+			r.Log.Warn("sweep re-queued lost work", "tasks", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -57,6 +82,11 @@ func (r *Reconciler) Once(ctx context.Context) (int, error) {
 	if grace <= 0 {
 		grace = 2 * time.Minute
 	}
+	return r.once(ctx, grace)
+}
+
+// once checks the unfinished batches not changed for grace.
+func (r *Reconciler) once(ctx context.Context, grace time.Duration) (int, error) {
 	bs, err := r.DB.UnfinishedBatches(ctx, time.Now().Add(-grace))
 	if err != nil {
 		return 0, err
@@ -86,10 +116,19 @@ func (r *Reconciler) Resume(ctx context.Context, b storage.Batch) (int, error) {
 
 func (r *Reconciler) reconcile(ctx context.Context, b storage.Batch, resume bool) (int, error) {
 	q := r.Queue
+	running, err := q.running()
+	if err != nil {
+		return 0, err
+	}
 	one := func(stage, typ, id string, p payload) (int, error) {
 		st, lastErr, err := q.status(stage, id)
 		if err != nil {
 			return 0, err
+		}
+		// A task a live worker runs is live, even where Redis lost its
+		// record (the worker lists it again every 5 s).
+		if key := q.queue(stage) + "\x00" + id; running[key] || running[key+recoveredSuffix] {
+			return 0, nil
 		}
 		switch st {
 		case taskLive:

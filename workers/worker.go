@@ -152,11 +152,15 @@ func (w *Worker) Run(ctx context.Context, redis asynq.RedisConnOpt) error {
 		// asynq sleeps this long when every queue is empty; its 1 s default
 		// delays the first pages after a split and every assembly.
 		TaskCheckInterval: 100 * time.Millisecond,
-		RetryDelayFunc:    retryDelay,
-		ErrorHandler:      asynq.ErrorHandlerFunc(w.handleError),
-		ShutdownTimeout:   w.cfg.ShutdownTimeout,
-		Logger:            asynqLogger{w.log},
-		LogLevel:          asynq.WarnLevel,
+		// How soon a task due for its retry is put back in its queue; asynq's
+		// 5 s default adds up to 5 s to every recovery from a failure
+		// (a database restart, a full disk).
+		DelayedTaskCheckInterval: time.Second,
+		RetryDelayFunc:           retryDelay,
+		ErrorHandler:             asynq.ErrorHandlerFunc(w.handleError),
+		ShutdownTimeout:          w.cfg.ShutdownTimeout,
+		Logger:                   asynqLogger{w.log},
+		LogLevel:                 asynq.WarnLevel,
 	})
 	if err := srv.Start(w.Handler()); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -28,10 +28,13 @@ import (
 type config struct {
 	DatabaseURL string
 
-	RedisAddr     string
-	RedisPassword string
-	RedisDB       int
-	QueuePrefix   string
+	RedisAddr        string
+	RedisPassword    string
+	RedisDB          int
+	RedisSentinels   string
+	RedisMaster      string
+	SentinelPassword string
+	QueuePrefix      string
 
 	S3Endpoint    string
 	S3AccessKey   string
@@ -66,6 +69,8 @@ type config struct {
 	TypeDoubt  string
 	MRNWidth   int
 	NoBarcodes bool
+
+	HealthAddr string
 
 	LogLevel  string
 	LogFormat string
@@ -108,6 +113,7 @@ const (
 	useHTTP
 	useWorker
 	useFiling
+	useHealth
 )
 
 func (c *config) register(fs *flag.FlagSet, groups int) {
@@ -121,6 +127,12 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 		fs.StringVar(&c.RedisAddr, "redis-addr", env("PAPERCHART_REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port for the job queue (PAPERCHART_REDIS_ADDR)")
 		fs.StringVar(&c.RedisPassword, "redis-password", env("PAPERCHART_REDIS_PASSWORD", ""), "Redis password (PAPERCHART_REDIS_PASSWORD)")
 		fs.IntVar(&c.RedisDB, "redis-db", envInt("PAPERCHART_REDIS_DB", 0), "Redis database number (PAPERCHART_REDIS_DB)")
+		fs.StringVar(&c.RedisSentinels, "redis-sentinels", env("PAPERCHART_REDIS_SENTINELS", ""),
+			"Redis Sentinels, comma-separated host:port: find the master of --redis-master through them and\nfollow failovers; --redis-addr is then not used (PAPERCHART_REDIS_SENTINELS)")
+		fs.StringVar(&c.RedisMaster, "redis-master", env("PAPERCHART_REDIS_MASTER", "mymaster"),
+			"the master's name the Sentinels monitor, with --redis-sentinels (PAPERCHART_REDIS_MASTER)")
+		fs.StringVar(&c.SentinelPassword, "redis-sentinel-password", env("PAPERCHART_REDIS_SENTINEL_PASSWORD", ""),
+			"password of the Sentinels themselves, with --redis-sentinels (PAPERCHART_REDIS_SENTINEL_PASSWORD)")
 		fs.StringVar(&c.QueuePrefix, "queue-prefix", env("PAPERCHART_QUEUE_PREFIX", ""), "prefix of the queue names, to share one Redis between deployments (PAPERCHART_QUEUE_PREFIX)")
 		fs.IntVar(&c.MaxRetry, "max-retry", envInt("PAPERCHART_MAX_RETRY", 5), "retries of a failed task before its batch is marked failed (PAPERCHART_MAX_RETRY)")
 	}
@@ -164,6 +176,10 @@ func (c *config) register(fs *flag.FlagSet, groups int) {
 		fs.BoolVar(&c.NoBarcodes, "no-barcodes", envBool("PAPERCHART_NO_BARCODES", false),
 			"do not read barcodes: no cover or separator sheets, no patient labels (PAPERCHART_NO_BARCODES)")
 	}
+	if groups&useHealth != 0 {
+		fs.StringVar(&c.HealthAddr, "health-addr", env("PAPERCHART_HEALTH_ADDR", ""),
+			"listen address for GET /healthz (dependencies), /livez and /metrics, for orchestrators'\nprobes and Prometheus; empty: none (PAPERCHART_HEALTH_ADDR)")
+	}
 	if groups&useFiling != 0 {
 		fs.StringVar(&c.Authority, "authority", env("PAPERCHART_AUTHORITY", patients.DefaultAuthority),
 			"assigning authority of the MRNs printed on documents (PAPERCHART_AUTHORITY)")
@@ -205,8 +221,33 @@ func (c *config) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
+// redis is how to reach the queue's Redis: through Sentinel when
+// --redis-sentinels names them (asynq follows the master across
+// failovers), else at --redis-addr.
 func (c *config) redis() asynq.RedisConnOpt {
+	if sentinels := c.sentinels(); len(sentinels) > 0 {
+		return asynq.RedisFailoverClientOpt{MasterName: c.RedisMaster, SentinelAddrs: sentinels,
+			SentinelPassword: c.SentinelPassword, Password: c.RedisPassword, DB: c.RedisDB}
+	}
 	return asynq.RedisClientOpt{Addr: c.RedisAddr, Password: c.RedisPassword, DB: c.RedisDB}
+}
+
+func (c *config) sentinels() []string {
+	var out []string
+	for _, a := range strings.Split(c.RedisSentinels, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// redisWhere says where Redis was looked for, for error messages.
+func (c *config) redisWhere() string {
+	if s := c.sentinels(); len(s) > 0 {
+		return fmt.Sprintf("master %q of the Sentinels at %s", c.RedisMaster, strings.Join(s, ","))
+	}
+	return c.RedisAddr
 }
 
 func (c *config) openDB(ctx context.Context) (*storage.DB, error) {

@@ -184,7 +184,7 @@ func runHL7(ctx context.Context, args []string, stdout io.Writer) error {
 		"With --mdm-endpoint, sends an MDM^T02 for every document the filing stage queued, retrying\n"+
 		"until the EHR answers AA. Several hl7 processes may share the database.\n"+
 		"`paperchart hl7 status` prints the MDM outbox counts (--json for scripts).")
-	c.register(fs, useDB)
+	c.register(fs, useDB|useHealth)
 	h.register(fs, &c)
 	asJSON := fs.Bool("json", false, "status: print JSON")
 	if err := fs.Parse(args); err != nil {
@@ -215,7 +215,9 @@ func runHL7(ctx context.Context, args []string, stdout io.Writer) error {
 	if status {
 		return hl7Status(ctx, s.db.Pool(), &h, *asJSON, stdout)
 	}
-	return runHL7Services(ctx, &h, c.FHIRBase, s.db.Pool(), log)
+	return withHealth(ctx, c.HealthAddr, s, log, func(ctx context.Context) error {
+		return runHL7Services(ctx, &h, c.FHIRBase, s.db.Pool(), log)
+	})
 }
 
 // runHL7Services runs the MLLP listener and the MDM sender, as configured,

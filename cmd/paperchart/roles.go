@@ -161,7 +161,7 @@ func open(ctx context.Context, c *config, groups int) (*services, error) {
 		s.queue = c.queue()
 		if err := s.queue.Ping(ctx); err != nil {
 			s.close()
-			return nil, fmt.Errorf("%w (is Redis running at %s?)", err, c.RedisAddr)
+			return nil, fmt.Errorf("%w (is Redis running at %s?)", err, c.redisWhere())
 		}
 	}
 	return s, nil
@@ -170,7 +170,7 @@ func open(ctx context.Context, c *config, groups int) (*services, error) {
 func runWatch(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	fs := newFlags("watch", "[flags]", "Watches the drop folders. A file is taken when its size and modification time stay\nunchanged for --stable-for; its original is stored and checked, its batch recorded and\nqueued, and only then is it moved to processed/ (or rejected/, with a .reason.txt).")
-	c.register(fs, useDB|useRedis|useS3|useDrop)
+	c.register(fs, useDB|useRedis|useS3|useDrop|useHealth)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func runWatch(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer s.close()
-	return watch(ctx, &c, s, log)
+	return withHealth(ctx, c.HealthAddr, s, log, func(ctx context.Context) error { return watch(ctx, &c, s, log) })
 }
 
 func watch(ctx context.Context, c *config, s *services, log *slog.Logger) error {
@@ -198,8 +198,8 @@ func watch(ctx context.Context, c *config, s *services, log *slog.Logger) error 
 
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, reads each page (barcodes, then\nOCR with one Tesseract engine per concurrent task), assembles each batch's searchable PDF,\nand files its documents (separation, type, patient) or puts them in the review queue. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds, and writes each settled batch's\nmanifest to the bucket (what `paperchart rebuild` recreates the database from).\nRun one per machine; they share the work through Redis.")
-	c.register(fs, useDB|useRedis|useS3|useWorker|useFiling)
+	fs := newFlags("worker", "[flags]", "Processes queued work: splits batches into pages, reads each page (barcodes, then\nOCR with one Tesseract engine per concurrent task), assembles each batch's searchable PDF,\nand files its documents (separation, type, patient) or puts them in the review queue. Also runs the reconciler,\nwhich re-queues work the database says is unfinished but Redis no longer holds (at once when\nRedis lost its data), and tasks a dead worker left running (about 10 s after it died), and writes\neach settled batch's manifest to the bucket (what `paperchart rebuild` recreates the database from).\nRun one per machine; they share the work through Redis.")
+	c.register(fs, useDB|useRedis|useS3|useWorker|useFiling|useHealth)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer s.close()
-	return work(ctx, &c, s, log)
+	return withHealth(ctx, c.HealthAddr, s, log, func(ctx context.Context) error { return work(ctx, &c, s, log) })
 }
 
 func work(ctx context.Context, c *config, s *services, log *slog.Logger) error {

@@ -36,11 +36,7 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 	sessions := users.NewSessions(us, users.Config{Secure: c.SecureCookies || c.TLSCert != ""}, log)
 	trail := audit.New(pool)
 	access := users.NewAccess(us, time.Duration(c.AccessDays)*24*time.Hour)
-	a := &api.Server{Batches: s.db, Log: log, Checks: []api.Check{
-		{Name: "database", Ping: s.db.Ping},
-		{Name: "redis", Ping: s.queue.Ping},
-		{Name: "objects", Ping: s.objs.Ping},
-	}, Documents: s.db, Patients: idx, Filer: filer, Objects: s.objs, Access: access, Audit: trail,
+	a := &api.Server{Batches: s.db, Log: log, Checks: s.checks(), Documents: s.db, Patients: idx, Filer: filer, Objects: s.objs, Access: access, Audit: trail,
 		Protect: func(h http.Handler) http.Handler { return sessions.Require(users.Indexer, h) }}
 	rv := &review.Server{DB: s.db, Objects: s.objs, Patients: idx, Filer: filer, Users: us, Sessions: sessions, Audit: trail,
 		Access: access, Log: log, ViewKey: []byte(c.ViewKey)}
