@@ -587,6 +587,44 @@ func (db *DB) Events(ctx context.Context, batchID int64) ([]Event, error) {
 	return evs, nil
 }
 
+// ReasonWaiting is the reason code of an unfinished batch held up by a
+// condition that clears by itself (a worker's disk full): its work retries,
+// and the reason goes when a retry succeeds.
+const ReasonWaiting = "waiting"
+
+// Hold records, with a reason a person can read, why an unfinished batch is
+// held up while its work retries. The batch shows the reason (batches list,
+// /api/batches) and its history records it once, not at every retry.
+func (db *DB) Hold(ctx context.Context, id int64, reason string) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE batches SET reason = $2, reason_code = $4 WHERE id = $1 AND state = ANY($3)
+			AND NOT (reason_code = $4 AND reason = $2)`, id, reason, unfinishedStates, ReasonWaiting)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return addEvent(ctx, tx, id, "waiting", reason)
+	})
+	if err != nil {
+		return fmt.Errorf("hold batch %d: %w", id, err)
+	}
+	return nil
+}
+
+// Unhold clears the reason Hold gave, once work on the batch succeeds again.
+func (db *DB) Unhold(ctx context.Context, id int64) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE batches SET reason = '', reason_code = '' WHERE id = $1 AND reason_code = $2`, id, ReasonWaiting)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return addEvent(ctx, tx, id, "resumed", "")
+	})
+	if err != nil {
+		return fmt.Errorf("resume batch %d: %w", id, err)
+	}
+	return nil
+}
+
 // TouchBatch marks a batch as worked on now, so the reconciler leaves it be.
 func (db *DB) TouchBatch(ctx context.Context, id int64) error {
 	_, err := db.pool.Exec(ctx, `UPDATE batches SET updated_at = now() WHERE id = $1`, id)

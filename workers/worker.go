@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -132,7 +133,24 @@ func (w *Worker) Handler() asynq.Handler {
 	mux.HandleFunc(TypeOCR, w.handleOCR)
 	mux.HandleFunc(TypeAssemble, w.handleAssemble)
 	mux.HandleFunc(TypeFile, w.handleFile)
+	mux.Use(w.resumed)
 	return mux
+}
+
+// resumed clears a batch's waiting reason (see handleError) when a retried
+// task of it succeeds.
+func (w *Worker) resumed(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		err := next.ProcessTask(ctx, t)
+		if n, _ := asynq.GetRetryCount(ctx); err == nil && n > 0 {
+			if p, perr := decode(t); perr == nil {
+				if uerr := w.db.Unhold(ctx, p.Batch); uerr != nil {
+					w.log.Warn("could not clear the batch's waiting reason", "batch", p.Batch, "err", uerr)
+				}
+			}
+		}
+		return err
+	})
 }
 
 // Run serves tasks until ctx is done, then shuts down gracefully: no new
@@ -202,13 +220,21 @@ func (w *Worker) handleError(ctx context.Context, t *asynq.Task, err error) {
 	retried, _ := asynq.GetRetryCount(ctx)
 	last := final(ctx, err)
 	w.log.Warn("task failed", "type", t.Type(), "batch", p.Batch, "page", p.Page, "attempt", retried+1, "final", last, "err", err)
-	if !last {
-		return
-	}
 	// The task's context may be past its deadline; the database write must
 	// still happen.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if !last {
+		if errors.Is(err, syscall.ENOSPC) {
+			// Nothing is lost (the original and every stored page stay in
+			// the bucket): the batch waits, and people see why.
+			reason := fmt.Sprintf("waiting for disk space: a worker's disk is full (%s could not write its files); it goes on by itself when there is room", taskWhat(t.Type()))
+			if herr := w.db.Hold(dctx, p.Batch, reason); herr != nil {
+				w.log.Error("could not record why the batch waits", "batch", p.Batch, "err", herr)
+			}
+		}
+		return
+	}
 	reason := failureReason(t.Type(), retried, err)
 	var ferr error
 	switch t.Type() {
@@ -222,13 +248,27 @@ func (w *Worker) handleError(ctx context.Context, t *asynq.Task, err error) {
 	}
 }
 
+// taskWhat says in plain words what a task does.
+func taskWhat(typ string) string {
+	switch typ {
+	case TypeSplit:
+		return "splitting the file into pages"
+	case TypeOCR:
+		return "reading the page (OCR)"
+	case TypeAssemble:
+		return "building the searchable PDF"
+	case TypeFile:
+		return "filing the documents"
+	}
+	return typ
+}
+
 func failureReason(typ string, retried int, err error) string {
 	var rej *split.Rejection
 	if errors.As(err, &rej) {
 		return rej.Reason
 	}
-	what := map[string]string{TypeSplit: "splitting the file into pages", TypeOCR: "reading the page (OCR)", TypeAssemble: "building the searchable PDF",
-		TypeFile: "filing the documents"}[typ]
+	what := taskWhat(typ)
 	if errors.Is(err, asynq.SkipRetry) {
 		return fmt.Sprintf("%s failed: %v", what, err)
 	}

@@ -351,6 +351,18 @@ func TestFaults(t *testing.T) {
 			},
 			inject: func(r *faultRun) time.Time {
 				time.Sleep(10 * time.Second) // the workers meet the full disk
+				// The batches say why they wait, in plain words.
+				bs, err := r.db().ListBatches(context.Background(), storage.BatchFilter{})
+				testenv.Must(r.t, err, "list batches")
+				waiting := 0
+				for _, b := range bs {
+					if b.ReasonCode == storage.ReasonWaiting && strings.Contains(b.Reason, "disk is full") {
+						waiting++
+					}
+				}
+				if waiting == 0 {
+					r.t.Errorf("no batch says it waits for disk space: %+v", bs)
+				}
 				testenv.Must(r.t, os.Remove(filepath.Join(r.workDir, "filler")), "free space")
 				return time.Now()
 			},
