@@ -58,7 +58,9 @@ type Document struct {
 	Doubts []string
 	// FaxNext says that the document's last page and the next document's
 	// first page are consecutive pages of one fax transmission: sent
-	// together, most likely about the same patient.
+	// together, most likely about the same patient. Pages behind a fax
+	// cover sheet that announces their count are one transmission too,
+	// with or without a header.
 	FaxNext bool
 	// Review is set when Confidence is under the separator's threshold, and
 	// for documents found before the first cover sheet of a batch: a person
@@ -288,6 +290,17 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 			starts = append(starts, i)
 		}
 	}
+	// reach[i] is the last page of the fax transmission that page i is in,
+	// as the last cover sheet before it announced its page count; -1 when
+	// none. Pages sent behind a cover need not carry the fax header.
+	reach := make([]int, len(sc))
+	last := -1
+	for i := range sc {
+		if n := sc[i].sig.faxPages; n > 0 {
+			last = i + n - 1
+		}
+		reach[i] = last
+	}
 	var docs []Document
 	for di, a := range starts {
 		b := len(sc)
@@ -338,7 +351,7 @@ func (s *Separator) segment(ctx context.Context, sg segment, cut bool) ([]Docume
 			}
 		}
 		if b < len(sc) {
-			d.FaxNext = sc[b].sig.fax.follows(sc[b-1].sig.fax)
+			d.FaxNext = sc[b].sig.fax.follows(sc[b-1].sig.fax) || reach[b-1] >= b
 			d.EndConfidence = q(sc[b].p)
 			if q(sc[b].p) < s.threshold {
 				d.doubt(fmt.Sprintf("page %d may continue it", sc[b].sig.no))

@@ -459,3 +459,44 @@ func TestTextRunsOver(t *testing.T) {
 		}
 	}
 }
+
+func TestCoverPages(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want int
+	}{
+		{"FAX COVER SHEET\nTo: Medical Records\nNumber of pages including cover: 4\nRegarding: Jane Roe", 4},
+		{"FACSIMILE\nFrom: Dr. Lee\nPages: 3 (including cover)", 3},
+		{"Fax Transmittal\nNo. of pages (incl. cover) 2", 2},
+		{"Fax: (555) 010-2346\n# of Pages: 12", 12},
+		{"FAX\nTotal pages: 1", 0}, // a cover alone links nothing
+		{"DISCHARGE SUMMARY\nPages: 3\nThe patient was admitted", 0},   // no fax
+		{"FAX COVER SHEET\nTo: Medical Records\nRegarding: Jane Roe", 0}, // no count
+		{"Fax (555) 010-2346\nThe pages 4 to 6 were missing", 0},
+	} {
+		if got := coverPages(strings.Split(tc.text, "\n")); got != tc.want {
+			t.Errorf("coverPages(%q) = %d, want %d", tc.text, got, tc.want)
+		}
+	}
+}
+
+// TestFaxNextBehindCover: pages sent behind a fax cover sheet that counts
+// them are one transmission, though they carry no fax header; the page
+// after the count is not.
+func TestFaxNextBehindCover(t *testing.T) {
+	s := newTest(t)
+	cover := "FAX COVER SHEET\nDate: 03/14/2024\nTo: Health Information Management\nFrom: Dr. Ann Lee\n" +
+		"Number of pages including cover: 2\nRegarding: Jane Roe\nComments:\nPlease find the requested records attached."
+	got, err := s.Split(context.Background(), []Page{content(1, cover), content(2, labB), content(3, dsA1), content(4, dsA2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got documents %v, want 3", summary(got))
+	}
+	for i, want := range []bool{true, false, false} {
+		if got[i].FaxNext != want {
+			t.Errorf("document %d (pages %v): FaxNext %v, want %v", i+1, got[i].Pages, got[i].FaxNext, want)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type signals struct {
 	continued bool // a running header saying "(continued)"
 	num       pageNum
 	fax       faxHeader // a fax machine's transmission header on top
+	faxPages  int       // the pages a fax cover sheet announces, itself included; 0 when none
 	prevOpen  bool      // the page's text ends in the middle of a sentence
 	openLower bool      // the page's text starts in the middle of a sentence
 	signed    bool      // a signature or closing near the end of the page
@@ -138,6 +139,7 @@ func (s *Separator) read(no int, text string, labels []string) (signals, Finding
 	}
 	sg.garbage = isGarbage(all)
 	sg.fax = fax
+	sg.faxPages = coverPages(lines)
 	if len(lines) == 0 {
 		return sg, Findings{}
 	}
@@ -346,6 +348,36 @@ func parseFaxHeader(line string) (faxHeader, bool) {
 		h.sender = normSender(line[:strings.Index(line, m[0])])
 	}
 	return h, true
+}
+
+var (
+	faxWordRe    = regexp.MustCompile(`(?i)\b(?:fax|facsimile|telecopy)\b`)
+	coverPagesRe = regexp.MustCompile(`(?i)(?:\b(?:number|no\.?|count|total)\s*of\s*pages|#\s*of\s*pages|\btotal\s*pages|\bpage\s*count)\b[^0-9]{0,30}?\b([0-9]{1,3})\b|\bpages\s*(?:\([^)]{0,25}\))?\s*:\s*([0-9]{1,3})\b`)
+)
+
+// coverPages returns the page count a fax cover sheet announces ("Number
+// of pages including cover: 4", "Pages: 3", "No. of pages (incl. cover)
+// 2"), or 0 when the page is no fax cover or announces none. A fax
+// machine's header line is not a cover's count.
+func coverPages(lines []string) int {
+	fax := false
+	for _, l := range lines {
+		if faxWordRe.MatchString(l) {
+			fax = true
+			break
+		}
+	}
+	if !fax {
+		return 0
+	}
+	for _, l := range lines {
+		if m := coverPagesRe.FindStringSubmatch(l); m != nil {
+			if n, _ := strconv.Atoi(m[1] + m[2]); n >= 2 && n <= 200 {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // normSender keeps the digits of a sender, or its letters when it has no
