@@ -469,8 +469,8 @@ func TestCoverPages(t *testing.T) {
 		{"FACSIMILE\nFrom: Dr. Lee\nPages: 3 (including cover)", 3},
 		{"Fax Transmittal\nNo. of pages (incl. cover) 2", 2},
 		{"Fax: (555) 010-2346\n# of Pages: 12", 12},
-		{"FAX\nTotal pages: 1", 0}, // a cover alone links nothing
-		{"DISCHARGE SUMMARY\nPages: 3\nThe patient was admitted", 0},   // no fax
+		{"FAX\nTotal pages: 1", 0},                                       // a cover alone links nothing
+		{"DISCHARGE SUMMARY\nPages: 3\nThe patient was admitted", 0},     // no fax
 		{"FAX COVER SHEET\nTo: Medical Records\nRegarding: Jane Roe", 0}, // no count
 		{"Fax (555) 010-2346\nThe pages 4 to 6 were missing", 0},
 	} {
