@@ -107,7 +107,7 @@ var (
 	heldDesc     = prometheus.NewDesc("paperchart_documents_held", "Documents in the review queue by the decision a person must make (split, type, patient); a document may count under several.", []string{"decision"}, nil)
 	reviewDesc   = prometheus.NewDesc("paperchart_review_queue_size", "Documents waiting in the review queue.", nil, nil)
 	reviewAge    = prometheus.NewDesc("paperchart_review_queue_oldest_seconds", "Age of the oldest document waiting for review; 0 when none waits.", nil, nil)
-	queueDesc    = prometheus.NewDesc("paperchart_queue_tasks", "Tasks in each queue by state (pending, active, scheduled, retry, archived).", []string{"queue", "state"}, nil)
+	queueDesc    = prometheus.NewDesc("paperchart_queue_tasks", "Tasks in each queue by state (pending, active, scheduled, retry, archived); scheduled counts the reconciler's canary task, one per queue, due in a century.", []string{"queue", "state"}, nil)
 	queueLatency = prometheus.NewDesc("paperchart_queue_latency_seconds", "How long the oldest pending task of each queue has waited.", []string{"queue"}, nil)
 	manifestsDue = prometheus.NewDesc("paperchart_manifests_due", "Settled batches whose manifest in the bucket lacks their latest changes (written within seconds; growing: the object store refuses, or no worker or serve process runs).", nil, nil)
 	manifestAge  = prometheus.NewDesc("paperchart_manifest_oldest_change_seconds", "Age of the oldest change of a settled batch not yet in its manifest; 0 when none waits.", nil, nil)

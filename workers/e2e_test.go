@@ -385,6 +385,60 @@ func TestReconcilerRequeuesLostWork(t *testing.T) {
 	}
 }
 
+// TestQueueKeysLostFoundBySweep deletes one pipeline queue's keys from
+// Redis, the rest of Redis untouched, while a batch waits in it: the
+// reconciler's sweep sees that queue's canary gone and queues the work
+// again within seconds, not at its next full run.
+func TestQueueKeysLostFoundBySweep(t *testing.T) {
+	p := startPipeline(t, harness.Options{NoWorker: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Grace and Every far off: only the sweep can find the loss in time.
+	r := &workers.Reconciler{DB: p.DB, Queue: p.Queue, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Grace: time.Hour, Every: time.Hour, Sweep: 200 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	data, _ := generate(t, scangen.Options{Pages: 1, Seed: 2, Format: scangen.FormatPNG, Clean: true, DPI: 150})
+	testenv.Must(t, p.DropBytes(data, "lostqueue.png"), "drop")
+	insp := p.Queue.Inspector()
+	split := p.Queue.Names()[0]
+	// work lists the split queue's tasks other than the canary.
+	work := func() int {
+		ts, err := insp.ListPendingTasks(split)
+		if err != nil {
+			return 0
+		}
+		n := 0
+		for _, tk := range ts {
+			if tk.Type != "paperchart:canary" {
+				n++
+			}
+		}
+		return n
+	}
+	for start := time.Now(); work() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Since(start) > time.Minute {
+			t.Fatal("batch not queued")
+		}
+	}
+	time.Sleep(time.Second) // the sweep has run a few times
+	testenv.Must(t, insp.DeleteQueue(split, true), "delete the split queue's keys")
+	lost := time.Now()
+	for work() == 0 {
+		if time.Since(lost) > 30*time.Second {
+			t.Fatal("the lost split task was not queued again within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("lost work queued again %.1f s after its queue's keys went", time.Since(lost).Seconds())
+	testenv.Must(t, p.StartWorker(), "start worker")
+	if b := wait(t, p, "lostqueue.png", 2*time.Minute); b.State != storage.StateDone {
+		t.Fatalf("batch %s: %s", b.State, b.Reason)
+	}
+}
+
 // TestExhaustedRetriesFailBatch makes a page's task fail every time (its
 // source is gone from storage) and checks the batch ends failed with a
 // reason a person can read, while the worker keeps running.

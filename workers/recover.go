@@ -17,7 +17,8 @@ import (
 // sooner through asynq's own records: every live server writes the tasks
 // it runs to Redis every 5 s (kept 10 s), so an active task that no live
 // server has listed for OrphanAfter is orphaned; and a canary task, never
-// run, that is gone from Redis says Redis lost its data.
+// run, that is gone from Redis says Redis lost its data (one in every
+// queue: a queue whose keys were deleted says it too).
 
 // canaryStage is the queue of the canary task: no worker serves it.
 const canaryStage = "canary"
@@ -29,24 +30,37 @@ const canaryID = "canary"
 // same copy, once.
 const recoveredSuffix = "-recovered"
 
-// plantCanary puts the canary task in Redis, to be scheduled in a century.
+// canaryQueues are the queues a canary task is kept in: the canary's own,
+// which no worker serves, and each of the pipeline's, where it waits a
+// century and is never run. A Redis that lost its data, or lost one
+// queue's keys, has lost a canary.
+func (q *Queue) canaryQueues() []string {
+	return append(q.Names(), q.queue(canaryStage))
+}
+
+// plantCanary puts the canary tasks in Redis, to be scheduled in a century.
+// One already there is left as it is.
 func (q *Queue) plantCanary(ctx context.Context) error {
-	_, err := q.client.Load().EnqueueContext(ctx, asynq.NewTask("paperchart:canary", nil),
-		asynq.Queue(q.queue(canaryStage)), asynq.TaskID(canaryID), asynq.ProcessIn(100*365*24*time.Hour))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
-		return fmt.Errorf("plant the canary task: %w", err)
+	for _, name := range q.canaryQueues() {
+		_, err := q.client.Load().EnqueueContext(ctx, asynq.NewTask("paperchart:canary", nil),
+			asynq.Queue(name), asynq.TaskID(canaryID), asynq.ProcessIn(100*365*24*time.Hour))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+			return fmt.Errorf("plant the canary task in queue %s: %w", name, err)
+		}
 	}
 	return nil
 }
 
-// canaryAlive reports whether the canary task is still in Redis.
+// canaryAlive reports whether every canary task is still in Redis.
 func (q *Queue) canaryAlive() (bool, error) {
-	_, err := q.insp.GetTaskInfo(q.queue(canaryStage), canaryID)
-	switch {
-	case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("look up the canary task: %w", err)
+	for _, name := range q.canaryQueues() {
+		_, err := q.insp.GetTaskInfo(name, canaryID)
+		switch {
+		case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("look up the canary task of queue %s: %w", name, err)
+		}
 	}
 	return true, nil
 }

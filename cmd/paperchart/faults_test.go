@@ -323,6 +323,22 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
+			name: "the pipeline queues' keys deleted (not the rest)", goal: "lost work queued ≤ 45 s", max: 45 * time.Second,
+			recovered: lostRequeued,
+			inject: func(r *faultRun) time.Time {
+				// Every key of the four pipeline queues (asynq:{ocr}:pending,
+				// asynq:{ocr}:t:..., ...), as a careless DEL would; the
+				// servers' and workers' keys and the canary queue stay.
+				n := r.p.redisCLI("EVAL", `local n = 0
+for _, q in ipairs(ARGV) do
+  for _, k in ipairs(redis.call('KEYS', 'asynq:{' .. q .. '}*')) do redis.call('DEL', k); n = n + 1 end
+end
+return n`, "0", r.c.prefix+"split", r.c.prefix+"ocr", r.c.prefix+"assemble", r.c.prefix+"file")
+				r.t.Logf("deleted %s keys", n)
+				return time.Now()
+			},
+		},
+		{
 			name: fmt.Sprintf("S3 server stopped (SIGSTOP) for %s", s3Stall), goal: "a page done ≤ 15 s after SIGCONT", max: 15 * time.Second,
 			recovered: firstPageAfter,
 			inject: func(r *faultRun) time.Time {
