@@ -379,7 +379,30 @@ return n`, "0", r.c.prefix+"split", r.c.prefix+"ocr", r.c.prefix+"assemble", r.c
 				if waiting == 0 {
 					r.t.Errorf("no batch says it waits for disk space: %+v", bs)
 				}
-				testenv.Must(r.t, os.Remove(filepath.Join(r.workDir, "filler")), "free space")
+				testenv.Must(r.t, os.Remove(filepath.Join(r.workDir, ".filler")), "free space")
+				return time.Now()
+			},
+		},
+		{
+			name: "drop folder's file system full, then space again", goal: "every file in processed/ ≤ 20 s after space returns", max: 20 * time.Second,
+			recovered: dropSettled,
+			setup: func(r *faultRun) {
+				mountSmall(r.t, r.c.drop, "64m")
+			},
+			inject: func(r *faultRun) time.Time {
+				fill(r.t, r.c.drop) // the scanner's files are in; nothing more fits
+				time.Sleep(10 * time.Second)
+				// Nothing dropped is lost while the disk is full: each file is
+				// still in the folder, claimed or processed.
+				var n int
+				for _, sub := range []string{"*.pdf", ".processing/*.pdf", "processed/*/*.pdf"} {
+					m, _ := filepath.Glob(filepath.Join(r.c.drop, sub))
+					n += len(m)
+				}
+				if n != len(load) {
+					r.t.Errorf("%d of the %d dropped files are in the drop folder while it is full", n, len(load))
+				}
+				testenv.Must(r.t, os.Remove(filepath.Join(r.c.drop, ".filler")), "free space")
 				return time.Now()
 			},
 		},
@@ -423,18 +446,43 @@ return n`, "0", r.c.prefix+"split", r.c.prefix+"ocr", r.c.prefix+"assemble", r.c
 // leaving no room for a page. The test is skipped where mounting is not
 // permitted.
 func mountFull(r *faultRun) {
-	t := r.t
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=32m,mode=0700", "tmpfs", r.workDir).CombinedOutput(); err != nil {
+	mountSmall(r.t, r.workDir, "32m")
+	fill(r.t, r.workDir)
+}
+
+// mountSmall mounts a tmpfs of size on dir, or skips the test where
+// mounting is not permitted.
+func mountSmall(t *testing.T, dir, size string) {
+	t.Helper()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a small file system here: %v: %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("umount", "-l", r.workDir).Run() })
-	f, err := os.Create(filepath.Join(r.workDir, "filler"))
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+}
+
+// fill writes dir/filler until its file system is full to the last byte.
+func fill(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, ".filler"))
 	testenv.Must(t, err, "filler")
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 4<<10)
 	for {
 		if _, err := f.Write(buf); err != nil {
 			break // full
 		}
 	}
 	f.Close()
+}
+
+// dropSettled waits until every dropped file has left the drop folder's
+// .processing for processed/ and returns when that was, after from.
+func dropSettled(r *faultRun, from time.Time) (time.Duration, error) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		claimed, _ := os.ReadDir(filepath.Join(r.c.drop, ".processing"))
+		done, _ := filepath.Glob(filepath.Join(r.c.drop, "processed", "*", "fault-*.pdf"))
+		if len(claimed) == 0 && len(done) == len(load) {
+			return time.Since(from), nil
+		}
+	}
+	return 0, fmt.Errorf("the dropped files did not all reach processed/ within a minute of the space returning")
 }
