@@ -19,9 +19,16 @@ func faxLine(k, n int) string {
 }
 
 // faxCover is a fax cover sheet that names its patient alone.
-func faxCover(name string) string {
+func faxCover(name string) string { return faxCoverOf(name, 2) }
+
+// faxCoverOf is a fax cover sheet announcing pages pages (none when 0).
+func faxCoverOf(name string, pages int) string {
+	count := ""
+	if pages > 0 {
+		count = fmt.Sprintf("Number of pages including cover: %d\n", pages)
+	}
 	return "FAX COVER SHEET\nDate: 03/14/2024\nTo: Health Information Management\nFrom: Riverside Clinic\n" +
-		"Number of pages including cover: 2\nRegarding: " + name + "\nComments:\nPlease find the requested records attached.\n" +
+		count + "Regarding: " + name + "\nComments:\nPlease find the requested records attached.\n" +
 		"CONFIDENTIALITY NOTICE: This facsimile contains confidential health information that is protected by law.\n"
 }
 
@@ -58,8 +65,12 @@ func TestFaxCoverFiledWithItsTransmission(t *testing.T) {
 		{"birth date alone", faxed(faxCover("(see attached)  DOB: 04/12/1961"), filingtest.Discharge), "", false},
 		{"another patient's record follows", faxed(faxCover("Elise Hartmann"), filingtest.Lab), "", false},
 		{"two records fit the cover sheet alike", faxed(faxCover("PATEL, MARGARET  DOB: 12/17/1981"), patel), "00410012", false},
-		{"two records fit, not faxed together", []filingtest.Page{{Text: faxCover("PATEL, MARGARET  DOB: 12/17/1981")}, {Text: patel}}, "", false},
-		{"not faxed together", []filingtest.Page{{Text: faxCover("Elise Hartmann")}, {Text: filingtest.Discharge}}, "", false},
+		// No fax header and no page count: nothing says they came together.
+		{"two records fit, not faxed together", []filingtest.Page{{Text: faxCoverOf("PATEL, MARGARET  DOB: 12/17/1981", 0)}, {Text: patel}}, "", false},
+		{"not faxed together", []filingtest.Page{{Text: faxCoverOf("Elise Hartmann", 0)}, {Text: filingtest.Discharge}}, "", false},
+		// The cover's page count says the next page came with it.
+		{"the cover's page count, no fax header", []filingtest.Page{{Text: faxCover("Elise Hartmann")}, {Text: filingtest.Discharge}}, "00410001", false},
+		{"the page after the cover's count", []filingtest.Page{{Text: faxCoverOf("Elise Hartmann", 1)}, {Text: filingtest.Discharge}}, "", false},
 		{"the record follows but is not filed", faxed(faxCover("Elise Hartmann"), filingtest.Namesake), "", false},
 	}
 	for _, tc := range cases {
