@@ -50,12 +50,18 @@ type Config struct {
 	Limits split.Limits
 }
 
+// The defaults of Config.StableFor and Config.ScanEvery.
+const (
+	DefaultStableFor = 2 * time.Second
+	DefaultScanEvery = 2 * time.Second
+)
+
 func (c Config) withDefaults() Config {
 	if c.StableFor <= 0 {
-		c.StableFor = 2 * time.Second
+		c.StableFor = DefaultStableFor
 	}
 	if c.ScanEvery <= 0 {
-		c.ScanEvery = 2 * time.Second
+		c.ScanEvery = DefaultScanEvery
 	}
 	if c.Retention < 0 {
 		c.Retention = 0
