@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // A PDF larger than Limits.StreamPDFBytes is never read whole: pdfcpu keeps
@@ -153,31 +156,44 @@ func runBigPDF(ctx context.Context, f *os.File, size int64, outDir string, lim L
 		return nil, fmt.Errorf("split: %w", err)
 	}
 	defer os.RemoveAll(sep)
-	out := make([]PageSource, 0, info.pages)
+	// Chunks are separated on a few cores at once (pdfseparate takes some
+	// 15 ms of CPU a page); each holds separateChunk one-page files at most.
+	out := make([]PageSource, info.pages)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, min(runtime.GOMAXPROCS(0), 4)))
 	for first := 1; first <= info.pages; first += separateChunk {
 		last := min(first+separateChunk-1, info.pages)
-		_, stderr, err := poppler(ctx, f, "pdfseparate", "-f", strconv.Itoa(first), "-l", strconv.Itoa(last), "FILE", filepath.Join(sep, "p-%d.pdf"))
+		g.Go(func() error {
+			_, stderr, err := poppler(gctx, f, "pdfseparate", "-f", strconv.Itoa(first), "-l", strconv.Itoa(last), "FILE", filepath.Join(sep, "p-%d.pdf"))
+			if gctx.Err() != nil {
+				return gctx.Err()
+			}
+			if err != nil {
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) {
+					return fmt.Errorf("split: run pdfseparate: %w", err)
+				}
+				return reject(CodeCorrupt, fmt.Sprintf("Pages %d to %d of the PDF are damaged and cannot be read; scan the paper again.", first, last),
+					popplerError("pdfseparate", stderr, err))
+			}
+			for p := first; p <= last; p++ {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				ps, err := splitSeparatedPage(filepath.Join(sep, fmt.Sprintf("p-%d.pdf", p)), p, outDir, lim)
+				if err != nil {
+					return err
+				}
+				out[p-1] = ps
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err != nil {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				return nil, fmt.Errorf("split: run pdfseparate: %w", err)
-			}
-			return nil, reject(CodeCorrupt, fmt.Sprintf("Pages %d to %d of the PDF are damaged and cannot be read; scan the paper again.", first, last),
-				popplerError("pdfseparate", stderr, err))
-		}
-		for p := first; p <= last; p++ {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			ps, err := splitSeparatedPage(filepath.Join(sep, fmt.Sprintf("p-%d.pdf", p)), p, outDir, lim)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ps)
-		}
+		return nil, err
 	}
 	return out, nil
 }
