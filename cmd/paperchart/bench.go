@@ -121,7 +121,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"Pages: generated realistic scans (200/300 dpi, JPEG quality 55-85, G4 bilevel, noise, blur, skew,\n"+
 		"pages turned and blank), or --input DIR (batch files: PDF, TIFF, JPEG, PNG). --long N instead runs N\n"+
 		"pages through the pipeline alone and prints the worker's RSS every 100 pages. --latency times one-page\n"+
-		"documents from the drop until the EHR sees them over FHIR, on an idle pipeline.\n"+
+		"documents from the drop until the EHR sees them over FHIR, on an idle pipeline. --big N runs one PDF of\n"+
+		"N pages and prints its time and the worker's peak RSS in each stage.\n"+
 		"It works in a database, bucket and queues of its own, removed after. Needs the services running.")
 	c.register(fs, useDB|useRedis|useS3|useWorker)
 	input := fs.String("input", "", "folder of batch files (PDF, TIFF, JPEG, PNG) to run instead of generated pages")
@@ -138,6 +139,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"with --latency: the watcher's --stable-for (PAPERCHART_STABLE_FOR)")
 	scanEvery := fs.Duration("scan-every", envDuration("PAPERCHART_SCAN_EVERY", ingest.DefaultScanEvery),
 		"with --latency: the watcher's --scan-every (PAPERCHART_SCAN_EVERY)")
+	big := fs.Int("big", 0, "big batch: one generated PDF of this many pages (200 dpi) through the pipeline alone (or --input FILE.pdf);\n"+
+		"prints its wall time, pages/min and the worker's peak RSS, overall and in each stage")
 	profile := fs.String("profile", "", "folder for the worker's CPU and heap profiles (pprof), one pair per pipeline run")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -163,6 +166,9 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if *latency {
 		b.stableFor, b.scanEvery = *stableFor, *scanEvery
 		return b.latency(ctx, max(*rounds, 1), *seed, stdout, *asJSON)
+	}
+	if *big > 0 {
+		return b.bigRun(ctx, *big, *input, *seed, stdout, *asJSON)
 	}
 	if *long > 0 {
 		return b.longRun(ctx, *long, *batchPages, *seed, stdout, *asJSON)

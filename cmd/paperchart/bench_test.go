@@ -114,3 +114,36 @@ func TestBenchLatency(t *testing.T) {
 		t.Errorf("median %.2f of one run %.2f", got.MedianSeconds, r.Seconds)
 	}
 }
+
+// TestBenchBig runs `bench --big` on a small generated PDF: the batch is
+// done, and its time, pages per minute and the worker's peak RSS, overall
+// and for each stage it went through, are reported.
+func TestBenchBig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	t.Setenv(runMainEnv, "1")
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := runBench(ctx, []string{"--big", "4", "--json"}, &out); err != nil {
+		t.Fatalf("bench --big: %v\n%s", err, out.String())
+	}
+	var r bigResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("output: %v\n%s", err, out.String())
+	}
+	if r.Pages != 4 || r.Seconds <= 0 || r.PagesPerMin <= 0 || r.PeakRSSMiB <= 0 || r.Documents == 0 {
+		t.Errorf("result %+v", r)
+	}
+	seen := map[string]bool{}
+	for _, s := range r.Stages {
+		seen[s.State] = true
+		if s.PeakRSSMiB <= 0 || s.PeakRSSMiB > r.PeakRSSMiB+1 {
+			t.Errorf("stage %s: peak RSS %.0f MiB (overall %.0f)", s.State, s.PeakRSSMiB, r.PeakRSSMiB)
+		}
+	}
+	if !seen["ocr"] || !seen["done (manifest)"] {
+		t.Errorf("stages %+v: want ocr and done (manifest) among them", r.Stages)
+	}
+}
