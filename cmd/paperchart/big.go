@@ -104,7 +104,7 @@ func (b *bencher) bigRun(ctx context.Context, n int, file string, seed uint64, s
 			if len(stages) > 0 {
 				stages[len(stages)-1].Seconds = time.Since(since).Seconds()
 				last := stages[len(stages)-1]
-				b.progress("  %-10s %7.1f s, worker peak RSS %4.0f MiB", last.State, last.Seconds, last.PeakRSSMiB)
+				b.progress("  %-16s %7.1f s, worker peak RSS %4.0f MiB", last.State, last.Seconds, last.PeakRSSMiB)
 			}
 			stages = append(stages, bigStage{State: batch.State})
 			since = time.Now()
@@ -151,7 +151,7 @@ func (b *bencher) bigRun(ctx context.Context, n int, file string, seed uint64, s
 	fmt.Fprintf(stdout, "\none PDF of %d pages (%.0f MiB): %.0f s (%.1f pages/min), %d documents; worker %.0f CPU-s, peak RSS %.0f MiB (goal ≤ 400; load %s)\n",
 		r.Pages, r.FileMiB, r.Seconds, r.PagesPerMin, r.Documents, r.CPUSeconds, r.PeakRSSMiB, r.Load)
 	for _, s := range r.Stages {
-		fmt.Fprintf(stdout, "  %-10s %7.1f s, worker peak RSS %4.0f MiB\n", s.State, s.Seconds, s.PeakRSSMiB)
+		fmt.Fprintf(stdout, "  %-16s %7.1f s, worker peak RSS %4.0f MiB\n", s.State, s.Seconds, s.PeakRSSMiB)
 	}
 	return nil
 }
