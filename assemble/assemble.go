@@ -53,7 +53,14 @@ const Producer = "paperchart"
 // image cannot be read or does not match its declared size. w receives a
 // partial PDF when an error is returned.
 func SearchablePDF(ctx context.Context, w io.Writer, pages []Page) error {
-	if len(pages) == 0 {
+	return SearchablePDFFrom(ctx, w, len(pages), func(i int) (Page, error) { return pages[i], nil })
+}
+
+// SearchablePDFFrom is SearchablePDF of n pages that page returns one at a
+// time, in order (i from 0): only the page being written is held, however
+// many pages the PDF has.
+func SearchablePDFFrom(ctx context.Context, w io.Writer, n int, page func(i int) (Page, error)) error {
+	if n <= 0 {
 		return errors.New("assemble: no pages")
 	}
 	pw := &pdfWriter{w: bufio.NewWriterSize(w, 1<<16)}
@@ -61,12 +68,16 @@ func SearchablePDF(ctx context.Context, w io.Writer, pages []Page) error {
 	// Fixed objects: 1 catalog, 2 page tree, 3 font, 4 info; pages from 5.
 	const catalog, pageTree, font, info = 1, 2, 3, 4
 	pw.next = 5
-	kids := make([]int, 0, len(pages))
-	for i := range pages {
+	kids := make([]int, 0, n)
+	for i := range n {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ref, err := pw.page(&pages[i], i+1, pageTree, font)
+		pg, err := page(i)
+		if err != nil {
+			return err
+		}
+		ref, err := pw.page(&pg, i+1, pageTree, font)
 		if err != nil {
 			return err
 		}

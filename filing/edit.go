@@ -36,7 +36,7 @@ type batchPages struct {
 
 // load fetches the images and OCR results of pages nos, once each, for
 // their documents' PDFs.
-func (bp *batchPages) load(ctx context.Context, objs pagesource.Objects, batchID int64, nos []int) error {
+func (bp *batchPages) load(ctx context.Context, objs pagesource.Objects, batchID int64, nos []int, dir string) error {
 	rows := make([]storage.Page, 0, len(nos))
 	seen := map[int]bool{}
 	for _, no := range nos {
@@ -49,7 +49,7 @@ func (bp *batchPages) load(ctx context.Context, objs pagesource.Objects, batchID
 			rows = append(rows, pg)
 		}
 	}
-	src, err := pagesource.Load(ctx, objs, batchID, rows)
+	src, err := pagesource.Load(ctx, objs, batchID, rows, dir)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (f *Filer) readPages(ctx context.Context, batchID int64, nos []int) (batchP
 	if err != nil {
 		return bp, err
 	}
-	return bp, bp.load(ctx, f.obj, batchID, nos)
+	return bp, bp.load(ctx, f.obj, batchID, nos, f.cfg.WorkDir)
 }
 
 func (f *Filer) readBatch(ctx context.Context, batchID int64) (batchPages, error) {
@@ -162,6 +162,7 @@ func (f *Filer) SplitAt(ctx context.Context, docID int64, page int, actor string
 	if err != nil {
 		return nil, err
 	}
+	defer bp.src.Close()
 	how := fmt.Sprintf("split at page %d", page)
 	first, err := f.redecide(ctx, d.BatchID, bp, d.Pages[:at], coverOf(d), actor, how)
 	if err != nil {
@@ -227,6 +228,7 @@ func (f *Filer) MergeWithPrevious(ctx context.Context, docID int64, actor string
 	if err != nil {
 		return d, err
 	}
+	defer bp.src.Close()
 	how := fmt.Sprintf("merged with document %d", d.ID)
 	merged, err := f.redecide(ctx, d.BatchID, bp, pages, coverOf(*prev), actor, how)
 	if err != nil {
@@ -266,6 +268,7 @@ func (f *Filer) RemovePage(ctx context.Context, docID int64, page int, actor, re
 		if err != nil {
 			return d, err
 		}
+		defer bp.src.Close()
 		nd, err := f.redecide(ctx, d.BatchID, bp, rest, coverOf(d), actor, how)
 		if err != nil {
 			return d, err
@@ -297,6 +300,7 @@ func (f *Filer) MovePage(ctx context.Context, docID int64, page int, toDocID int
 	if err != nil {
 		return err
 	}
+	defer bp.src.Close()
 	how := fmt.Sprintf("page %d moved from document %d to document %d", page, from.ID, to.ID)
 	rest := slices.Delete(slices.Clone(from.Pages), at, at+1)
 	dest := append(slices.Clone(to.Pages), page)

@@ -33,7 +33,6 @@ import (
 	"strings"
 	"time"
 
-	"paperchart/assemble"
 	"paperchart/chart"
 	"paperchart/classify"
 	"paperchart/extract"
@@ -227,9 +226,10 @@ func (f *Filer) decideBatch(ctx context.Context, batchID int64, loaded *pagesour
 		for _, part := range parts {
 			nos = append(nos, part.Pages...)
 		}
-		if err := bp.load(ctx, f.obj, batchID, nos); err != nil {
+		if err := bp.load(ctx, f.obj, batchID, nos, f.cfg.WorkDir); err != nil {
 			return nil, err
 		}
+		defer bp.src.Close()
 	}
 	var kept []separate.Document
 	for _, part := range parts {
@@ -374,10 +374,6 @@ func (f *Filer) separatePage(pg storage.Page, text string) separate.Page {
 // and OCR words, stores it at key, and returns its size and SHA-1 (hex),
 // which FHIR clients check the bytes against.
 func (f *Filer) storePDF(ctx context.Context, batchID int64, key string, nos []int, src *pagesource.Pages) (int64, string, error) {
-	in, err := src.Assemble(nos)
-	if err != nil {
-		return 0, "", err
-	}
 	dir, err := os.MkdirTemp(f.cfg.WorkDir, fmt.Sprintf("file-%d-", batchID))
 	if err != nil {
 		return 0, "", fmt.Errorf("make work folder: %w", err)
@@ -388,7 +384,7 @@ func (f *Filer) storePDF(ctx context.Context, batchID int64, key string, nos []i
 	if err != nil {
 		return 0, "", err
 	}
-	if err := assemble.SearchablePDF(ctx, out, in); err != nil {
+	if err := src.WritePDF(ctx, out, nos); err != nil {
 		out.Close()
 		return 0, "", fmt.Errorf("build document PDF: %w", err)
 	}

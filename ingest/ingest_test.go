@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -375,5 +377,134 @@ func TestSwappedBeforeClaim(t *testing.T) {
 				t.Errorf("the link's target was touched: %v", err)
 			}
 		})
+	}
+}
+
+// TestStableWaitByEnd: a file that ends as its format ends is taken once
+// unchanged for CompleteFor over two looks; one that does not, or whose
+// format has no end marker, only after StableFor; a PDF without its %%EOF
+// after ten times that.
+func TestStableWaitByEnd(t *testing.T) {
+	ctx := context.Background()
+	pdf := genBatch(t, scangen.FormatPDF, 1)
+	pngData := pngBytes(t, 120, 90)
+	var jpg bytes.Buffer
+	jpeg.Encode(&jpg, image.NewGray(image.Rect(0, 0, 300, 400)), nil)
+	tests := []struct {
+		name string
+		data []byte
+		wait string // "complete": CompleteFor; "stable": StableFor; "long": ten times StableFor
+	}{
+		{"whole.pdf", pdf, "complete"},
+		{"whole-crlf.pdf", append(bytes.Clone(pdf), "\r\n"...), "complete"},
+		{"trailing-bytes.pdf", append(bytes.Clone(pdf), "\x00garbage appended by a scanner"...), "stable"},
+		{"half.pdf", pdf[:len(pdf)/2], "long"},
+		{"whole.png", pngData, "complete"},
+		{"half.png", pngData[:len(pngData)-12], "stable"},
+		{"whole.jpg", jpg.Bytes(), "complete"},
+		{"half.jpg", jpg.Bytes()[:jpg.Len()/2], "stable"},
+		{"batch.tif", genBatch(t, scangen.FormatTIFF, 1), "stable"},
+	}
+	r := newRig(t) // StableFor 1 s, so CompleteFor 250 ms
+	for _, tc := range tests {
+		testenv.Must(t, os.WriteFile(filepath.Join(r.drop, tc.name), tc.data, 0o644), "drop %s", tc.name)
+	}
+	start := r.clock
+	if due := r.w.scan(ctx); !due.Equal(start.Add(250 * time.Millisecond)) {
+		t.Errorf("after the first look, next look due at +%v, want +250ms", due.Sub(start))
+	}
+	taken := func(name string) bool {
+		_, err := os.Stat(filepath.Join(r.drop, name))
+		return os.IsNotExist(err)
+	}
+	for _, step := range []struct {
+		after time.Duration
+		gone  map[string]bool // waits taken by then
+	}{
+		{200 * time.Millisecond, map[string]bool{}},
+		{300 * time.Millisecond, map[string]bool{"complete": true}},
+		{900 * time.Millisecond, map[string]bool{"complete": true}},
+		{1100 * time.Millisecond, map[string]bool{"complete": true, "stable": true}},
+		{9 * time.Second, map[string]bool{"complete": true, "stable": true}},
+		{10100 * time.Millisecond, map[string]bool{"complete": true, "stable": true, "long": true}},
+	} {
+		r.clock = start.Add(step.after)
+		r.w.Scan(ctx)
+		for _, tc := range tests {
+			if got := taken(tc.name); got != step.gone[tc.wait] {
+				t.Errorf("%s (%s wait) at +%v: taken %v, want %v", tc.name, tc.wait, step.after, got, step.gone[tc.wait])
+			}
+		}
+	}
+	for _, tc := range tests {
+		if b := r.batch(t, tc.name); b.Size != int64(len(tc.data)) {
+			t.Errorf("%s: batch of %d bytes, want %d", tc.name, b.Size, len(tc.data))
+		}
+	}
+}
+
+// growingStore appends to the claimed file while its original is stored,
+// as a writer that paused and went on would.
+type growingStore struct {
+	Originals
+	path string
+	more []byte
+	done bool
+}
+
+func (g *growingStore) PutOriginalFrom(ctx context.Context, r io.ReaderAt, size int64, sha string) (string, error) {
+	if !g.done {
+		g.done = true
+		f, err := os.OpenFile(g.path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return "", err
+		}
+		_, err = f.Write(g.more)
+		if err = errors.Join(err, f.Close()); err != nil {
+			return "", err
+		}
+	}
+	return g.Originals.PutOriginalFrom(ctx, r, size, sha)
+}
+
+// TestChangedWhileRead: a file that changes while ingest reads it is not
+// recorded from what was read; it is put back in the drop folder and taken
+// whole once stable.
+func TestChangedWhileRead(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	pdf := genBatch(t, scangen.FormatPDF, 2)
+	// The first part ends like a whole PDF: its writer stopped there.
+	cut := bytes.Index(pdf, []byte("%%EOF")) + len("%%EOF\n")
+	first, rest := pdf[:cut], pdf[cut:]
+	if len(rest) == 0 {
+		// One revision only: a second, appended as an incremental update
+		// would be, stands in for the rest.
+		rest = []byte("% an incremental update\n%%EOF\n")
+	}
+	whole := slices.Concat(first, rest)
+	name := "paused.pdf"
+	testenv.Must(t, os.WriteFile(filepath.Join(r.drop, name), first, 0o644), "drop")
+	r.w.objs = &growingStore{Originals: r.w.objs, path: filepath.Join(r.drop, ".processing", name), more: rest}
+	r.w.Scan(ctx)
+	r.clock = r.clock.Add(300 * time.Millisecond)
+	r.w.Scan(ctx) // taken, grows while stored, put back
+	if bs, _ := r.db.ListBatches(ctx, storage.BatchFilter{}); len(bs) != 0 {
+		t.Fatalf("%d batches recorded from a file that changed while it was read", len(bs))
+	}
+	back, err := os.ReadFile(filepath.Join(r.drop, name))
+	if err != nil || !bytes.Equal(back, whole) {
+		t.Fatalf("file not put back whole in the drop folder: %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(r.drop, ".processing")); len(entries) != 0 {
+		t.Errorf("%d entries left in .processing", len(entries))
+	}
+	r.settle(ctx)
+	b := r.batch(t, name)
+	if b.Size != int64(len(whole)) {
+		t.Fatalf("batch of %d bytes, want the whole file's %d", b.Size, len(whole))
+	}
+	if got, err := r.objs.Get(ctx, b.OriginalKey); err != nil || !bytes.Equal(got, whole) {
+		t.Fatalf("stored original is not the whole file: %v", err)
 	}
 }

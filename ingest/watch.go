@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -41,6 +42,11 @@ type Config struct {
 	// StableFor is how long a file's size and modification time must stay
 	// unchanged before it is taken. Default 2 s.
 	StableFor time.Duration
+	// CompleteFor is how long they must stay unchanged for a file that
+	// ends as its format ends (a PDF with %%EOF, a JPEG with its EOI
+	// marker, a PNG with its IEND chunk): such a file is whole unless its
+	// writer stops exactly there and goes on after. Default StableFor/4.
+	CompleteFor time.Duration
 	// ScanEvery is the period of the scan. Default 2 s.
 	ScanEvery time.Duration
 	// Retention is how long processed files stay in processed/. 0 keeps
@@ -50,12 +56,21 @@ type Config struct {
 	Limits split.Limits
 }
 
+// The defaults of Config.StableFor and Config.ScanEvery.
+const (
+	DefaultStableFor = 2 * time.Second
+	DefaultScanEvery = 2 * time.Second
+)
+
 func (c Config) withDefaults() Config {
 	if c.StableFor <= 0 {
-		c.StableFor = 2 * time.Second
+		c.StableFor = DefaultStableFor
 	}
 	if c.ScanEvery <= 0 {
-		c.ScanEvery = 2 * time.Second
+		c.ScanEvery = DefaultScanEvery
+	}
+	if c.CompleteFor <= 0 || c.CompleteFor > c.StableFor {
+		c.CompleteFor = c.StableFor / 4
 	}
 	if c.Retention < 0 {
 		c.Retention = 0
@@ -163,34 +178,57 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}()
 	}
 	w.log.Info("watching drop folders", "folders", len(w.cfg.Folders), "stable_for", w.cfg.StableFor)
-	tick := time.NewTicker(w.cfg.ScanEvery)
-	defer tick.Stop()
 	lastPrune := time.Time{}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
-		w.Scan(ctx)
+		due := w.scan(ctx)
+		scanned := time.Now()
 		if w.now().Sub(lastPrune) > time.Hour {
 			w.prune()
 			lastPrune = w.now()
 		}
+		// The next scan: when a waiting file may have become stable, else
+		// after ScanEvery (network shares send no events). An event (a file
+		// appeared or changed) makes it come sooner: a new file is first
+		// looked at at once, since its quiet time runs from that look.
+		wait := w.cfg.ScanEvery
+		if !due.IsZero() {
+			wait = min(wait, max(due.Sub(w.now()), w.minGap()))
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-timer.C:
 		case <-events:
-			// A file changed: look again soon, but a file is only taken once
-			// stable, so there is no point scanning on every write.
+			timer.Stop() // Go 1.23 timers: nothing stale to drain
+			// Writes come in bursts: let a burst pass, and never scan more
+			// often than minGap.
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(w.cfg.StableFor / 2):
+			case <-time.After(max(eventSettle, w.minGap()-time.Since(scanned))):
 			}
 		}
 	}
 }
 
+// eventSettle is how long a scan waits after a filesystem event.
+const eventSettle = 20 * time.Millisecond
+
+// minGap is the shortest time between two scans: a fifth of CompleteFor
+// (100 ms by default), so that a file is taken within that of becoming
+// stable, and a folder being written to is not listed continuously.
+func (w *Watcher) minGap() time.Duration { return w.cfg.CompleteFor / 5 }
+
 // Scan looks at every folder once: it finishes claimed files and takes the
 // dropped files that are stable.
-func (w *Watcher) Scan(ctx context.Context) {
+func (w *Watcher) Scan(ctx context.Context) { w.scan(ctx) }
+
+// scan is Scan; it returns the earliest time a file it saw but did not
+// take may be stable (zero if none waits).
+func (w *Watcher) scan(ctx context.Context) (due time.Time) {
 	present := map[string]bool{}
 	for _, f := range w.cfg.Folders {
 		// Files claimed earlier and not finished (a crash, the database or
@@ -198,7 +236,7 @@ func (w *Watcher) Scan(ctx context.Context) {
 		if claimed, err := os.ReadDir(filepath.Join(f.Path, processingDir)); err == nil {
 			for _, e := range claimed {
 				if ctx.Err() != nil {
-					return
+					return due
 				}
 				if !e.IsDir() { // a link or a FIFO here is rejected, not left
 					w.finish(ctx, f, e.Name())
@@ -212,7 +250,7 @@ func (w *Watcher) Scan(ctx context.Context) {
 		}
 		for _, e := range entries {
 			if ctx.Err() != nil {
-				return
+				return due
 			}
 			name := e.Name()
 			if !e.Type().IsRegular() || ignored(name) {
@@ -220,7 +258,10 @@ func (w *Watcher) Scan(ctx context.Context) {
 			}
 			path := filepath.Join(f.Path, name)
 			present[path] = true
-			if !w.stable(path) {
+			if ok, at := w.stable(path); !ok {
+				if !at.IsZero() && (due.IsZero() || at.Before(due)) {
+					due = at
+				}
 				continue
 			}
 			delete(w.seen, path)
@@ -243,6 +284,7 @@ func (w *Watcher) Scan(ctx context.Context) {
 			delete(w.seen, p)
 		}
 	}
+	return due
 }
 
 // ignored reports names that are never taken: hidden files, temporary files
@@ -263,50 +305,95 @@ func ignored(name string) bool {
 	return false
 }
 
-// stable reports whether a file's size and mtime have not changed for
-// StableFor over at least two looks. A PDF must also end with %%EOF,
-// unless it has been unchanged for much longer (a truncated file is then
-// taken, and rejected with a reason, rather than left waiting forever).
-func (w *Watcher) stable(path string) bool {
+// stable reports whether a file's size and mtime have not changed over
+// at least two looks for long enough to take it: CompleteFor when the file
+// ends as its format ends, StableFor otherwise; a PDF that does not end
+// with %%EOF yet waits ten times StableFor (a scanner may pause mid-file
+// longer than StableFor; a truncated file is then taken, and rejected with
+// a reason, rather than left waiting forever). When it is not stable, due
+// is when it may be, if it stays unchanged.
+func (w *Watcher) stable(path string) (ok bool, due time.Time) {
 	st, err := os.Lstat(path)
 	if err != nil || !st.Mode().IsRegular() {
-		return false
+		return false, time.Time{}
 	}
 	now := w.now()
-	o, ok := w.seen[path]
-	if !ok || o.size != st.Size() || !o.mtime.Equal(st.ModTime()) {
+	o, seen := w.seen[path]
+	if !seen || o.size != st.Size() || !o.mtime.Equal(st.ModTime()) {
 		w.seen[path] = observation{size: st.Size(), mtime: st.ModTime(), stableSince: now}
-		return false
+		return false, now.Add(w.cfg.CompleteFor)
 	}
 	quiet := now.Sub(o.stableSince)
-	if quiet < w.cfg.StableFor {
-		return false
+	if quiet < w.cfg.CompleteFor {
+		return false, o.stableSince.Add(w.cfg.CompleteFor)
 	}
-	if quiet < 10*w.cfg.StableFor && incompletePDF(path) {
-		return false
+	wait := w.cfg.StableFor
+	switch fileEnd(path) {
+	case endComplete:
+		return true, time.Time{}
+	case endIncompletePDF:
+		wait = 10 * w.cfg.StableFor
 	}
-	return true
+	if quiet < wait {
+		return false, o.stableSince.Add(wait)
+	}
+	return true, time.Time{}
 }
 
-// incompletePDF reports a file that starts like a PDF but does not end
-// like one yet: a scanner may pause mid-file longer than StableFor.
-func incompletePDF(path string) bool {
+// How a file ends, as fileEnd reads it.
+type end int
+
+const (
+	endUnknown       end = iota // no end marker to go by (TIFF, other types), or one followed by more bytes
+	endComplete                 // ends exactly as its format ends
+	endIncompletePDF            // a PDF with no %%EOF near its end: still being written, or truncated
+)
+
+// pngEnd is a PNG's last chunk: IEND, empty, and its CRC.
+var pngEnd = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
+
+// fileEnd reads how the file at path ends: a PDF must end with %%EOF
+// (and at most end-of-line white space), a JPEG with its EOI marker, a
+// PNG with its IEND chunk. A PDF whose %%EOF is followed by other bytes
+// (some scanners append a few) is whole too, but is given the full wait.
+func fileEnd(path string) end {
 	f, st, err := openRegular(path)
 	if err != nil {
-		return false
+		return endUnknown
 	}
 	defer f.Close()
-	head := make([]byte, 5)
-	if _, err := f.ReadAt(head, 0); err != nil || string(head) != "%PDF-" {
-		return false
+	head := make([]byte, 8)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return endUnknown
 	}
 	n := min(st.Size(), 2048)
-	buf := make([]byte, n)
-	if _, err := f.ReadAt(buf, st.Size()-n); err != nil && !errors.Is(err, io.EOF) {
-		return false
+	tail := make([]byte, n)
+	if _, err := f.ReadAt(tail, st.Size()-n); err != nil && !errors.Is(err, io.EOF) {
+		return endUnknown
 	}
-	return !strings.Contains(string(buf), "%%EOF")
+	switch {
+	case bytes.HasPrefix(head, []byte("%PDF-")):
+		if !bytes.Contains(tail, []byte("%%EOF")) {
+			return endIncompletePDF
+		}
+		if bytes.HasSuffix(bytes.TrimRight(tail, "\r\n\t \x00"), []byte("%%EOF")) {
+			return endComplete
+		}
+	case bytes.HasPrefix(head, []byte{0xFF, 0xD8, 0xFF}):
+		if bytes.HasSuffix(tail, []byte{0xFF, 0xD9}) {
+			return endComplete
+		}
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		if bytes.HasSuffix(tail, pngEnd) {
+			return endComplete
+		}
+	}
+	return endUnknown
 }
+
+// errChanged is returned by ingest when the claimed file changed while it
+// was read: it is still being written.
+var errChanged = errors.New("file changed while it was read")
 
 // errNotRegular is returned by openRegular for a link, a FIFO, a device,
 // a socket or a directory.
@@ -354,6 +441,21 @@ func (w *Watcher) finish(ctx context.Context, f Folder, name string) {
 			return
 		}
 		w.log.Warn("file rejected: not a regular file", "folder", f.Name, "to", filepath.Base(dst))
+		return
+	}
+	if errors.Is(err, errChanged) {
+		// Put it back where it was dropped, to be taken once stable: linked
+		// there (which never replaces a file dropped since under that name),
+		// then unlinked here. Should the name be taken, it stays claimed and
+		// is read again on the next scan.
+		if err := os.Link(path, filepath.Join(f.Path, name)); err == nil {
+			if err := os.Remove(path); err != nil {
+				w.log.Error("put back a file still being written", "folder", f.Name, "err", err)
+			}
+			w.log.Warn("file changed while it was read, still being written: put back until it is stable", "folder", f.Name)
+			return
+		}
+		w.log.Warn("file changed while it was read, still being written; will read it again", "folder", f.Name)
 		return
 	}
 	if err != nil {
@@ -412,6 +514,13 @@ func (w *Watcher) ingest(ctx context.Context, f Folder, path, name string) (resu
 	key, err := w.objs.PutOriginalFrom(ctx, file, st.Size(), sha)
 	if err != nil {
 		return result{}, err
+	}
+	// A writer that paused long enough for the file to look stable, and
+	// went on while it was read: what was stored is not the whole file.
+	if now, err := file.Stat(); err != nil {
+		return result{}, fmt.Errorf("stat claimed file: %w", err)
+	} else if now.Size() != st.Size() || !now.ModTime().Equal(st.ModTime()) {
+		return result{}, errChanged
 	}
 	// The key names this drop of this file: a re-run after a crash finds
 	// the same batch; the same bytes dropped again later get a new key and

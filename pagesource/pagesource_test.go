@@ -1,8 +1,14 @@
 package pagesource_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -54,7 +60,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := pagesource.Load(ctx, objs, batch, tt.rows)
+			p, err := pagesource.Load(ctx, objs, batch, tt.rows, t.TempDir())
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Load: %v, want an error saying %q", err, tt.wantErr)
@@ -62,6 +68,7 @@ func TestLoad(t *testing.T) {
 				return
 			}
 			testenv.Must(t, err, "load")
+			defer p.Close()
 			if got := p.Nos(); !slices.Equal(got, tt.want) {
 				t.Fatalf("loaded %v, want %v", got, tt.want)
 			}
@@ -88,12 +95,67 @@ func TestLoad(t *testing.T) {
 }
 
 func TestAssembleNotLoaded(t *testing.T) {
-	p, err := pagesource.Load(context.Background(), testenv.Objects(t), 1, nil)
+	p, err := pagesource.Load(context.Background(), testenv.Objects(t), 1, nil, t.TempDir())
 	testenv.Must(t, err, "load nothing")
 	if _, err := p.Assemble([]int{1}); err == nil {
 		t.Fatalf("Assemble of a page not loaded: %v, want an error", err)
 	}
 	if p.Has(1) {
 		t.Fatal("Has(1) of an empty set")
+	}
+}
+
+// TestWritePDF: the pages are kept in a folder of the set's own, not in
+// memory; WritePDF writes the searchable PDF of the pages asked for, in
+// that order, reading them from there; Close removes the folder, and a
+// failed Load leaves none behind.
+func TestWritePDF(t *testing.T) {
+	ctx := context.Background()
+	objs := testenv.Objects(t)
+	const batch = 43
+	var rows []storage.Page
+	for no := 1; no <= 3; no++ {
+		img := image.NewGray(image.Rect(0, 0, 60+10*no, 80))
+		var buf bytes.Buffer
+		testenv.Must(t, jpeg.Encode(&buf, img, nil), "encode")
+		testenv.Must(t, objs.Put(ctx, storage.PageImageKey(batch, no), buf.Bytes(), "image/jpeg"), "put image")
+		js, err := json.Marshal(ocr.Result{Words: []ocr.Word{{Text: fmt.Sprintf("WORD%d", no), Confidence: 90, X0: 2, Y0: 2, X1: 30, Y1: 10}}})
+		testenv.Must(t, err, "encode OCR")
+		testenv.Must(t, objs.Put(ctx, storage.PageOCRKey(batch, no), js, "application/json"), "put OCR")
+		rows = append(rows, storage.Page{BatchID: batch, No: no, ImageKey: storage.PageImageKey(batch, no), OCRKey: storage.PageOCRKey(batch, no),
+			Width: 60 + 10*no, Height: 80, DPI: 10})
+	}
+	dir := t.TempDir()
+	p, err := pagesource.Load(ctx, objs, batch, rows, dir)
+	testenv.Must(t, err, "load")
+	kept, _ := os.ReadDir(dir)
+	if len(kept) != 1 {
+		t.Fatalf("%d entries in the work folder, want the set's own folder", len(kept))
+	}
+	var pdf bytes.Buffer
+	testenv.Must(t, p.WritePDF(ctx, &pdf, []int{3, 1}), "write PDF")
+	body := pdf.String()
+	if got := strings.Count(body, "/Type /Page "); got != 2 {
+		t.Errorf("%d pages in the PDF, want 2", got)
+	}
+	if i3, i1 := strings.Index(body, "/Width 90"), strings.Index(body, "/Width 70"); i3 < 0 || i1 < 0 || i3 > i1 {
+		t.Errorf("pages not written in the order asked (3, then 1)")
+	}
+	if err := p.WritePDF(ctx, io.Discard, []int{1, 7}); err == nil || !strings.Contains(err.Error(), "page 7: not loaded") {
+		t.Errorf("WritePDF of a page not loaded: %v", err)
+	}
+	testenv.Must(t, p.Close(), "close")
+	if kept, _ := os.ReadDir(dir); len(kept) != 0 {
+		t.Errorf("%d entries left after Close", len(kept))
+	}
+	if _, err := p.Read(1); err == nil {
+		t.Error("read after Close")
+	}
+	bad := append(slices.Clone(rows), storage.Page{BatchID: batch, No: 9, ImageKey: "missing", Width: 1, Height: 1, DPI: 1})
+	if _, err := pagesource.Load(ctx, objs, batch, bad, dir); err == nil {
+		t.Fatal("load with a missing image")
+	}
+	if kept, _ := os.ReadDir(dir); len(kept) != 0 {
+		t.Errorf("a failed Load left %d entries", len(kept))
 	}
 }

@@ -71,35 +71,55 @@ func guard(fn func() error) (err error) {
 
 // pdfPage is what Split will do with one PDF page.
 type pdfPage struct {
-	no     int
+	no     int             // in the input
+	at     int             // in the pdfcpu context read: no, or 1 for a page separated first
 	box    types.Rectangle // CropBox (or MediaBox), user space
 	img    *imagePlan      // nil: write a single-page PDF
 	rotate int             // page /Rotate, normalised
 }
 
-func runPDF(ctx context.Context, f *os.File, size int64, outDir string, lim Limits) ([]PageSource, error) {
-	data := make([]byte, size)
-	if _, err := f.ReadAt(data, 0); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("split: read PDF: %w", err)
+// endsWell reports whether the last 2 KiB of the PDF hold its %%EOF.
+func endsWell(f io.ReaderAt, size int64) (bool, error) {
+	tail := make([]byte, min(size, 2048))
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil && err != io.EOF {
+		return false, fmt.Errorf("split: read PDF: %w", err)
 	}
-	tail := data[max(0, len(data)-2048):]
-	endsWell := bytes.Contains(tail, []byte("%%EOF"))
+	return bytes.Contains(tail, []byte("%%EOF")), nil
+}
 
+// readPDF reads and validates a PDF with pdfcpu, turning its errors into
+// rejections. pdfcpu holds every stream of the file in memory: runPDF
+// reads only PDFs up to Limits.StreamPDFBytes so.
+func readPDF(r io.ReaderAt, size int64, lim Limits) (*model.Context, error) {
 	var pctx *model.Context
 	err := guard(func() error {
 		var err error
-		pctx, err = api.ReadValidateAndOptimize(bytes.NewReader(data), pdfcpuConfig(lim))
+		pctx, err = api.ReadValidateAndOptimize(io.NewSectionReader(r, 0, size), pdfcpuConfig(lim))
 		return err
 	})
 	if err != nil {
+		well, rerr := endsWell(r, size)
 		switch {
+		case rerr != nil:
+			return nil, rerr
 		case errors.Is(err, pdfcpu.ErrWrongPassword):
 			return nil, reject(CodeEncrypted, "The PDF is password protected; scan the paper again or save it without a password.", scrub("read PDF", err))
-		case !endsWell:
+		case !well:
 			return nil, reject(CodeTruncated, "The PDF is incomplete (it was cut off while being copied or saved); copy or scan it again.", scrub("read PDF", err))
 		default:
 			return nil, reject(CodeCorrupt, "The PDF is damaged and cannot be read; scan the paper again or save a new copy of the PDF.", scrub("read PDF", err))
 		}
+	}
+	return pctx, nil
+}
+
+func runPDF(ctx context.Context, f *os.File, size int64, outDir string, lim Limits) ([]PageSource, error) {
+	if size > lim.StreamPDFBytes {
+		return runBigPDF(ctx, f, size, outDir, lim)
+	}
+	pctx, err := readPDF(f, size, lim)
+	if err != nil {
+		return nil, err
 	}
 	if pctx.Encrypt != nil && lim.RejectRestricted {
 		return nil, reject(CodeEncrypted, "The PDF is protected with an owner password; save it without protection or scan the paper again.", nil)
@@ -120,7 +140,7 @@ func runPDF(ctx context.Context, f *os.File, size int64, outDir string, lim Limi
 		var pg pdfPage
 		err := guard(func() error {
 			var err error
-			pg, err = planPDFPage(pctx, p, lim)
+			pg, err = planPDFPage(pctx, p, p, lim)
 			return err
 		})
 		if err != nil {
@@ -158,8 +178,9 @@ func runPDF(ctx context.Context, f *os.File, size int64, outDir string, lim Limi
 	return out, nil
 }
 
-func planPDFPage(pctx *model.Context, p int, lim Limits) (pdfPage, error) {
-	d, _, inh, err := pctx.PageDict(p, false)
+// planPDFPage plans page at of pctx, which is page p of the input.
+func planPDFPage(pctx *model.Context, at, p int, lim Limits) (pdfPage, error) {
+	d, _, inh, err := pctx.PageDict(at, false)
 	if err != nil {
 		return pdfPage{}, fmt.Errorf("page dict: %w", err)
 	}
@@ -181,9 +202,9 @@ func planPDFPage(pctx *model.Context, p int, lim Limits) (pdfPage, error) {
 	if rot%90 != 0 {
 		rot = 0 // viewers ignore a /Rotate that is not a multiple of 90
 	}
-	pg := pdfPage{no: p, box: box, rotate: rot}
+	pg := pdfPage{no: p, at: at, box: box, rotate: rot}
 
-	content, err := pctx.PageContent(d, p)
+	content, err := pctx.PageContent(d, at)
 	if err != nil {
 		if errors.Is(err, model.ErrNoContent) {
 			return pg, nil // a blank page: pdftoppm renders it white
@@ -194,7 +215,7 @@ func planPDFPage(pctx *model.Context, p int, lim Limits) (pdfPage, error) {
 	if !ok {
 		return pg, nil
 	}
-	pg.img = planImage(pctx, p, sc, box, lim)
+	pg.img = planImage(pctx, at, sc, box, lim)
 	if pg.img != nil {
 		pg.img.rotate = (pg.img.rotate + rot) % 360
 	}
@@ -228,7 +249,7 @@ func writePDFPage(pctx *model.Context, pg pdfPage, outDir string) (PageSource, e
 		}
 		// The image could not be extracted after all: let pdftoppm draw the page.
 	}
-	r, err := api.ExtractPage(pctx, pg.no)
+	r, err := api.ExtractPage(pctx, pg.at)
 	if err != nil {
 		return PageSource{}, err
 	}

@@ -7,9 +7,10 @@
 // page into a caller-owned directory; Render turns one page source into a
 // grayscale image for OCR, rasterising PDF pages with poppler's pdftoppm.
 //
-// Memory: PDFs are read whole into memory by pdfcpu (cap with
-// Limits.MaxBytes); TIFF, JPEG and PNG files are read with ReadAt and only the
-// page being written is held. Pixel counts are checked from headers before any
+// Memory: PDFs up to Limits.StreamPDFBytes are read whole into memory by
+// pdfcpu; larger ones are separated into pages by poppler a few at a time
+// and each page read alone; TIFF, JPEG and PNG files are read with ReadAt and
+// only the page being written is held. Pixel counts are checked from headers before any
 // pixel buffer is allocated.
 package split
 
@@ -45,9 +46,14 @@ const (
 
 // Limits bounds what an input may cost. A zero field means its default.
 type Limits struct {
-	// MaxBytes is the largest accepted file. Default 512 MiB. PDFs are held
-	// in memory whole, so this is also the memory bound for a PDF's bytes.
+	// MaxBytes is the largest accepted file. Default 512 MiB.
 	MaxBytes int64
+	// StreamPDFBytes is the largest PDF read whole: pdfcpu holds every
+	// stream of a PDF it reads in memory. A larger PDF is read page by page:
+	// its page count, encryption and page sizes from poppler's pdfinfo, its
+	// pages separated a few at a time by poppler's pdfseparate, each of them
+	// then read alone. Default 32 MiB (a hundred or so scanned pages).
+	StreamPDFBytes int64
 	// MaxPages is the largest accepted page count. Default 2000.
 	MaxPages int
 	// MaxPagePixels is the most pixels (width*height) one scanned page may
@@ -75,6 +81,7 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxBytes:        512 << 20,
+		StreamPDFBytes:  32 << 20,
 		MaxPages:        2000,
 		MaxPagePixels:   120_000_000,
 		MaxPageInches:   100,
@@ -90,6 +97,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxPages <= 0 {
 		l.MaxPages = d.MaxPages
+	}
+	if l.StreamPDFBytes <= 0 {
+		l.StreamPDFBytes = d.StreamPDFBytes
 	}
 	if l.MaxPagePixels <= 0 {
 		l.MaxPagePixels = d.MaxPagePixels

@@ -14,6 +14,8 @@ import (
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
+	"paperchart/scangen"
 )
 
 func zipBytes(t *testing.T) []byte {
@@ -98,6 +100,15 @@ func TestInspect(t *testing.T) {
 		{name: "tiff strip past end", file: "a.tif", data: rawTIFF(le, []map[uint16]uint32{tiffPage}, 128, false)[:100], code: CodeTruncated},
 		{name: "tiff too many pages", file: "a.tif", data: rawTIFF(le, []map[uint16]uint32{tiffPage, tiffPage, tiffPage, tiffPage}, 16, false), lim: Limits{MaxPages: 3}, code: CodeTooManyPages},
 		{name: "bigtiff", file: "a.tif", data: []byte("II+\x00\x08\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00"), code: CodeUnsupported, reasonIn: "BigTIFF"},
+	}
+	// Every PDF again, read page by page (poppler) as a big PDF is: the
+	// same verdicts.
+	for _, tc := range tests {
+		if bytes.HasPrefix(tc.data, []byte("%PDF-")) && tc.lim.MaxBytes == 0 {
+			tc.name += ", streamed"
+			tc.lim.StreamPDFBytes = 1
+			tests = append(tests, tc)
+		}
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,6 +292,88 @@ func TestSplitTIFF(t *testing.T) {
 				if v := img.(*image.Gray).GrayAt(20, 25).Y; v != 0 {
 					t.Errorf("page %d: marker pixel %d, want black (inverted?)", p.No, v)
 				}
+			}
+		})
+	}
+}
+
+// TestSplitStreamedPDF: a PDF split page by page (poppler separates the
+// pages, as for a PDF over Limits.StreamPDFBytes) gives the same page
+// sources, byte for byte, as one read whole: scanned JPEG and CCITT G4
+// pages, a page turned by /Rotate, born-digital text pages.
+func TestSplitStreamedPDF(t *testing.T) {
+	needTool(t, "pdfinfo", "pdfseparate")
+	ctx := context.Background()
+	var gen bytes.Buffer
+	if _, err := scangen.Generate(ctx, &gen, scangen.Options{Pages: 20, Seed: 5, Format: scangen.FormatPDF, DPI: 100, Bilevel: 0.4, BlankProb: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	rotIn := writeTemp(t, "scan.pdf", scannedPDF(t, jpegBytes(t, pageImage(400, 600, 1)), pngBytes(t, pageImage(300, 200, 2))))
+	rotated := filepath.Join(t.TempDir(), "rot.pdf")
+	if err := api.RotateFile(rotIn, rotated, 90, []string{"1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rot, err := os.ReadFile(rotated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"generated scans", gen.Bytes()},
+		{"rotated page", rot},
+		{"born-digital", scangen.BornDigitalPDF(612, 792, 12, "DISCHARGE SUMMARY", "Seen and examined.")},
+	}
+	for _, name := range []string{"ccitt.pdf", "jbig2.pdf", "epson.pdf", "cardinal.pdf", "c02-22.pdf"} {
+		if data, err := os.ReadFile(filepath.Join(sharedPDFs, name)); err == nil {
+			cases = append(cases, struct {
+				name string
+				data []byte
+			}{name, data})
+		}
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeTemp(t, "in.pdf", tc.data)
+			wholeDir, streamDir := t.TempDir(), t.TempDir()
+			_, whole, err := Split(ctx, path, wholeDir, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := Inspect(ctx, path, Limits{StreamPDFBytes: 1})
+			if err != nil || info.Pages != len(whole) {
+				t.Fatalf("streamed inspect: %+v, %v; want %d pages", info, err, len(whole))
+			}
+			_, streamed, err := Split(ctx, path, streamDir, Limits{StreamPDFBytes: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(streamed) != len(whole) {
+				t.Fatalf("%d pages streamed, %d read whole", len(streamed), len(whole))
+			}
+			for i, w := range whole {
+				s := streamed[i]
+				if s.No != w.No || s.Kind != w.Kind || s.DPI != w.DPI || s.Rotate != w.Rotate || s.Width != w.Width || s.Height != w.Height ||
+					filepath.Base(s.Path) != filepath.Base(w.Path) {
+					t.Errorf("page %d: streamed %+v, whole %+v", w.No, s, w)
+					continue
+				}
+				if w.Kind == KindImage {
+					a, _ := os.ReadFile(w.Path)
+					b, _ := os.ReadFile(s.Path)
+					if !bytes.Equal(a, b) {
+						t.Errorf("page %d: image differs", w.No)
+					}
+				}
+				wi, _, err1 := Render(ctx, w, 72)
+				si, _, err2 := Render(ctx, s, 72)
+				if err1 != nil || err2 != nil || wi.Bounds() != si.Bounds() {
+					t.Errorf("page %d renders %v (%v) streamed, %v (%v) whole", w.No, si.Bounds(), err2, wi.Bounds(), err1)
+				}
+			}
+			if left, _ := os.ReadDir(streamDir); len(left) != len(streamed) {
+				t.Errorf("%d files in the output folder for %d pages: separated pages left behind", len(left), len(streamed))
 			}
 		})
 	}

@@ -22,6 +22,7 @@ import (
 	"paperchart/internal/testenv"
 	"paperchart/ocr"
 	"paperchart/scangen"
+	"paperchart/split"
 	"paperchart/storage"
 	"paperchart/workers"
 )
@@ -511,5 +512,48 @@ func TestBornDigitalHugePage(t *testing.T) {
 	text, _ := p.DB.PageText(context.Background(), b.ID, 1)
 	if cer := scangen.CER(strings.Join(lines, "\n"), text); cer > 0.05 {
 		t.Errorf("text of the born-digital page: CER %.1f%%", cer*100)
+	}
+}
+
+// TestStreamedPDFBatch runs a PDF the way a big one goes (over
+// split.Limits.StreamPDFBytes: inspected by pdfinfo, its pages separated
+// by pdfseparate a few at a time): every page is OCR'd once, the
+// searchable PDF has every page, and the documents cover them.
+func TestStreamedPDFBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("OCRs 5 pages")
+	}
+	p := startPipeline(t, harness.Options{Limits: split.Limits{StreamPDFBytes: 1}})
+	data, truth := generate(t, scangen.Options{Pages: 5, Seed: 31, Format: scangen.FormatPDF, DPI: 200, JPEGQuality: 60, Bilevel: 0.4, MaxSkew: 1})
+	testenv.Must(t, p.DropBytes(data, "streamed.pdf"), "drop")
+	b := wait(t, p, "streamed.pdf", 6*time.Minute)
+	if b.State != storage.StateDone || b.Pages != 5 || b.PagesDone != 5 {
+		t.Fatalf("batch %s, %d/%d pages: %s", b.State, b.PagesDone, b.Pages, b.Reason)
+	}
+	ctx := context.Background()
+	for i, pt := range truth.Pages {
+		text, err := p.DB.PageText(ctx, b.ID, i+1)
+		testenv.Must(t, err, "page text")
+		if miss := wordMiss(pt.Text, text); miss > 0.1 {
+			t.Errorf("page %d: %.0f%% of the words missed", i+1, miss*100)
+		}
+	}
+	pdf, err := p.Objects.Get(ctx, b.SearchableKey)
+	testenv.Must(t, err, "searchable PDF")
+	path := filepath.Join(t.TempDir(), "s.pdf")
+	testenv.Must(t, os.WriteFile(path, pdf, 0o600), "write")
+	info, err := exec.Command("pdfinfo", path).Output()
+	testenv.Must(t, err, "pdfinfo")
+	if !strings.Contains(string(info), "Pages:           5") {
+		t.Errorf("searchable PDF: %s", info)
+	}
+	docs, err := p.DB.BatchDocuments(ctx, b.ID)
+	testenv.Must(t, err, "documents")
+	covered := 0
+	for _, d := range docs {
+		covered += len(d.Pages)
+	}
+	if covered != 5 {
+		t.Errorf("documents cover %d pages, want 5", covered)
 	}
 }

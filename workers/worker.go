@@ -17,7 +17,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"paperchart/assemble"
 	"paperchart/filing"
 	"paperchart/internal/fastjpeg"
 	"paperchart/metrics"
@@ -578,25 +577,24 @@ func (w *Worker) handleAssemble(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	pages, err := pagesource.Load(ctx, w.obj, b.ID, rows)
-	if err != nil {
-		return err
-	}
-	in, err := pages.Assemble(pages.Nos())
-	if err != nil {
-		return err
-	}
 	dir, cleanup, err := w.tempDir(fmt.Sprintf("assemble-%d-", b.ID))
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	// The pages are kept on local disk, fetched once for the batch's PDF
+	// and its documents', and read one at a time.
+	pages, err := pagesource.Load(ctx, w.obj, b.ID, rows, dir)
+	if err != nil {
+		return err
+	}
+	defer pages.Close()
 	path := filepath.Join(dir, "searchable.pdf")
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("batch %d: %w", b.ID, err)
 	}
-	if err := assemble.SearchablePDF(ctx, f, in); err != nil {
+	if err := pages.WritePDF(ctx, f, pages.Nos()); err != nil {
 		f.Close()
 		return fmt.Errorf("batch %d: build searchable PDF: %w", b.ID, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"paperchart/ingest"
 	"paperchart/internal/harness"
 	"paperchart/scangen"
 	"paperchart/scangen/sheetprint"
@@ -119,7 +120,9 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"that alternate which runs first, and reports the median wall and CPU ratios and each side's peak RSS.\n"+
 		"Pages: generated realistic scans (200/300 dpi, JPEG quality 55-85, G4 bilevel, noise, blur, skew,\n"+
 		"pages turned and blank), or --input DIR (batch files: PDF, TIFF, JPEG, PNG). --long N instead runs N\n"+
-		"pages through the pipeline alone and prints the worker's RSS every 100 pages.\n"+
+		"pages through the pipeline alone and prints the worker's RSS every 100 pages. --latency times one-page\n"+
+		"documents from the drop until the EHR sees them over FHIR, on an idle pipeline. --big N runs one PDF of\n"+
+		"N pages and prints its time and the worker's peak RSS in each stage.\n"+
 		"It works in a database, bucket and queues of its own, removed after. Needs the services running.")
 	c.register(fs, useDB|useRedis|useS3|useWorker)
 	input := fs.String("input", "", "folder of batch files (PDF, TIFF, JPEG, PNG) to run instead of generated pages")
@@ -130,6 +133,14 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	noSheets := fs.Bool("no-sheets", false, "generate no cover or separator sheets (by default every third batch has them)")
 	clean := fs.Bool("clean", false, "generate clean 300-dpi pages (no skew, noise, rotation or blank pages)")
 	long := fs.Int("long", 0, "long run: this many generated pages through the pipeline alone, RSS every 100 pages")
+	latency := fs.Bool("latency", false, "latency: drop one one-page document at a time into an idle pipeline (a warm-up, then --rounds runs)\n"+
+		"and time it until the EHR sees it over FHIR; prints drop→visible, the page's OCR time and the overhead")
+	stableFor := fs.Duration("stable-for", envDuration("PAPERCHART_STABLE_FOR", ingest.DefaultStableFor),
+		"with --latency: the watcher's --stable-for (PAPERCHART_STABLE_FOR)")
+	scanEvery := fs.Duration("scan-every", envDuration("PAPERCHART_SCAN_EVERY", ingest.DefaultScanEvery),
+		"with --latency: the watcher's --scan-every (PAPERCHART_SCAN_EVERY)")
+	big := fs.Int("big", 0, "big batch: one generated PDF of this many pages (200 dpi) through the pipeline alone (or --input FILE.pdf);\n"+
+		"prints its wall time, pages/min and the worker's peak RSS, overall and in each stage")
 	profile := fs.String("profile", "", "folder for the worker's CPU and heap profiles (pprof), one pair per pipeline run")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -152,6 +163,13 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	b := &bencher{c: &c, tmp: tmp, profile: *profile, progress: progress}
 	progress("load average: %s", loadAverage())
+	if *latency {
+		b.stableFor, b.scanEvery = *stableFor, *scanEvery
+		return b.latency(ctx, max(*rounds, 1), *seed, stdout, *asJSON)
+	}
+	if *big > 0 {
+		return b.bigRun(ctx, *big, *input, *seed, stdout, *asJSON)
+	}
 	if *long > 0 {
 		return b.longRun(ctx, *long, *batchPages, *seed, stdout, *asJSON)
 	}
@@ -240,6 +258,9 @@ type bencher struct {
 	profile  string
 	runs     int // pipeline runs so far, to name profiles
 	progress func(string, ...any)
+	// stableFor and scanEvery are the watcher's settings; zero: the
+	// harness's short ones.
+	stableFor, scanEvery time.Duration
 }
 
 // generate writes the default pages: batches of batchPages pages cycling
@@ -492,7 +513,7 @@ func (w *childWorker) stop() (cpu time.Duration, peakMiB float64, err error) {
 func (b *bencher) startPipeline(ctx context.Context) (*harness.Pipeline, *childWorker, error) {
 	p, err := harness.Start(ctx, harness.Options{
 		DatabaseURL: b.c.DatabaseURL, Redis: b.c.redis(), Objects: b.c.objectsConfig(),
-		NoWorker: true, Concurrency: b.c.Concurrency,
+		NoWorker: true, Concurrency: b.c.Concurrency, StableFor: b.stableFor, ScanEvery: b.scanEvery,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start pipeline: %w", err)

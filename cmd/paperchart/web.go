@@ -40,19 +40,24 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 		Protect: func(h http.Handler) http.Handler { return sessions.Require(users.Indexer, h) }}
 	rv := &review.Server{DB: s.db, Objects: s.objs, Patients: idx, Filer: filer, Users: us, Sessions: sessions, Audit: trail,
 		Access: access, Log: log, ViewKey: []byte(c.ViewKey)}
-	tok := tokens.New(pool)
-	fs := &fhir.Server{Documents: s.db, Patients: idx, Objects: s.objs, Auth: fhirTokens{}, Audit: fhirAudit{trail},
-		Base: c.FHIRBase, DefaultAuthority: c.Authority, Log: log}
 
 	mux := http.NewServeMux()
 	mux.Handle("/review/", sessions.Middleware(rv.Handler()))
-	mux.Handle("/fhir/", tok.Middleware(fs.Handler()))
+	mux.Handle("/fhir/", fhirHandler(c, s, idx, trail, log))
 	// Counts and timings only, never patient data: open like /healthz, for
 	// Prometheus.
 	mux.Handle("GET /metrics", s.registry().Handler())
 	mux.Handle("GET /{$}", http.RedirectHandler("/review/", http.StatusSeeOther))
 	mux.Handle("/", sessions.Middleware(a.Handler()))
 	return secured(mux), nil
+}
+
+// fhirHandler is the FHIR server for the EHR (/fhir/), behind its bearer
+// tokens: what serve answers there, and what the latency benchmark polls.
+func fhirHandler(c *config, s *services, idx *patients.Index, trail *audit.Log, log *slog.Logger) http.Handler {
+	fs := &fhir.Server{Documents: s.db, Patients: idx, Objects: s.objs, Auth: fhirTokens{}, Audit: fhirAudit{trail},
+		Base: c.FHIRBase, DefaultAuthority: c.Authority, Log: log}
+	return tokens.New(s.db.Pool()).Middleware(fs.Handler())
 }
 
 // minViewKey is the shortest --view-key accepted, in bytes.
