@@ -76,8 +76,12 @@ type config struct {
 	LogFormat string
 }
 
+// env is the value of the environment variable name, or def when it is
+// not set. Set and empty means empty, as an empty flag does
+// (PAPERCHART_HL7_ADDR= turns the listener off); numbers, durations and
+// switches read an empty value as unset.
 func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
+	if v, ok := os.LookupEnv(name); ok {
 		return v
 	}
 	return def
