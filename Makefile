@@ -4,7 +4,8 @@
 #   make run     setup, build, start `paperchart all` and push a demo batch through it
 #   make stop    stop what `make run` started     make stop-all: also the services setup.sh started
 #   make test    setup, go vet, go test -race (with var/paperchart.env)
-#   make bench   setup, build, bin/paperchart bench
+#   make bench   setup, build, bin/paperchart bench $(BENCH_FLAGS)   (BENCH_FLAGS=--ocrmypdf: also OCRmyPDF;
+#                apt-get install ocrmypdf first — not in setup.sh, which `make test` runs)
 #   make fuzz    setup, every fuzz target for FUZZTIME (60s) each, one after another
 #   make faults  setup, the fault suite (minutes): faults injected into separate processes on
 #                private PostgreSQL/Redis/S3 servers; prints each recovery time
@@ -47,8 +48,9 @@ vet:
 test: setup
 	$(ENV) && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 
+BENCH_FLAGS ?=
 bench: setup build
-	$(ENV) && bin/paperchart bench
+	$(ENV) && bin/paperchart bench $(BENCH_FLAGS)
 
 # go test -fuzz runs one target of one package at a time: deploy/fuzz.sh
 # runs them all in turn. Their seed corpora (f.Add, testdata/fuzz/) also run
