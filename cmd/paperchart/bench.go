@@ -303,11 +303,19 @@ func median(rs []benchRound, f func(benchRound) float64) float64 {
 	for i, r := range rs {
 		v[i] = f(r)
 	}
-	slices.Sort(v)
-	if len(v)%2 == 0 {
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	return medianOf(v)
+}
+
+// childUsage is the CPU time and peak RSS (KiB) of a child process that has
+// ended; zero when it never ran.
+func childUsage(ps *os.ProcessState) (cpu time.Duration, maxRSSKiB int64) {
+	if ps == nil {
+		return 0, 0
 	}
-	return v[len(v)/2]
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		maxRSSKiB = ru.Maxrss
+	}
+	return ps.UserTime() + ps.SystemTime(), maxRSSKiB
 }
 
 func loadAverage() string {
@@ -435,12 +443,8 @@ func (b *bencher) runCLI(ctx context.Context, in benchInput) (side, error) {
 			if err != nil && firstErr == nil {
 				firstErr = fmt.Errorf("tesseract %s: %w: %s", filepath.Base(j.png), err, bytes.TrimSpace(out))
 			}
-			if ps := cmd.ProcessState; ps != nil {
-				cpu += ps.UserTime() + ps.SystemTime()
-				if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-					peak = max(peak, ru.Maxrss)
-				}
-			}
+			c, rss := childUsage(cmd.ProcessState)
+			cpu, peak = cpu+c, max(peak, rss)
 		}()
 	}
 	wg.Wait()
@@ -571,13 +575,11 @@ func (w *childWorker) stop() (cpu time.Duration, peakMiB float64, err error) {
 	if ps == nil {
 		return 0, 0, w.err
 	}
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		peakMiB = float64(ru.Maxrss) / 1024
-	}
 	if w.err != nil && ps.ExitCode() == 0 {
 		w.err = nil
 	}
-	return ps.UserTime() + ps.SystemTime(), peakMiB, w.err
+	cpu, rss := childUsage(ps)
+	return cpu, float64(rss) / 1024, w.err
 }
 
 // startPipeline starts a fresh pipeline of its own (database, bucket,

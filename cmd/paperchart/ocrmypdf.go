@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"paperchart/scangen"
@@ -99,12 +98,8 @@ func (b *bencher) runOCRmyPDF(ctx context.Context, in benchInput) (side, error) 
 		cmd := exec.CommandContext(ctx, "ocrmypdf", ocrmypdfArgs(b.c.Concurrency, imageDPI, b.ocrmypdfFull, f, out, sidecar)...)
 		cmd.Env = env
 		msg, err := cmd.CombinedOutput()
-		if ps := cmd.ProcessState; ps != nil {
-			cpu += ps.UserTime() + ps.SystemTime()
-			if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-				peak = max(peak, ru.Maxrss)
-			}
-		}
+		c, rss := childUsage(cmd.ProcessState)
+		cpu, peak = cpu+c, max(peak, rss)
 		if err != nil {
 			return side{}, fmt.Errorf("ocrmypdf %s: %w: %s", filepath.Base(f), err, bytes.TrimSpace(msg))
 		}
