@@ -7,6 +7,7 @@ import (
 	"image"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,6 +20,8 @@ const (
 	DefaultConfidenceForOSD = 60
 	DefaultBlankInkShare    = 0.0002
 	DefaultMinOSDConfidence = 1.0
+	DefaultReadDPI          = 200
+	DefaultConfidenceToRead = 80
 )
 
 // minSkew is the smallest skew, in degrees, worth an interpolated rotation:
@@ -56,6 +59,21 @@ type Options struct {
 	// a rotation. The rotated result is kept only if it reads better, so
 	// this can be low. Default DefaultMinOSDConfidence.
 	MinOSDConfidence float64
+	// ReadDPI: a page scanned at more than 5/4 of this resolution is read
+	// (recognised) on a copy shrunk to it by area averaging, its word boxes
+	// mapped back to the page; the page itself is kept as scanned. Default
+	// DefaultReadDPI; negative reads every page at its own resolution.
+	// Tesseract's line recogniser scales each text line to a fixed height,
+	// so the page's pixels cost in layout analysis, not in reading: on the
+	// benchmark's 300-dpi pages a 200-dpi copy read in 22% less time at the
+	// same character error rate (0.79% against 0.96%).
+	ReadDPI int
+	// ConfidenceToRead: when a shrunk copy reads with a mean word
+	// confidence below this (faint or noisy scans), or its print is small
+	// (median word under 16 px high at ReadDPI, about 7 pt), the page is
+	// read again at its own resolution and the better reading kept.
+	// Default DefaultConfidenceToRead (0..100).
+	ConfidenceToRead float64
 }
 
 func (o Options) withDefaults() Options {
@@ -76,6 +94,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MinOSDConfidence == 0 {
 		o.MinOSDConfidence = DefaultMinOSDConfidence
+	}
+	if o.ReadDPI == 0 {
+		o.ReadDPI = DefaultReadDPI
+	}
+	if o.ConfidenceToRead == 0 {
+		o.ConfidenceToRead = DefaultConfidenceToRead
 	}
 	return o
 }
@@ -196,7 +220,7 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, dpi int) (Resul
 		}
 	}
 	page, skew := normalise(g, a, rotation, dpi)
-	words, err := e.recognizePass(page, dpi)
+	words, readDPI, err := e.read(page, dpi)
 	if err != nil {
 		return Result{}, nil, err
 	}
@@ -216,13 +240,26 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, dpi int) (Resul
 			}
 			rot2 := (rotation + r) % 360
 			page2, skew2 := normalise(g, analysis{}, rot2, dpi)
-			words2, err := e.recognizePass(page2, dpi)
+			words2, readDPI2, err := e.read(page2, dpi)
 			if err != nil {
 				return Result{}, nil, err
 			}
 			if readScore(words2) > readScore(words) {
-				rotation, page, skew, words = rot2, page2, skew2, words2
+				rotation, page, skew, words, readDPI = rot2, page2, skew2, words2, readDPI2
 			}
+		}
+	}
+
+	if e.readAgain(words, dpi, readDPI) {
+		if err := ctx.Err(); err != nil {
+			return Result{}, nil, fmt.Errorf("ocr: recognize before reading at the scan's resolution: %w", err)
+		}
+		full, err := e.recognizePass(page, dpi)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		if readScore(full) > readScore(words) {
+			words, readDPI = full, dpi
 		}
 	}
 
@@ -231,6 +268,7 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, dpi int) (Resul
 	res.MeanConfidence = meanConfidence(words)
 	res.Rotation = rotation
 	res.Skew = skew
+	res.ReadDPI = readDPI
 	res.Width, res.Height = page.Rect.Dx(), page.Rect.Dy()
 	res.Duration = time.Since(start)
 	return res, page, nil
@@ -275,6 +313,51 @@ func (e *Engine) detectOrientation(page *image.Gray, dpi int) (rotation int, ok 
 		return 0, false, err
 	}
 	return r, conf >= e.opt.MinOSDConfidence, nil
+}
+
+// read recognises page, scanned at dpi, on a copy shrunk to ReadDPI when
+// dpi is well above it. Word boxes are in page's pixels. It returns the
+// words and the resolution they were read at.
+func (e *Engine) read(page *image.Gray, dpi int) ([]Word, int, error) {
+	if e.opt.ReadDPI <= 0 || 4*dpi <= 5*e.opt.ReadDPI {
+		words, err := e.recognizePass(page, dpi)
+		return words, dpi, err
+	}
+	w, h := page.Rect.Dx(), page.Rect.Dy()
+	sw, sh := w*e.opt.ReadDPI/dpi, h*e.opt.ReadDPI/dpi
+	words, err := e.recognizePass(shrink(page, sw, sh), e.opt.ReadDPI)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range words {
+		wd := &words[i]
+		wd.X0, wd.X1 = wd.X0*w/sw, min((wd.X1*w+sw-1)/sw, w)
+		wd.Y0, wd.Y1 = wd.Y0*h/sh, min((wd.Y1*h+sh-1)/sh, h)
+	}
+	return words, e.opt.ReadDPI, nil
+}
+
+// minReadHeight is the median word height, in pixels at the resolution a
+// page was read at, below which a shrunk copy is too coarse: print under
+// about 7 pt at 200 dpi.
+const minReadHeight = 16
+
+// readAgain tells whether words, read on a copy shrunk from dpi to
+// readDPI, should be read again at the page's own resolution: small print,
+// or a reading with low confidence.
+func (e *Engine) readAgain(words []Word, dpi, readDPI int) bool {
+	if readDPI >= dpi || len(words) == 0 {
+		return false
+	}
+	if meanConfidence(words) < e.opt.ConfidenceToRead {
+		return true
+	}
+	hs := make([]int, len(words))
+	for i, w := range words {
+		hs[i] = w.Y1 - w.Y0
+	}
+	slices.Sort(hs)
+	return hs[len(hs)/2]*readDPI < minReadHeight*dpi
 }
 
 // recognizePass runs one Tesseract recognition of page and returns its

@@ -27,7 +27,8 @@ type Result struct {
 	Width          int           `json:"width"`     // of the normalised image, pixels
 	Height         int           `json:"height"`
 	DPI            int           `json:"dpi"`
-	Blank          bool          `json:"blank"`    // the page had (almost) no ink
-	OSDUsed        bool          `json:"osd_used"` // orientation detection had to run
+	ReadDPI        int           `json:"read_dpi,omitempty"` // the resolution Tesseract read the page at (see Options.ReadDPI); 0 for a blank page
+	Blank          bool          `json:"blank"`              // the page had (almost) no ink
+	OSDUsed        bool          `json:"osd_used"`           // orientation detection had to run
 	Duration       time.Duration `json:"duration_ns"`
 }
