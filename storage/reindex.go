@@ -66,6 +66,21 @@ type MoveResult struct {
 	Moved    bool
 }
 
+// AuditDetail is a move's audit trail detail: both placements, by IDs and
+// codes. The reason is free text a person typed (it may name someone): it
+// is in the documents' histories, not here.
+func (r MoveResult) AuditDetail() string {
+	var from, to int64
+	if r.From.PatientID != nil {
+		from = *r.From.PatientID
+	}
+	if r.To.PatientID != nil {
+		to = *r.To.PatientID
+	}
+	return fmt.Sprintf("DocumentReference/%d (Patient/%d, type %s) moved to DocumentReference/%d (Patient/%d, type %s); the reason is in its history",
+		r.From.ID, from, r.From.Type, r.To.ID, to, r.To.Type)
+}
+
 // MoveHook runs inside MoveFiled's transaction once the move is made (not
 // for a repeat): the audit entry, so that the move is not made without it.
 type MoveHook func(ctx context.Context, tx pgx.Tx, r MoveResult) error
