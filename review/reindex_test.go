@@ -151,4 +151,9 @@ func TestBrowserMoveDialog(t *testing.T) {
 	if nd := e.doc(to); *nd.PatientID != oka.ID || nd.State != storage.DocFiled {
 		t.Errorf("the new document: patient %d, %s", *nd.PatientID, nd.State)
 	}
+	do(t, tab, "the old placement", chromedp.Navigate(base+docPath(filed.ID)), chromedp.WaitVisible(chromedp.ID("replaced-by")))
+	if eval[bool](t, tab, `document.getElementById("move-open") !== null`) {
+		t.Error("the withdrawn placement offers a move")
+	}
+	screenshot(t, tab, "reindex-old.png")
 }
