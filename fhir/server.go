@@ -329,6 +329,10 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, rq reque
 		return
 	}
 	found, err := s.findPatients(r.Context(), q)
+	if errors.Is(err, errBadSearch) {
+		s.outcome(w, http.StatusBadRequest, "invalid", fmt.Sprintf("_id lists at most %d ids", maxIDs))
+		return
+	}
 	if err != nil {
 		s.internal(w, "search patients", err)
 		return

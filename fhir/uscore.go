@@ -135,6 +135,9 @@ func patientOf(pid int64, docs []storage.Document) *int64 {
 	return one
 }
 
+// errBadSearch marks a search value that is not valid (answered 400).
+var errBadSearch = errors.New("invalid search")
+
 // findPatients answers a Patient search by identifier and/or _id (both
 // must hold when both are given).
 func (s *Server) findPatients(ctx context.Context, q url.Values) ([]patients.Patient, error) {
@@ -160,8 +163,7 @@ func (s *Server) findPatients(ctx context.Context, q url.Values) ([]patients.Pat
 	}
 	want, err := ids(q["_id"])
 	if err != nil {
-		// Too many ids: answered as none rather than a partial list.
-		return nil, nil
+		return nil, fmt.Errorf("%w: %v", errBadSearch, err)
 	}
 	if ident != "" {
 		return slices.DeleteFunc(out, func(p patients.Patient) bool { return !slices.Contains(want, p.ID) }), nil
