@@ -101,6 +101,7 @@ const (
 	ActionReviewReject   = "review.reject" // a person took a document out of the queue
 	ActionReviewEdit     = "review.edit"   // a person split, merged, moved pages, changed type or date
 	ActionReviewType     = "review.type"   // a person confirmed or corrected a filed document's type
+	ActionDocumentMove   = "document.move" // a person moved a filed document to another patient or type; Resource is the old document, DocumentID the new, Detail both placements by IDs
 	ActionSignInOK       = "signin.ok"
 	ActionSignInFail     = "signin.fail"
 	ActionTokenCreate    = "token.create"

@@ -14,7 +14,7 @@ import (
 )
 
 // FuzzSearchParameters sends any query string to the Patient and
-// DocumentReference searches, against a real database holding the test
+// DocumentReference searches and $docref, against a real database holding the test
 // patient index: the answer is 200 or 400, never a server error, and
 // always a FHIR resource in JSON (a Bundle or an OperationOutcome).
 func FuzzSearchParameters(f *testing.F) {
@@ -25,6 +25,9 @@ func FuzzSearchParameters(f *testing.F) {
 		"patient=-1", "patient=Patient/", "patient.identifier=|", "identifier=00410001", "identifier=%00|%ff",
 		"patient=1&type=a,b,,http://loinc.org|", "author=x", "_format=json&patient=1", "patient=1&date=ge",
 		"patient=1;date=2000", "patient=1&patient=2", "%zz",
+		"_id=1,2,abc", "_id=", "_id=1&_id=2", "patient=1&period=ge2024-03&type=18842-5", "patient=1&period=2024-03-14T00:00:00Z",
+		"patient=1&status=entered-in-error,current", "patient=1&category=http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category|clinical-note",
+		"patient=1&start=2023-01-01&end=2023", "patient=1&type=http://loinc.org|11502-2&on-demand=true", "patient=Patient/1&profile=x",
 	} {
 		f.Add(q)
 	}
@@ -37,7 +40,7 @@ func FuzzSearchParameters(f *testing.F) {
 		if strings.ContainsAny(query, " #\r\n") { // not one request line's query
 			return
 		}
-		for _, path := range []string{"/fhir/DocumentReference", "/fhir/Patient"} {
+		for _, path := range []string{"/fhir/DocumentReference", "/fhir/Patient", "/fhir/DocumentReference/$docref"} {
 			req, err := http.NewRequest("GET", "http://paperchart.test"+path+"?"+query, nil)
 			if err != nil {
 				return

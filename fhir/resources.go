@@ -131,9 +131,16 @@ type DocumentReference struct {
 	Date             string                     `json:"date,omitempty"`
 	Author           []Reference                `json:"author,omitempty"`
 	Custodian        *Reference                 `json:"custodian,omitempty"`
+	RelatesTo        []DocumentReferenceRelates `json:"relatesTo,omitempty"`
 	Description      string                     `json:"description,omitempty"`
 	Content          []DocumentReferenceContent `json:"content"`
 	Context          *DocumentReferenceContext  `json:"context,omitempty"`
+}
+
+// DocumentReferenceRelates is DocumentReference.relatesTo.
+type DocumentReferenceRelates struct {
+	Code   string    `json:"code"` // replaces, transforms, signs, appends
+	Target Reference `json:"target"`
 }
 
 // Binary is a FHIR R4 Binary.
@@ -244,7 +251,14 @@ func (s *Server) documentResource(d storage.Document, base string) DocumentRefer
 	if d.DocStatus == storage.DocStatusPreliminary {
 		docStatus = storage.DocStatusPreliminary
 	}
-	r := DocumentReference{ResourceType: "DocumentReference", ID: fmt.Sprint(d.ID), Status: "current", DocStatus: docStatus,
+	// status: a document moved to another patient or type is the placement
+	// withdrawn (entered-in-error); the one that replaced it is current and
+	// says so (relatesTo replaces).
+	status := "current"
+	if d.State == storage.DocMoved {
+		status = "entered-in-error"
+	}
+	r := DocumentReference{ResourceType: "DocumentReference", ID: fmt.Sprint(d.ID), Status: status, DocStatus: docStatus,
 		Meta:             &Meta{LastUpdated: instant(d.UpdatedAt), Profile: []string{profileDocRef}},
 		MasterIdentifier: &Identifier{System: systemDocumentID, Value: fmt.Sprint(d.ID)},
 		Category:         []CodeableConcept{{Coding: []Coding{{System: systemCategory, Code: "clinical-note", Display: "Clinical Note"}}}},
@@ -261,6 +275,9 @@ func (s *Server) documentResource(d storage.Document, base string) DocumentRefer
 	}
 	if d.Facility != "" {
 		r.Custodian = &Reference{Display: d.Facility}
+	}
+	if d.Replaces != nil {
+		r.RelatesTo = []DocumentReferenceRelates{{Code: "replaces", Target: Reference{Reference: fmt.Sprintf("DocumentReference/%d", *d.Replaces)}}}
 	}
 	att := Attachment{ContentType: "application/pdf", URL: base + "/Binary/" + fmt.Sprint(d.ID), Size: d.PDFSize,
 		Title: r.Description}

@@ -111,12 +111,14 @@ const contentType = "application/fhir+json; charset=utf-8"
 // routes are the patterns served, with their handlers.
 func (s *Server) routes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"GET /fhir/metadata":               s.metadata,
-		"GET /fhir/Patient":                s.guard("Patient", s.searchPatients),
-		"GET /fhir/Patient/{id}":           s.guard("Patient", s.readPatient),
-		"GET /fhir/DocumentReference":      s.guard("DocumentReference", s.searchDocuments),
-		"GET /fhir/DocumentReference/{id}": s.guard("DocumentReference", s.readDocument),
-		"GET /fhir/Binary/{id}":            s.guard("Binary", s.readBinary),
+		"GET /fhir/metadata":                   s.metadata,
+		"GET /fhir/Patient":                    s.guard("Patient", s.searchPatients),
+		"GET /fhir/Patient/{id}":               s.guard("Patient", s.readPatient),
+		"GET /fhir/DocumentReference":          s.guard("DocumentReference", s.searchDocuments),
+		"GET /fhir/DocumentReference/{id}":     s.guard("DocumentReference", s.readDocument),
+		"GET /fhir/DocumentReference/$docref":  s.guard("DocumentReference", s.docref),
+		"POST /fhir/DocumentReference/$docref": s.guard("DocumentReference", s.docref),
+		"GET /fhir/Binary/{id}":                s.guard("Binary", s.readBinary),
 	}
 }
 
@@ -316,36 +318,37 @@ func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, rq reque
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
-		case "identifier", "_count", "_format":
+		case "identifier", "_id", "_count", "_format":
 		default:
-			s.outcome(w, http.StatusBadRequest, "not-supported", fmt.Sprintf("search parameter %q is not supported for Patient (identifier)", k))
+			s.outcome(w, http.StatusBadRequest, "not-supported", fmt.Sprintf("search parameter %q is not supported for Patient (identifier, _id)", k))
 			return
 		}
 	}
-	ident := q.Get("identifier")
-	if ident == "" {
-		s.outcome(w, http.StatusBadRequest, "required", "search Patient by identifier=SYSTEM|MRN")
+	if q.Get("identifier") == "" && !q.Has("_id") {
+		s.outcome(w, http.StatusBadRequest, "required", "search Patient by identifier=SYSTEM|MRN or _id=ID")
 		return
 	}
-	sys, mrn, _ := tokenParam(ident)
-	authority, known := s.authorityOf(sys)
-	b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(time.Now())},
+	found, err := s.findPatients(r.Context(), q)
+	if errors.Is(err, errBadSearch) {
+		s.outcome(w, http.StatusBadRequest, "invalid", fmt.Sprintf("_id lists at most %d ids", maxIDs))
+		return
+	}
+	if err != nil {
+		s.internal(w, "search patients", err)
+		return
+	}
+	b := Bundle{ResourceType: "Bundle", Type: "searchset", Meta: &Meta{LastUpdated: instant(time.Now())}, Total: len(found),
 		Link: []BundleLink{{Relation: "self", URL: rq.base + "/Patient?" + r.URL.RawQuery}}}
 	e := Event{Actor: "token:" + rq.caller.Name, Action: "fhir.search", Resource: "Patient", Remote: rq.remote, Outcome: "ok"}
-	if known && mrn != "" {
-		p, err := s.Patients.ByMRN(r.Context(), authority, mrn)
-		switch {
-		case errors.Is(err, patients.ErrNotFound):
-		case err != nil:
-			s.internal(w, "search patients", err)
-			return
-		default:
-			b.Total = 1
-			b.Entry = []BundleEntry{{FullURL: fmt.Sprintf("%s/Patient/%d", rq.base, p.ID), Resource: s.patientResource(p), Search: &EntrySearch{Mode: "match"}}}
-			e.PatientID = &p.ID
-			e.Detail = fmt.Sprintf("Patient/%d", p.ID)
-		}
+	ids := make([]string, len(found))
+	for i, p := range found {
+		b.Entry = append(b.Entry, BundleEntry{FullURL: fmt.Sprintf("%s/Patient/%d", rq.base, p.ID), Resource: s.patientResource(p), Search: &EntrySearch{Mode: "match"}})
+		ids[i] = fmt.Sprintf("Patient/%d", p.ID)
 	}
+	if len(found) == 1 {
+		e.PatientID = &found[0].ID
+	}
+	e.Detail = strings.Join(ids, ",")
 	if s.audited(w, r, e) {
 		writeResource(w, http.StatusOK, b)
 	}
@@ -359,8 +362,9 @@ func (s *Server) document(w http.ResponseWriter, r *http.Request, rq request, ac
 	}
 	d, err := s.Documents.Document(r.Context(), id)
 	e := Event{Actor: "token:" + rq.caller.Name, Action: action, Resource: fmt.Sprintf("%s/%d", resource, id), Remote: rq.remote}
-	if err == nil && d.State != storage.DocFiled {
-		// Only filed documents are served: any other is not there for the EHR.
+	if err == nil && d.State != storage.DocFiled && d.State != storage.DocMoved {
+		// Only filed documents are served (and those moved since, as
+		// entered-in-error): any other is not there for the EHR.
 		err = fmt.Errorf("document %d is %s, not filed: %w", id, d.State, chart.ErrNotFound)
 	}
 	if err != nil {
@@ -384,14 +388,14 @@ func (s *Server) readDocument(w http.ResponseWriter, r *http.Request, rq request
 
 // searchParams are DocumentReference's supported search parameters.
 var searchParams = map[string]bool{"patient": true, "subject": true, "patient.identifier": true, "type": true, "category": true,
-	"date": true, "status": true, "_count": true, "_offset": true, "_format": true}
+	"date": true, "status": true, "_count": true, "_offset": true, "_format": true, "_id": true, "period": true}
 
 func (s *Server) searchDocuments(w http.ResponseWriter, r *http.Request, rq request) {
 	q := r.URL.Query()
 	for k := range q {
 		if !searchParams[k] {
 			s.outcome(w, http.StatusBadRequest, "not-supported",
-				fmt.Sprintf("search parameter %q is not supported for DocumentReference (patient, patient.identifier, type, category, date, status, _count)", k))
+				fmt.Sprintf("search parameter %q is not supported for DocumentReference (_id, patient, patient.identifier, type, category, date, period, status, _count)", k))
 			return
 		}
 	}
@@ -426,8 +430,9 @@ func (s *Server) searchDocuments(w http.ResponseWriter, r *http.Request, rq requ
 			return
 		}
 		fq.PatientID = p.ID
+	case q.Has("_id"):
 	default:
-		s.outcome(w, http.StatusBadRequest, "required", "search DocumentReference by patient or patient.identifier")
+		s.outcome(w, http.StatusBadRequest, "required", "search DocumentReference by patient, patient.identifier or _id")
 		return
 	}
 	for _, t := range q["type"] {
@@ -440,17 +445,12 @@ func (s *Server) searchDocuments(w http.ResponseWriter, r *http.Request, rq requ
 			fq.LOINC = append(fq.LOINC, code)
 		}
 	}
-	for _, c := range q["category"] {
-		if _, code, _ := tokenParam(c); code != "clinical-note" {
-			s.writeEmpty(w, r, rq, "category")
-			return
-		}
-	}
-	for _, st := range q["status"] {
-		if st != "current" {
-			s.writeEmpty(w, r, rq, "status")
-			return
-		}
+	if why, err := usCoreFilters(q, &fq); err != nil {
+		s.outcome(w, http.StatusBadRequest, "invalid", err.Error())
+		return
+	} else if why != "" {
+		s.writeEmpty(w, r, rq, why)
+		return
 	}
 	for _, v := range q["date"] {
 		b, err := parseDateParam(v)
@@ -482,21 +482,20 @@ func (s *Server) searchDocuments(w http.ResponseWriter, r *http.Request, rq requ
 		return
 	}
 	b := Bundle{ResourceType: "Bundle", Type: "searchset", Total: total, Meta: &Meta{LastUpdated: instant(time.Now())},
-		Link: []BundleLink{{Relation: "self", URL: pageURL(rq.base, q, fq.Offset, fq.Limit)}}}
+		Link: []BundleLink{{Relation: "self", URL: pageURL(rq.base+"/DocumentReference", q, fq.Offset, fq.Limit)}}}
 	if fq.Offset+len(docs) < total {
-		b.Link = append(b.Link, BundleLink{Relation: "next", URL: pageURL(rq.base, q, fq.Offset+fq.Limit, fq.Limit)})
+		b.Link = append(b.Link, BundleLink{Relation: "next", URL: pageURL(rq.base+"/DocumentReference", q, fq.Offset+fq.Limit, fq.Limit)})
 	}
 	if fq.Offset > 0 {
-		b.Link = append(b.Link, BundleLink{Relation: "previous", URL: pageURL(rq.base, q, max(0, fq.Offset-fq.Limit), fq.Limit)})
+		b.Link = append(b.Link, BundleLink{Relation: "previous", URL: pageURL(rq.base+"/DocumentReference", q, max(0, fq.Offset-fq.Limit), fq.Limit)})
 	}
 	ids := make([]string, len(docs))
 	for i, d := range docs {
 		b.Entry = append(b.Entry, BundleEntry{FullURL: fmt.Sprintf("%s/DocumentReference/%d", rq.base, d.ID), Resource: s.documentResource(d, rq.base), Search: &EntrySearch{Mode: "match"}})
 		ids[i] = fmt.Sprint(d.ID)
 	}
-	pid := fq.PatientID
 	e := Event{Actor: "token:" + rq.caller.Name, Action: "fhir.search", Resource: "DocumentReference", Remote: rq.remote, Outcome: "ok",
-		PatientID: &pid, Detail: "DocumentReference/" + strings.Join(ids, ",")}
+		PatientID: patientOf(fq.PatientID, docs), Detail: "DocumentReference/" + strings.Join(ids, ",")}
 	if s.audited(w, r, e) {
 		writeResource(w, http.StatusOK, b)
 	}
@@ -511,7 +510,8 @@ func (s *Server) writeEmpty(w http.ResponseWriter, r *http.Request, rq request, 
 	}
 }
 
-func pageURL(base string, q url.Values, offset, count int) string {
+// pageURL is the search at path (base/DocumentReference) from offset.
+func pageURL(path string, q url.Values, offset, count int) string {
 	v := url.Values{}
 	for k, vs := range q {
 		if k != "_offset" && k != "_count" {
@@ -522,7 +522,7 @@ func pageURL(base string, q url.Values, offset, count int) string {
 	if offset > 0 {
 		v.Set("_offset", strconv.Itoa(offset))
 	}
-	return base + "/DocumentReference?" + v.Encode()
+	return path + "?" + v.Encode()
 }
 
 // parseDateParam reads a FHIR date search value: an optional prefix (eq,

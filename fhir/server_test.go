@@ -95,6 +95,12 @@ func TestFHIR(t *testing.T) {
 		not               []string
 	}{
 		{"metadata without token", "/fhir/metadata", "", 200, []string{`"CapabilityStatement"`, `"4.0.1"`, `"DocumentReference"`}, nil},
+		{"metadata: US Core searches and $docref", "/fhir/metadata", "", 200, []string{`"name": "docref"`,
+			`"definition": "http://hl7.org/fhir/us/core/OperationDefinition/docref"`, `"name": "_id"`, `"name": "period"`,
+			`"definition": "http://hl7.org/fhir/us/core/SearchParameter/us-core-documentreference-period"`,
+			`"definition": "http://hl7.org/fhir/us/core/SearchParameter/us-core-patient-id"`}, []string{`"instantiates"`}},
+		{"too many ids", "/fhir/Patient?_id=" + strings.Repeat("1,", 101) + "1", "ehr", 400, []string{`"invalid"`}, nil},
+		{"too many document ids", fmt.Sprintf("/fhir/DocumentReference?patient=%d&_id=", hart.ID) + strings.Repeat("1,", 101) + "1", "ehr", 400, []string{`"invalid"`}, nil},
 		{"no token", "/fhir/DocumentReference?patient=1", "", 401, []string{`"OperationOutcome"`, `"login"`}, []string{"HARTMANN"}},
 		{"wrong token", "/fhir/Patient/1", "forged", 401, []string{`"OperationOutcome"`}, nil},
 		{"scope missing", fmt.Sprintf("/fhir/DocumentReference?patient=%d", hart.ID), "pats", 403, []string{`"forbidden"`}, []string{"HARTMANN", "Discharge"}},

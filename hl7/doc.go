@@ -22,7 +22,9 @@
 // MDM^T02 (document type as a LOINC code, service date, paperchart's
 // document ID, and an RP pointer to the document's FHIR Binary), waits for
 // the EHR's ACK and retries with exponential backoff until it is accepted.
-// Several senders may run against one database: a message is locked while
+// A filed document a person moved to another patient or type (the outbox
+// row its move adds) is cancelled with an MDM^T11 for the old placement,
+// sent before the MDM^T02 of the document that replaces it. Several senders may run against one database: a message is locked while
 // it is sent (SELECT ... FOR UPDATE SKIP LOCKED).
 //
 // Parse reads a message with the separators its MSH segment declares and

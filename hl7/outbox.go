@@ -10,7 +10,8 @@ import (
 )
 
 // Outbox is the table hl7_outbox (migration 0009_hl7.sql): the MDM^T02
-// messages owed to the EHR, one per filed document.
+// messages owed to the EHR, one per filed document, and the MDM^T11 of each
+// filed document moved since (migration 0019_reindex.sql).
 type Outbox struct {
 	pool *pgxpool.Pool
 }

@@ -126,9 +126,16 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// outgoing is what an MDM^T02 says of a document and its patient.
+// The outbox's message types (hl7_outbox.message_type).
+const (
+	messageT02 = "MDM^T02" // a document filed (original document notification and content)
+	messageT11 = "MDM^T11" // a filed placement cancelled: the document was moved
+)
+
+// outgoing is what an MDM^T02 or T11 says of a document and its patient.
 type outgoing struct {
 	outboxID, docID int64
+	messageType     string // messageT02 or messageT11
 	attempts        int
 	state           string
 	patientID       *int64
@@ -151,9 +158,15 @@ func (s *Sender) sendOne(ctx context.Context, c *client) (worked, reached bool, 
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var m outgoing
-	err = tx.QueryRow(ctx, `SELECT id, document_id, attempts FROM hl7_outbox
-		WHERE state = 'pending' AND next_attempt_at <= now()
-		ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&m.outboxID, &m.docID, &m.attempts)
+	// A message waits for every earlier one still pending of its document
+	// (a T11 for its T02) and of the document it replaces (a moved
+	// document's new T02 for the old one's T11): the EHR hears them in order.
+	err = tx.QueryRow(ctx, `SELECT o.id, o.document_id, o.attempts, o.message_type FROM hl7_outbox o
+		WHERE o.state = 'pending' AND o.next_attempt_at <= now()
+			AND NOT EXISTS (SELECT 1 FROM hl7_outbox e WHERE e.state = 'pending' AND e.id < o.id
+				AND (e.document_id = o.document_id
+					OR e.document_id = (SELECT d.replaces FROM documents d WHERE d.id = o.document_id)))
+		ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`).Scan(&m.outboxID, &m.docID, &m.attempts, &m.messageType)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, false, nil
 	}
@@ -174,15 +187,34 @@ func (s *Sender) sendOne(ctx context.Context, c *client) (worked, reached bool, 
 	// written even when ctx ends meanwhile.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if m.state != "filed" || m.patientID == nil || mrn == nil {
+	skip := ""
+	switch {
+	case m.patientID == nil || mrn == nil:
+		skip = "the document is not filed to a patient"
+	case m.messageType == messageT11 && m.state != "moved":
+		skip = "the document was not moved"
+	case m.messageType == messageT11:
+		// Nothing to cancel unless the EHR was told of the placement.
+		var announced bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hl7_outbox WHERE document_id = $1
+				AND message_type = 'MDM^T02' AND state = 'sent')`, m.docID).Scan(&announced); err != nil {
+			return true, false, fmt.Errorf("read whether document %d was announced: %w", m.docID, err)
+		}
+		if !announced {
+			skip = "the EHR was never told of the document's placement"
+		}
+	case m.state != "filed":
+		skip = "the document is not filed to a patient"
+	}
+	if skip != "" {
 		if _, err := tx.Exec(wctx, `UPDATE hl7_outbox SET state = 'skipped', last_error = $2 WHERE id = $1`,
-			m.outboxID, "the document is not filed to a patient"); err != nil {
+			m.outboxID, skip); err != nil {
 			return true, false, fmt.Errorf("skip MDM message %d: %w", m.outboxID, err)
 		}
 		if err := tx.Commit(wctx); err != nil {
 			return true, false, fmt.Errorf("skip MDM message %d: commit: %w", m.outboxID, err)
 		}
-		log.Warn("MDM message skipped: the document is not filed to a patient")
+		log.Warn("MDM message skipped: "+skip, "type", m.messageType)
 		return true, true, nil
 	}
 	m.p = patients.Patient{Authority: *auth, MRN: *mrn, Family: deref(family), Given: deref(given), Sex: deref(sex)}
@@ -203,7 +235,7 @@ func (s *Sender) sendOne(ctx context.Context, c *client) (worked, reached bool, 
 		if err := tx.Commit(wctx); err != nil {
 			return true, true, fmt.Errorf("mark MDM message %d sent: commit: %w", m.outboxID, err)
 		}
-		log.Info("MDM message sent", "attempts", m.attempts, "patient_id", *m.patientID)
+		log.Info("MDM message sent", "type", m.messageType, "attempts", m.attempts, "patient_id", *m.patientID)
 		return true, true, nil
 	}
 	wait := s.delay(m.attempts)
@@ -254,16 +286,22 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "")
 }
 
-// mdm builds the MDM^T02 of a document.
+// mdm builds the MDM^T02 of a document, or the MDM^T11 that cancels a
+// moved one: the same PID (the patient it was filed to) and TXA, TXA-19
+// saying the document is deleted from that placement, and no content (OBX).
 func (s *Sender) mdm(m outgoing, now time.Time) []byte {
 	w := newBuilder()
 	app := s.Self.App
 	if app == "" {
 		app = "PAPERCHART"
 	}
+	event, structure := "T02", "MDM_T02"
+	if m.messageType == messageT11 {
+		event, structure = "T11", "MDM_T01"
+	}
 	w.segment("MSH", w.d.encoding(), w.text(app), w.text(s.Self.Facility), w.text(s.Receiver.App), w.text(s.Receiver.Facility),
-		timestamp(now), "", w.comp("MDM", "T02", "MDM_T02"), w.text(controlID(m.outboxID)), "P", defaultVersion)
-	w.segment("EVN", "T02", timestamp(now))
+		timestamp(now), "", w.comp("MDM", event, structure), w.text(controlID(m.outboxID)), "P", defaultVersion)
+	w.segment("EVN", event, timestamp(now))
 	birth := ""
 	if !m.p.BirthDate.IsZero() {
 		birth = m.p.BirthDate.Time().Format("20060102")
@@ -295,6 +333,11 @@ func (s *Sender) mdm(m outgoing, now time.Time) []byte {
 	txa[16] = w.text(completion)
 	txa[18] = "AV" // available for patient care
 	txa[19] = "AC" // stored, active
+	if m.messageType == messageT11 {
+		txa[18] = "CA" // deleted: the placement is cancelled
+		w.segment("TXA", txa...)
+		return w.bytes()
+	}
 	w.segment("TXA", txa...)
 	url := strings.TrimRight(s.FHIRBase, "/") + "/Binary/" + strconv.FormatInt(m.docID, 10)
 	w.segment("OBX", "1", "RP", docType, "1", w.comp(url, app, "AP", "PDF"), "", "", "", "", "", "F")

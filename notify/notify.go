@@ -1,5 +1,7 @@
 // Package notify owns webhooks: an HTTP POST to a configured URL for every
-// document that becomes filed, for systems that prefer callbacks to HL7.
+// document that becomes filed, for systems that prefer callbacks to HL7 —
+// a filed document a person moved to another patient or type included: its
+// new document is filed, and its notice names the one it replaces.
 //
 // The notice holds IDs and codes only — document, patient, LOINC type,
 // when it was filed, and the FHIR URLs to fetch it with a token — never
@@ -39,6 +41,10 @@ type Notice struct {
 	FiledAt           time.Time `json:"filed_at"`
 	DocumentReference string    `json:"document_reference,omitempty"` // FHIR URL
 	Binary            string    `json:"binary,omitempty"`             // FHIR URL of the PDF
+	// Replaces is the document this one replaces when a person moved a
+	// filed document to another patient or type: that one is now FHIR
+	// entered-in-error.
+	Replaces int64 `json:"replaces,omitempty"`
 }
 
 // Sign returns the signature header value of body sent at timestamp ts
@@ -104,11 +110,11 @@ func (s *Sender) Once(ctx context.Context) (int, error) {
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var n Notice
 		var attempts int
-		err := tx.QueryRow(ctx, `SELECT o.id, o.attempts, d.id, coalesce(d.patient_id, 0), d.loinc, coalesce(d.filed_at, now())
+		err := tx.QueryRow(ctx, `SELECT o.id, o.attempts, d.id, coalesce(d.patient_id, 0), d.loinc, coalesce(d.filed_at, now()), coalesce(d.replaces, 0)
 			FROM webhook_outbox o JOIN documents d ON d.id = o.document_id
 			WHERE o.state = 'pending' AND o.next_attempt_at <= now() AND d.state = 'filed'
 			ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`).
-			Scan(&n.Delivery, &attempts, &n.DocumentID, &n.PatientID, &n.LOINC, &n.FiledAt)
+			Scan(&n.Delivery, &attempts, &n.DocumentID, &n.PatientID, &n.LOINC, &n.FiledAt, &n.Replaces)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNothingDue
 		}

@@ -140,6 +140,10 @@ type docData struct {
 	Flash        string
 	FlashLink    string
 	FlashLinkTo  string
+	// CanMove: the viewer may move this filed document to another patient
+	// or type (records staff and up).
+	CanMove    bool
+	ReplacedBy int64 // a moved document: the one that replaced it
 }
 
 // maxCandidates bounds the candidates shown (and looked up) per document.
@@ -183,6 +187,7 @@ func (a *app) document(w http.ResponseWriter, r *http.Request) {
 	data.Filter = filterOf(r.URL.Query())
 	data.Query = data.Filter.query()
 	data.Flash, data.FlashLink, data.FlashLinkTo = flash(r.URL.Query())
+	data.CanMove = d.State == storage.DocFiled && role(r).Allows(users.Records)
 	if open {
 		data.ClaimUntil = *d.ClaimedUntil
 		data.RenewSeconds = int(max(a.ttl/3, 10*time.Second) / time.Second)
@@ -355,11 +360,17 @@ func (a *app) documentData(ctx context.Context, r *http.Request, d storage.Docum
 
 	// The batch's other documents: the one before (merge) and those a page
 	// may move to.
-	data.BatchDocs = len(docs)
+	// A moved document's old placement is not a document of the batch of
+	// its own: its replacement stands in its place.
+	for _, o := range docs {
+		if o.State != storage.DocMoved {
+			data.BatchDocs++
+		}
+	}
 	var prev *storage.Document
 	for i := range docs {
 		o := &docs[i]
-		if o.ID == d.ID || len(o.Pages) == 0 || o.State == storage.DocMerged || o.State == storage.DocDiscarded {
+		if o.ID == d.ID || len(o.Pages) == 0 || o.State == storage.DocMerged || o.State == storage.DocDiscarded || o.State == storage.DocMoved {
 			continue
 		}
 		if len(d.Pages) > 0 && o.Pages[0] < d.Pages[0] && (prev == nil || o.Pages[0] > prev.Pages[0]) {
@@ -397,6 +408,13 @@ func (a *app) documentData(ctx context.Context, r *http.Request, d storage.Docum
 		}
 	case storage.DocReview:
 		data.StateLabel = "waiting for review"
+	case storage.DocMoved:
+		data.StateLabel = "moved (entered in error)"
+		to, err := a.DB.ReplacedBy(ctx, d.ID)
+		if err != nil {
+			return data, err
+		}
+		data.ReplacedBy = to
 	default:
 		data.StateLabel = d.State
 	}
@@ -420,6 +438,9 @@ func flash(q url.Values) (msg, link, to string) {
 		return fmt.Sprintf("Document %d merged into this one.", id("merged")), "", ""
 	case id("moved") > 0:
 		return fmt.Sprintf("Page moved to document %d.", id("moved")), "Open it", fmt.Sprintf("/review/doc/%d", id("moved"))
+	case id("refiled") > 0:
+		return fmt.Sprintf("Document %d moved: this is its new placement. The EHR is told (the old one is entered in error).", id("refiled")),
+			"See the old one", fmt.Sprintf("/review/doc/%d", id("refiled"))
 	case q.Has("removed"):
 		return "Page taken out of the document (it stays in the batch).", "", ""
 	}

@@ -114,6 +114,7 @@ func (a *app) routes() []route {
 		{"GET /review/patients", users.Indexer, a.searchPatients},
 		{"GET /review/types", users.Indexer, a.typeQueue},
 		{"POST /review/doc/{id}/type", users.Indexer, a.confirmType},
+		{"POST /review/doc/{id}/move-filed", users.Records, a.moveFiled},
 
 		{"GET /review/batches", users.Indexer, a.batches},
 		{"GET /review/batches.json", users.Indexer, a.batchesJSON},

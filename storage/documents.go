@@ -74,6 +74,7 @@ type Document struct {
 	ClaimedBy         string            `json:"claimed_by,omitempty"`
 	ClaimedUntil      *time.Time        `json:"claimed_until,omitempty"`
 	MergedInto        *int64            `json:"merged_into,omitempty"`
+	Replaces          *int64            `json:"replaces,omitempty"` // the moved document this one replaces (DB.MoveFiled)
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 }
@@ -81,7 +82,7 @@ type Document struct {
 const documentColumns = `id, batch_id, seq, state, pages, object_key, patient_id, type, loinc, title, service_date, facility,
 	separated_by, split_confidence, split_review, split_reasons, type_suggested, type_confidence, type_review, type_ranked,
 	patient_suggested, patient_confidence, patient_review, candidates, identifiers, review_reasons, filed_by, filed_at,
-	claimed_by, claimed_until, merged_into, pdf_size, pdf_sha1, created_at, updated_at, doc_status`
+	claimed_by, claimed_until, merged_into, pdf_size, pdf_sha1, created_at, updated_at, doc_status, replaces`
 
 func scanDocument(row pgx.Row) (Document, error) {
 	var d Document
@@ -90,7 +91,7 @@ func scanDocument(row pgx.Row) (Document, error) {
 	err := row.Scan(&d.ID, &d.BatchID, &d.Seq, &d.State, &pages, &d.ObjectKey, &d.PatientID, &d.Type, &d.LOINC, &d.Title,
 		&d.ServiceDate, &d.Facility, &d.SeparatedBy, &sc, &d.SplitReview, &d.SplitReasons, &d.TypeSuggested, &tc,
 		&d.TypeReview, &d.TypeRanked, &d.PatientSuggested, &pc, &d.PatientReview, &d.Candidates, &d.Identifiers,
-		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.ClaimedBy, &d.ClaimedUntil, &d.MergedInto, &d.PDFSize, &d.PDFSHA1, &d.CreatedAt, &d.UpdatedAt, &d.DocStatus)
+		&d.ReviewReasons, &d.FiledBy, &d.FiledAt, &d.ClaimedBy, &d.ClaimedUntil, &d.MergedInto, &d.PDFSize, &d.PDFSHA1, &d.CreatedAt, &d.UpdatedAt, &d.DocStatus, &d.Replaces)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, ErrNotFound
 	}
@@ -526,15 +527,28 @@ func (db *DB) ReviewedTexts(ctx context.Context) ([]LabelledText, error) {
 }
 
 // FiledQuery selects filed documents for the EHR (FHIR DocumentReference
-// search). Zero fields match all.
+// search and $docref). Zero fields match all.
 type FiledQuery struct {
 	PatientID int64
+	IDs       []int64  // only these documents (FHIR _id)
 	LOINC     []string // any of these type codes
+	// States are the document states served: DocFiled (FHIR current)
+	// and/or DocMoved (entered-in-error). None: DocFiled only.
+	States []string
 	// Date bounds on the date the document was filed (DocumentReference.date);
 	// each is "ge", "gt", "le" or "lt" with a time.
-	Date   []DateBound
-	Limit  int // default 20
-	Offset int
+	Date []DateBound
+	// Period bounds on the date of service (DocumentReference.context.period),
+	// a day long: a document without one matches no bound.
+	Period []DateBound
+	// Care bounds on the date of care: the date of service, else the day
+	// the document was filed (UTC) — what $docref's start and end select.
+	Care []DateBound
+	// LatestPerType keeps only the most current document of each type: the
+	// latest date of care, then the latest filed ($docref without dates).
+	LatestPerType bool
+	Limit         int // default 20
+	Offset        int
 }
 
 // DateBound is one prefixed date condition.
@@ -546,14 +560,70 @@ type DateBound struct {
 	End time.Time
 }
 
+// instantBound is the SQL condition of b on an instant column: the
+// instant lies in the range b selects.
+func instantBound(col string, b DateBound, args *[]any) (string, error) {
+	arg := func(v any) string { *args = append(*args, v); return fmt.Sprintf("$%d", len(*args)) }
+	switch b.Op {
+	case "ge":
+		return col + " >= " + arg(b.At), nil
+	case "gt":
+		return col + " >= " + arg(b.End), nil
+	case "le":
+		return col + " < " + arg(b.End), nil
+	case "lt":
+		return col + " < " + arg(b.At), nil
+	case "eq", "":
+		return col + " >= " + arg(b.At) + " AND " + col + " < " + arg(b.End), nil
+	}
+	return "", fmt.Errorf("date prefix %q is not supported", b.Op)
+}
+
+// dayBound is the SQL condition of b on a date column read as the range of
+// its day [start, start+1 day) in UTC, as FHIR compares ranges: eq, the
+// search range contains the day; ge and gt, the day ends after the start
+// (or the end) of the search value; le and lt, it begins before its end
+// (or its start). NULL matches nothing.
+func dayBound(col string, b DateBound, args *[]any) (string, error) {
+	start := "(" + col + "::timestamp AT TIME ZONE 'UTC')"
+	end := "(" + start + " + interval '1 day')"
+	arg := func(v any) string { *args = append(*args, v); return fmt.Sprintf("$%d", len(*args)) }
+	switch b.Op {
+	case "ge":
+		return end + " > " + arg(b.At), nil
+	case "gt":
+		return end + " > " + arg(b.End), nil
+	case "le":
+		return start + " < " + arg(b.End), nil
+	case "lt":
+		return start + " < " + arg(b.At), nil
+	case "eq", "":
+		return start + " >= " + arg(b.At) + " AND " + end + " <= " + arg(b.End), nil
+	}
+	return "", fmt.Errorf("date prefix %q is not supported", b.Op)
+}
+
+// careDate is the SQL date of care of a document: its date of service,
+// else the day it was filed (UTC).
+const careDate = `coalesce(service_date, (filed_at AT TIME ZONE 'UTC')::date)`
+
 // FiledDocuments returns filed documents matching q, newest first, and how
 // many match in all.
 func (db *DB) FiledDocuments(ctx context.Context, q FiledQuery) ([]Document, int, error) {
 	if q.Limit <= 0 {
 		q.Limit = 20
 	}
+	states := q.States
+	if len(states) == 0 {
+		states = []string{DocFiled}
+	}
+	for _, st := range states {
+		if st != DocFiled && st != DocMoved {
+			return nil, 0, fmt.Errorf("search filed documents: state %q is not served", st)
+		}
+	}
 	// $1::bigint: "$1 = 0" alone makes $1 an integer, and an ID past 2^31 an error.
-	where := `state = 'filed' AND ($1::bigint = 0 OR patient_id = $1) AND (cardinality($2::text[]) = 0 OR loinc = ANY($2))`
+	where := `state = ANY($3) AND ($1::bigint = 0 OR patient_id = $1) AND (cardinality($2::text[]) = 0 OR loinc = ANY($2))`
 	// A code that is not valid UTF-8 (or holds NUL) matches no document;
 	// PostgreSQL would refuse the query for it.
 	loinc := []string{} // nil would be NULL, whose cardinality is NULL
@@ -565,24 +635,31 @@ func (db *DB) FiledDocuments(ctx context.Context, q FiledQuery) ([]Document, int
 	if len(q.LOINC) > 0 && len(loinc) == 0 {
 		return nil, 0, nil
 	}
-	args := []any{q.PatientID, loinc}
-	for _, b := range q.Date {
-		var cond string
-		switch b.Op {
-		case "ge":
-			cond, args = fmt.Sprintf("filed_at >= $%d", len(args)+1), append(args, b.At)
-		case "gt":
-			cond, args = fmt.Sprintf("filed_at >= $%d", len(args)+1), append(args, b.End)
-		case "le":
-			cond, args = fmt.Sprintf("filed_at < $%d", len(args)+1), append(args, b.End)
-		case "lt":
-			cond, args = fmt.Sprintf("filed_at < $%d", len(args)+1), append(args, b.At)
-		case "eq", "":
-			cond, args = fmt.Sprintf("filed_at >= $%d AND filed_at < $%d", len(args)+1, len(args)+2), append(args, b.At, b.End)
-		default:
-			return nil, 0, fmt.Errorf("date prefix %q is not supported", b.Op)
+	args := []any{q.PatientID, loinc, states}
+	if q.IDs != nil {
+		args = append(args, q.IDs)
+		where += fmt.Sprintf(" AND id = ANY($%d)", len(args))
+	}
+	conds := []struct {
+		bounds []DateBound
+		cond   func(DateBound, *[]any) (string, error)
+	}{
+		{q.Date, func(b DateBound, a *[]any) (string, error) { return instantBound("filed_at", b, a) }},
+		{q.Period, func(b DateBound, a *[]any) (string, error) { return dayBound("service_date", b, a) }},
+		{q.Care, func(b DateBound, a *[]any) (string, error) { return dayBound(careDate, b, a) }},
+	}
+	for _, c := range conds {
+		for _, b := range c.bounds {
+			cond, err := c.cond(b, &args)
+			if err != nil {
+				return nil, 0, err
+			}
+			where += " AND " + cond
 		}
-		where += " AND " + cond
+	}
+	if q.LatestPerType {
+		where += ` AND id IN (SELECT DISTINCT ON (loinc) id FROM documents WHERE ` + where +
+			` ORDER BY loinc, ` + careDate + ` DESC, filed_at DESC, id DESC)`
 	}
 	var total int
 	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM documents WHERE `+where, args...).Scan(&total); err != nil {

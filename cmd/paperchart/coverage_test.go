@@ -100,6 +100,7 @@ var notWalked = map[string]string{
 	"POST /review/doc/{id}/remove-page":    "an edit, audited (review.recordDecision)",
 	"POST /review/doc/{id}/move-page":      "an edit, audited (review.recordDecision)",
 	"POST /review/doc/{id}/type":           "a decision, audited (review.recordDecision)",
+	"POST /review/doc/{id}/move-filed":     "a move, audited in its transaction (review.TestMoveFiledDocument)",
 	"POST /review/admin/users":             "an admin change, audited (review.TestAdminHardening)",
 	"POST /review/admin/users/disable":     "an admin change, audited (review.TestAdminHardening)",
 	"POST /review/admin/users/role":        "an admin change, audited (review.TestAdminHardening)",
@@ -131,6 +132,9 @@ var walkPaths = map[string]string{
 	"GET /fhir/DocumentReference":      "/fhir/DocumentReference?patient={patient}",
 	"GET /fhir/DocumentReference/{id}": "/fhir/DocumentReference/{doc}",
 	"GET /fhir/Binary/{id}":            "/fhir/Binary/{doc}",
+	// $docref by POST with its parameters in the query (no body).
+	"GET /fhir/DocumentReference/$docref":  "/fhir/DocumentReference/$docref?patient={patient}",
+	"POST /fhir/DocumentReference/$docref": "/fhir/DocumentReference/$docref?patient={patient}",
 }
 
 // TestAuditCoverage walks every route of the workstation, the JSON API

@@ -15,16 +15,16 @@ import (
 )
 
 func runDocuments(ctx context.Context, args []string, stdout io.Writer) error {
-	return subcommand(ctx, args, stdout, "list or show ID", map[string]runFunc{"list": documentsList, "show": documentsShow})
+	return subcommand(ctx, args, stdout, "list, show ID or move ID", map[string]runFunc{"list": documentsList, "show": documentsShow, "move": documentsMove})
 }
 
 func documentsList(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
-	fs := newFlags("documents", "[list] [flags]", "Lists documents cut from batches, newest first: pages, state (filed, review, discarded),\n"+
+	fs := newFlags("documents", "[list] [flags]", "Lists documents cut from batches, newest first: pages, state (filed, review, discarded, moved),\n"+
 		"type, the confidence of each decision (split/type/patient) and, for review, why.\nPatients are shown by ID: `paperchart patients show` names them.")
 	c.register(fs, useDB)
 	asJSON := fs.Bool("json", false, "print JSON (an array of documents) for scripts")
-	state := fs.String("state", "", "only documents in this state: filed, review or discarded")
+	state := fs.String("state", "", "only documents in this state: filed, review, discarded or moved (filed, then moved to another\npatient or type: `documents show` names the document that replaced it)")
 	batch := fs.Int64("batch", 0, "only documents of this batch")
 	patient := fs.Int64("patient", 0, "only documents filed to this patient ID")
 	limit := fs.Int("limit", 50, "at most this many documents")
@@ -32,9 +32,9 @@ func documentsList(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	switch *state {
-	case "", storage.DocFiled, storage.DocReview, storage.DocDiscarded:
+	case "", storage.DocFiled, storage.DocReview, storage.DocDiscarded, storage.DocMoved:
 	default:
-		return fmt.Errorf("--state %q: use filed, review or discarded", *state)
+		return fmt.Errorf("--state %q: use filed, review, discarded or moved", *state)
 	}
 	db, err := c.openDB(ctx)
 	if err != nil {
@@ -176,6 +176,14 @@ func documentsShow(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  service   %s\n", d.ServiceDate.Format(time.DateOnly))
 	}
 	fmt.Fprintf(stdout, "  pdf       %s\n", d.ObjectKey)
+	if d.Replaces != nil {
+		fmt.Fprintf(stdout, "  replaces  document %d (moved from it)\n", *d.Replaces)
+	}
+	if d.State == storage.DocMoved {
+		if to, err := db.ReplacedBy(ctx, d.ID); err == nil && to > 0 {
+			fmt.Fprintf(stdout, "  moved to  document %d\n", to)
+		}
+	}
 	if len(d.ReviewReasons) > 0 {
 		fmt.Fprintln(stdout, "\nWhy a person must look:")
 		for _, r := range d.ReviewReasons {

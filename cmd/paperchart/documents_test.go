@@ -38,7 +38,7 @@ func TestDocumentsCommand(t *testing.T) {
 		{"list", []string{dbFlag}, "", []string{"1 documents wait for review", "filed", "review", "discharge-summary", "1"}, []string{"HARTMANN"}},
 		{"review only", []string{dbFlag, "--state", "review"}, "", []string{"review", "no patient"}, []string{"discharge-summary"}},
 		{"by batch json", []string{"list", dbFlag, "--batch", fmt.Sprint(id), "--json"}, "", []string{`"state": "filed"`, `"split_confidence"`}, nil},
-		{"bad state", []string{dbFlag, "--state", "lost"}, "use filed, review or discarded", nil, nil},
+		{"bad state", []string{dbFlag, "--state", "lost"}, "use filed, review, discarded or moved", nil, nil},
 		{"show", []string{"show", fmt.Sprint(docs[1].ID), dbFlag}, "", []string{"review", "Why a person must look", "History:", "viewed"}, nil},
 		{"show json", []string{"show", dbFlag, fmt.Sprint(docs[0].ID), "--json"}, "", []string{`"events"`, `"loinc": "18842-5"`}, nil},
 		{"show missing", []string{"show", "99999", dbFlag}, "not found", nil, nil},

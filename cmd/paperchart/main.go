@@ -33,7 +33,7 @@ func commands() map[string]command {
 		"batches":    {"list batches, show one, or retry a failed one", runBatches},
 		"gen":        {"generate a synthetic scanned batch (tests, demo, benchmarks)", runGen},
 		"bench":      {"measure pages per minute of the pipeline against the tesseract CLI", runBench},
-		"documents":  {"list documents (filed, waiting for review) or show one with its decisions", runDocuments},
+		"documents":  {"list documents (filed, waiting for review), show one with its decisions, or move a filed one", runDocuments},
 		"eval":       {"run the pipeline on a generated held-out corpus and score separation, types, filing", runEval},
 		"classify":   {"train the document type classifier, or classify a text file", runClassify},
 		"coversheet": {"print a cover sheet (for a patient) or a separator sheet", runCoversheet},

@@ -93,7 +93,7 @@ func fhirAnswers(t *testing.T, db *storage.DB, objs *storage.Objects) map[string
 
 	var paths []string
 	rows, err := db.Pool().Query(ctx, `SELECT d.id, p.id, p.mrn FROM documents d JOIN patients p ON p.id = d.patient_id
-		WHERE d.state = 'filed' ORDER BY d.id`)
+		WHERE d.state IN ('filed', 'moved') ORDER BY d.id`)
 	testenv.Must(t, err, "filed documents")
 	seen := map[int64]bool{}
 	for rows.Next() {
@@ -224,6 +224,13 @@ func TestRebuildEndToEnd(t *testing.T) {
 	if reviewed == 0 || discarded == 0 || confirmed == 0 {
 		t.Fatalf("fixture: %d filed from review, %d discarded, %d types confirmed; want each", reviewed, discarded, confirmed)
 	}
+	// The sure document is found filed to the wrong patient later: moved
+	// (the old row entered-in-error, a new one replacing it).
+	if docs[0].State != storage.DocFiled {
+		t.Fatalf("fixture: the first document is %s", docs[0].State)
+	}
+	_, err = f.MoveFiled(ctx, docs[0].ID, filing.Move{Actor: "rob", PatientID: mai.ID, Type: "referral-letter", Reason: "wrong patient"})
+	testenv.Must(t, err, "move")
 	// The EHR reads them (each read joins the document's history).
 	wantFHIR := fhirAnswers(t, p.DB, p.Objects)
 	// Every settled batch's manifest written by the pipeline's writer.

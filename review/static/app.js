@@ -295,12 +295,73 @@
       arm("split-form", "button[type=submit]");
     }
 
+    // Moving a filed document (records staff): v opens the dialog, the
+    // search finds the patient, the arrows pick one, Esc closes it.
+    const dlg = $("#move-dialog");
+    function openMove() {
+      if (!dlg) return false;
+      dlg.showModal();
+      $("#move-q").focus();
+      return true;
+    }
+    if (dlg) {
+      const mq = $("#move-q"), mfound = $("#move-found"), mnote = $("#move-note");
+      $("#move-open").addEventListener("click", openMove);
+      $("#move-cancel").addEventListener("click", () => dlg.close());
+      const pick = li => {
+        $$(".cand", mfound).forEach(c => c.classList.toggle("selected", c === li));
+      };
+      mfound.addEventListener("change", e => pick(e.target.closest(".cand")));
+      async function moveSearch() {
+        const text = mq.value.trim();
+        if (!text) { mnote.textContent = "Type an MRN, a name (FAMILY, Given) or a birth date."; return; }
+        mnote.textContent = "Searching…";
+        try {
+          const { status, data } = await request("GET", "/review/patients?q=" + encodeURIComponent(text));
+          $$(".cand:not([data-keep])", mfound).forEach(li => li.remove());
+          if (status !== 200) { mnote.textContent = (data && data.error) || "The search failed."; return; }
+          mnote.textContent = data.length ? data.length + " found: ↓ to go through them." : "Nobody found. Try fewer words, or the birth date alone.";
+          data.forEach(p => {
+            const li = document.createElement("li");
+            li.className = "cand found";
+            const label = document.createElement("label");
+            const radio = document.createElement("input");
+            radio.type = "radio"; radio.name = "patient_id"; radio.value = p.id;
+            const who = document.createElement("span"); who.className = "who";
+            const name = document.createElement("strong"); name.className = "pname"; name.textContent = p.family + ", " + p.given;
+            const meta = document.createElement("span"); meta.className = "pmeta";
+            meta.textContent = "MRN " + p.mrn + (p.birth_date ? " · born " + p.birth_date : "") + (p.sex ? " · " + p.sex : "");
+            who.append(name, meta);
+            label.append(radio, who);
+            li.appendChild(label);
+            mfound.appendChild(li);
+          });
+        } catch (err) {
+          if (err.message !== "signed out") mnote.textContent = "The search failed: try again.";
+        }
+      }
+      $("#move-search").addEventListener("click", moveSearch);
+      mq.addEventListener("keydown", e => {
+        if (e.key === "Enter") { e.preventDefault(); moveSearch(); }
+        if (e.key === "ArrowDown") {
+          const first = $(".cand.found input", mfound) || $("input", mfound);
+          if (first) { e.preventDefault(); first.focus(); first.checked = true; pick(first.closest(".cand")); }
+        }
+      });
+      // Enter searches: it never submits the move (some input paths deliver
+      // the key's character apart from the key press).
+      mq.addEventListener("keypress", e => { if (e.key === "Enter") e.preventDefault(); });
+      $("#move-filed").addEventListener("submit", () => { $("#move-submit").disabled = true; });
+    }
+
     handlers.escape = () => {
+      if (dlg && dlg.open) return false; // the dialog closes itself
       const was = disarm();
       if (document.activeElement && document.activeElement !== document.body) { document.activeElement.blur(); return true; }
       return was;
     };
     handlers.fieldKey = e => {
+      if (dlg && dlg.open) return;
       const el = e.target;
       if (el === q && e.key === "ArrowDown") {
         const first = $("#found .cand");
@@ -316,6 +377,7 @@
       if (el.id === "service-date" && e.key === "Enter") { e.preventDefault(); el.blur(); }
     };
     handlers.key = e => {
+      if (dlg && dlg.open) return false;
       const el = document.activeElement;
       if (e.key === "Enter" && el && (el.tagName === "BUTTON" || el.tagName === "A")) return false; // the button's own action
       if (e.key >= "1" && e.key <= "9") {
@@ -336,6 +398,8 @@
         case "o": toggleText(); return true;
       }
       if (!open) {
+        // A filed document: records staff move it with v.
+        if (e.key === "v" && openMove()) return true;
         // A document in review nobody works on: w (or Enter) takes it.
         const of = $("#open-form");
         if (of && (e.key === "w" || e.key === "Enter")) { of.requestSubmit(); return true; }
