@@ -338,3 +338,11 @@ func BenchmarkOSD(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkShrink is the 300-to-200-dpi copy a 300-dpi page is read on.
+func BenchmarkShrink(b *testing.B) {
+	g := densePage(b).img
+	for b.Loop() {
+		shrink(g, pageW*2/3, pageH*2/3)
+	}
+}

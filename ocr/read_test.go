@@ -151,3 +151,29 @@ func TestSmallPrintReadAsScanned(t *testing.T) {
 		}
 	}
 }
+
+// TestShrink32MatchesGeneral: the 3-to-2 fast path gives what the general
+// area average gives, within rounding.
+func TestShrink32MatchesGeneral(t *testing.T) {
+	p := clinicalPage(t)
+	g := speckle(p.img, 0.01, 0.01, 3)
+	fast := shrink(g, pageW*2/3, pageH*2/3)
+	// The general path, forced: one pixel narrower input is not 3:2.
+	xs, ys := areaWeights(pageW, pageW*2/3), areaWeights(pageH, pageH*2/3)
+	worst := 0
+	for y, sy := range ys {
+		for x, sx := range xs {
+			var sum uint64
+			for j, wy := range sy.w {
+				for i, wx := range sx.w {
+					sum += uint64(g.Pix[(sy.first+j)*g.Stride+sx.first+i]) * uint64(wx) * uint64(wy)
+				}
+			}
+			want := int((sum + 1<<(2*weightBits-1)) >> (2 * weightBits))
+			worst = max(worst, abs(want-int(fast.Pix[y*fast.Stride+x])))
+		}
+	}
+	if worst > 1 {
+		t.Errorf("fast 3:2 shrink differs from the area average by up to %d levels, want at most 1", worst)
+	}
+}
