@@ -43,6 +43,22 @@ type Page struct {
 	// Words are the OCR words, boxes in this image's pixel coordinates with
 	// the origin at the top left, in reading order.
 	Words []ocr.Word
+	// Visible is text drawn over the image, in black Helvetica: a stamp,
+	// the lines of a cover letter. Nil for a plain scanned page.
+	Visible []Text
+}
+
+// Text is one line of visible text on a page.
+type Text struct {
+	// X and Y are where the line's baseline starts, in points from the
+	// page's top-left corner.
+	X, Y float64
+	// Size is the font size in points.
+	Size float64
+	Text string
+	// Backed puts a white box behind the line, so that it reads over the
+	// page image (a stamp on a scan).
+	Backed bool
 }
 
 // Producer is the /Producer written into every PDF's document information.
@@ -318,6 +334,7 @@ const (
 func pageContent(pg *Page, wPt, hPt float64) []byte {
 	var c bytes.Buffer
 	fmt.Fprintf(&c, "q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(wPt), num(hPt))
+	visibleContent(&c, pg.Visible, hPt)
 	if len(pg.Words) == 0 {
 		return c.Bytes()
 	}
@@ -344,6 +361,26 @@ func pageContent(pg *Page, wPt, hPt float64) []byte {
 	}
 	c.WriteString("ET\n")
 	return c.Bytes()
+}
+
+// visibleContent draws each line of visible text, over a white box when
+// it is backed.
+func visibleContent(c *bytes.Buffer, lines []Text, hPt float64) {
+	for _, t := range lines {
+		text := winAnsi(t.Text)
+		if len(text) == 0 || t.Size <= 0 {
+			continue
+		}
+		y := hPt - t.Y
+		if t.Backed {
+			w := textWidth(text) * t.Size / 1000
+			pad := t.Size / 4
+			fmt.Fprintf(c, "q 1 g %s %s %s %s re f Q\n", num(t.X-pad), num(y-descent*t.Size-pad), num(w+2*pad), num((ascent+descent)*t.Size+2*pad))
+		}
+		fmt.Fprintf(c, "BT 0 Tr 0 g /F1 %s Tf 1 0 0 1 %s %s Tm (", num(t.Size), num(t.X), num(y))
+		writeEscaped(c, text)
+		c.WriteString(") Tj ET\n")
+	}
 }
 
 func writeEscaped(c *bytes.Buffer, s []byte) {
