@@ -332,7 +332,7 @@ func coverLetter(r Request, docs []PacketDocument, by string, at time.Time) [][]
 		pages += d.Pages
 	}
 	add(10, "")
-	add(11, "Documents released: %d, %d pages", len(docs), pages)
+	add(11, "Documents released: %d, %d %s", len(docs), pages, plural(pages, "page", "pages"))
 	for i, d := range docs {
 		what := d.Type
 		if d.Title != "" {
@@ -342,11 +342,7 @@ func coverLetter(r Request, docs []PacketDocument, by string, at time.Time) [][]
 		if date == "" {
 			date = "no date of service"
 		}
-		pl := "pages"
-		if d.Pages == 1 {
-			pl = "page"
-		}
-		txt := fmt.Sprintf("%d. %s, %s, document %d: %d %s", i+1, what, date, d.Document, d.Pages, pl)
+		txt := fmt.Sprintf("%d. %s, %s, document %d: %d %s", i+1, what, date, d.Document, d.Pages, plural(d.Pages, "page", "pages"))
 		if d.FirstPage > 0 {
 			txt += fmt.Sprintf(" (packet pages %d-%d)", d.FirstPage, d.FirstPage+d.Pages-1)
 		}
@@ -373,6 +369,13 @@ func coverLetter(r Request, docs []PacketDocument, by string, at time.Time) [][]
 		out = append(out, pg)
 	}
 	return out
+}
+
+func plural(n int, one, more string) string {
+	if n == 1 {
+		return one
+	}
+	return more
 }
 
 // Release releases the request, once: it builds the packet, stores it
