@@ -99,6 +99,20 @@ func ParseStatus(s string) (Status, error) {
 	return st, nil
 }
 
+// Audit actions of release of information besides the disclosures
+// (audit.ActionDisclosure): reads of requests (they name the patient and
+// the requester) and changes to them. Entries name the request by
+// Resource, never the requester.
+const (
+	ActionList    = "release.list"    // a list of requests; Detail holds their IDs
+	ActionView    = "release.view"    // one request shown
+	ActionCreate  = "release.create"  // a request recorded
+	ActionEdit    = "release.edit"    // documents excluded or included, redaction boxes, the due date
+	ActionDeny    = "release.deny"    // a request denied; the reason is on the request
+	ActionRefused = "release.refused" // a release refused: not confirmed, or the request changed since
+	ActionPacket  = "release.packet"  // a stored packet read (paperchart release packet); one document.pdf entry per document too
+)
+
 // DueDays is how long the covered entity has to act on a request: HIPAA's
 // 30 days from receipt.
 const DueDays = 30

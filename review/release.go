@@ -33,16 +33,6 @@ import (
 	"paperchart/users"
 )
 
-// Audit actions of the release pages (the disclosures themselves are
-// audit.ActionDisclosure, written by package release).
-const (
-	actionReleaseList   = "release.list"   // the list of requests; Detail holds their IDs
-	actionReleaseView   = "release.view"   // one request shown (its patient and requester)
-	actionReleaseCreate = "release.create" // a request recorded
-	actionReleaseEdit   = "release.edit"   // documents excluded or included, redaction boxes, due date
-	actionReleaseDeny   = "release.deny"   // a request denied
-	actionReleaseFailed = "release.failed" // a release tried and refused (no confirmation, not allowed)
-)
 
 func (a *app) releaseRoutes() []route {
 	return []route{
@@ -151,7 +141,7 @@ func (a *app) releaseList(w http.ResponseWriter, r *http.Request) {
 		d.Rows = append(d.Rows, releaseRow{Request: q, Overdue: q.Overdue(today()), DaysLeft: daysBetween(today(), q.Due)})
 		ids = append(ids, strconv.FormatInt(q.ID, 10))
 	}
-	if err := a.record(r, audit.Entry{Action: actionReleaseList, Resource: "ReleaseRequest", Detail: "requests: " + strings.Join(ids, ",")}); err != nil {
+	if err := a.record(r, audit.Entry{Action: release.ActionList, Resource: "ReleaseRequest", Detail: "requests: " + strings.Join(ids, ",")}); err != nil {
 		a.fail(w, r, "audit release list", err)
 		return
 	}
@@ -291,7 +281,7 @@ func (a *app) releaseCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pid := p.ID
-	if err := a.record(r, audit.Entry{Action: actionReleaseCreate, Resource: releaseResource(q.ID), PatientID: &pid,
+	if err := a.record(r, audit.Entry{Action: release.ActionCreate, Resource: releaseResource(q.ID), PatientID: &pid,
 		Detail: fmt.Sprintf("%s purpose=%s", q.Number, q.Purpose)}); err != nil {
 		a.log.Error("audit release request", "request", q.ID, "err", err)
 	}
@@ -384,7 +374,7 @@ func (a *app) releaseReview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pid := q.PatientID
-	if err := a.record(r, audit.Entry{Action: actionReleaseView, Resource: releaseResource(q.ID), PatientID: &pid, Detail: q.Number}); err != nil {
+	if err := a.record(r, audit.Entry{Action: release.ActionView, Resource: releaseResource(q.ID), PatientID: &pid, Detail: q.Number}); err != nil {
 		a.fail(w, r, "audit release view", err)
 		return
 	}
@@ -509,7 +499,7 @@ func (a *app) releaseExclude(w http.ResponseWriter, r *http.Request) {
 		what = "excluded"
 	}
 	pid := q.PatientID
-	if err := a.record(r, audit.Entry{Action: actionReleaseEdit, Resource: releaseResource(q.ID), PatientID: &pid, DocumentID: &d.ID,
+	if err := a.record(r, audit.Entry{Action: release.ActionEdit, Resource: releaseResource(q.ID), PatientID: &pid, DocumentID: &d.ID,
 		Detail: fmt.Sprintf("%s document %d %s", q.Number, d.ID, what)}); err != nil {
 		a.log.Error("audit release edit", "request", q.ID, "err", err)
 	}
@@ -552,7 +542,7 @@ func (a *app) releaseBoxes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pid := q.PatientID
-	if err := a.record(r, audit.Entry{Action: actionReleaseEdit, Resource: releaseResource(q.ID), PatientID: &pid, DocumentID: &d.ID,
+	if err := a.record(r, audit.Entry{Action: release.ActionEdit, Resource: releaseResource(q.ID), PatientID: &pid, DocumentID: &d.ID,
 		Detail: fmt.Sprintf("%s document %d page %d: %d redaction boxes", q.Number, d.ID, no, len(boxes))}); err != nil {
 		a.log.Error("audit release edit", "request", q.ID, "err", err)
 	}
@@ -582,7 +572,7 @@ func (a *app) releaseDue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pid := q.PatientID
-	if err := a.record(r, audit.Entry{Action: actionReleaseEdit, Resource: releaseResource(q.ID), PatientID: &pid,
+	if err := a.record(r, audit.Entry{Action: release.ActionEdit, Resource: releaseResource(q.ID), PatientID: &pid,
 		Detail: fmt.Sprintf("%s due %s (was %s)", q.Number, due, q.Due)}); err != nil {
 		a.log.Error("audit release edit", "request", q.ID, "err", err)
 	}
@@ -676,7 +666,7 @@ func (a *app) releaseConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pid := q.PatientID
-	if err := a.record(r, audit.Entry{Action: actionReleaseView, Resource: releaseResource(q.ID), PatientID: &pid, Detail: q.Number + " confirmation"}); err != nil {
+	if err := a.record(r, audit.Entry{Action: release.ActionView, Resource: releaseResource(q.ID), PatientID: &pid, Detail: q.Number + " confirmation"}); err != nil {
 		a.fail(w, r, "audit release view", err)
 		return
 	}
@@ -715,7 +705,7 @@ func (a *app) releaseRelease(w http.ResponseWriter, r *http.Request) {
 	}
 	pid := q.PatientID
 	if got := r.PostForm.Get("confirm"); got == "" || !hmac.Equal([]byte(got), []byte(a.confirmToken(r, q))) {
-		if err := a.record(r, audit.Entry{Action: actionReleaseFailed, Resource: releaseResource(q.ID), PatientID: &pid,
+		if err := a.record(r, audit.Entry{Action: release.ActionRefused, Resource: releaseResource(q.ID), PatientID: &pid,
 			Outcome: audit.OutcomeDenied, Detail: q.Number + ": not confirmed, or changed since"}); err != nil {
 			a.log.Error("audit release refusal", "request", q.ID, "err", err)
 		}
@@ -753,7 +743,7 @@ func (a *app) releaseDeny(w http.ResponseWriter, r *http.Request) {
 	}
 	pid := q.PatientID
 	// The reason is free text: it stays on the request.
-	if err := a.record(r, audit.Entry{Action: actionReleaseDeny, Resource: releaseResource(q.ID), PatientID: &pid,
+	if err := a.record(r, audit.Entry{Action: release.ActionDeny, Resource: releaseResource(q.ID), PatientID: &pid,
 		Detail: d.Number + " denied; the reason is on the request"}); err != nil {
 		a.log.Error("audit release deny", "request", q.ID, "err", err)
 	}

@@ -257,7 +257,7 @@ func TestReleaseList(t *testing.T) {
 	}
 	es, err := f.audit.List(f.ctx, audit.Filter{Actor: "user:rita", Limit: 5})
 	testenv.Must(t, err, "audit")
-	if len(es) == 0 || es[0].Action != actionReleaseList || !strings.Contains(es[0].Detail, fmt.Sprint(late.ID)) {
+	if len(es) == 0 || es[0].Action != release.ActionList || !strings.Contains(es[0].Detail, fmt.Sprint(late.ID)) {
 		t.Errorf("list not audited: %+v", es)
 	}
 }
