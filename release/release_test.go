@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"paperchart/audit"
 	"paperchart/chart"
@@ -44,7 +46,7 @@ const continued = "DISCHARGE SUMMARY (continued)\nPatient: HARTMANN, ELISE MRN: 
 	"Instructions: rest, fluids, finish the antibiotic course.\nPage 2 of 2\n"
 
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	su       filingtest.Setup
 	requests *release.Store
@@ -53,7 +55,7 @@ type fixture struct {
 	patient  int64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), su: filingtest.New(t, nil)}
 	f.requests = release.NewStore(f.su.DB.Pool())
@@ -66,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // pageImage draws the words' boxes dark on white, the secret one striped.
-func pageImage(t *testing.T, words []ocr.Word) []byte {
+func pageImage(t testing.TB, words []ocr.Word) []byte {
 	img := image.NewGray(image.Rect(0, 0, pageW, pageH))
 	for i := range img.Pix {
 		img.Pix[i] = 255
@@ -512,4 +514,34 @@ func TestSelection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkPacket builds the packet of a request for 10 one-page
+// documents, every page with a redaction box (so every page image is
+// decoded, burnt and re-encoded), to nowhere: the time a technician waits
+// for a preview, or a release less its upload.
+func BenchmarkPacket(b *testing.B) {
+	f := newFixture(b)
+	var ids []int64
+	var boxes []release.Box
+	x0, y0, x1, y1 := norm(secretBox)
+	for i := range 10 {
+		d := f.document(fmt.Sprintf("bench%d", i), filingtest.Discharge)
+		ids = append(ids, d.ID)
+		boxes = append(boxes, release.Box{Document: d.ID, Page: d.Pages[0], X0: x0, Y0: y0, X1: x1, Y1: y1})
+	}
+	r := f.request(release.Selection{Documents: ids})
+	for _, bx := range boxes {
+		_, err := f.requests.SetBoxes(f.ctx, r.ID, bx.Document, bx.Page, []release.Box{bx})
+		testenv.Must(b, err, "set boxes")
+	}
+	r, err := f.requests.Get(f.ctx, r.ID)
+	testenv.Must(b, err, "get")
+	b.ResetTimer()
+	for b.Loop() {
+		if _, pages, err := f.rel.Packet(f.ctx, io.Discard, r, "ann", time.Now()); err != nil || pages != 11 {
+			b.Fatalf("packet: %d pages, %v", pages, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/11, "ms/page")
 }
