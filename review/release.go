@@ -33,7 +33,6 @@ import (
 	"paperchart/users"
 )
 
-
 func (a *app) releaseRoutes() []route {
 	return []route{
 		{"GET /review/release", users.Records, a.releaseList},
