@@ -36,6 +36,10 @@ type Page struct {
 	// Image is the encoded page image as stored: JPEG (embedded without
 	// recompression), PNG or TIFF (decoded and embedded Flate-compressed).
 	Image []byte
+	// Raster, when set, is the page image already decoded, used instead of
+	// Image and embedded Flate-compressed (lossless): a page whose pixels
+	// were changed after decoding, such as a redacted one.
+	Raster image.Image
 	// Width and Height are the image's size in pixels; they must match Image.
 	Width, Height int
 	// DPI is the image's resolution; the page is Width/DPI × Height/DPI inches.
@@ -214,7 +218,7 @@ func num(v float64) string {
 
 // imageXObject returns the image XObject dictionary entries and stream data.
 func imageXObject(pg *Page) (string, []byte, error) {
-	if bytes.HasPrefix(pg.Image, []byte{0xFF, 0xD8, 0xFF}) {
+	if pg.Raster == nil && bytes.HasPrefix(pg.Image, []byte{0xFF, 0xD8, 0xFF}) {
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(pg.Image))
 		if err != nil {
 			return "", nil, fmt.Errorf("read JPEG header: %w", err)
@@ -234,9 +238,12 @@ func imageXObject(pg *Page) (string, []byte, error) {
 		}
 		// CMYK JPEGs: decode and embed as RGB below.
 	}
-	img, _, err := image.Decode(bytes.NewReader(pg.Image))
-	if err != nil {
-		return "", nil, fmt.Errorf("decode page image: %w", err)
+	img := pg.Raster
+	if img == nil {
+		var err error
+		if img, _, err = image.Decode(bytes.NewReader(pg.Image)); err != nil {
+			return "", nil, fmt.Errorf("decode page image: %w", err)
+		}
 	}
 	b := img.Bounds()
 	if b.Dx() != pg.Width || b.Dy() != pg.Height {

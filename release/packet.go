@@ -11,7 +11,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	_ "image/jpeg" // page images are JPEG,
+	"image/jpeg"
 	"image/png"
 	"io"
 	"log/slog"
@@ -27,6 +27,7 @@ import (
 	"paperchart/assemble"
 	"paperchart/audit"
 	"paperchart/chart"
+	"paperchart/internal/fastjpeg"
 	"paperchart/ocr"
 	"paperchart/pagesource"
 	"paperchart/storage"
@@ -226,21 +227,13 @@ func redact(pg assemble.Page, boxes []Box) (assemble.Page, error) {
 	if len(boxes) == 0 {
 		return pg, nil
 	}
-	src, _, err := image.Decode(bytes.NewReader(pg.Image))
+	dst, err := decode(pg.Image)
 	if err != nil {
-		return pg, fmt.Errorf("decode page image: %w", err)
+		return pg, err
 	}
-	b := src.Bounds()
-	if b.Dx() != pg.Width || b.Dy() != pg.Height {
+	if b := dst.Bounds(); b.Dx() != pg.Width || b.Dy() != pg.Height {
 		return pg, fmt.Errorf("page image is %dx%d, its row says %dx%d", b.Dx(), b.Dy(), pg.Width, pg.Height)
 	}
-	var dst draw.Image
-	if _, gray := src.(*image.Gray); gray || src.ColorModel() == color.GrayModel {
-		dst = image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
-	} else {
-		dst = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	}
-	draw.Draw(dst, dst.Bounds(), src, b.Min, draw.Src)
 	var rects []image.Rectangle
 	for _, bx := range boxes {
 		x0, y0, x1, y1 := bx.Pixels(pg.Width, pg.Height)
@@ -248,11 +241,9 @@ func redact(pg assemble.Page, boxes []Box) (assemble.Page, error) {
 		rects = append(rects, rc)
 		draw.Draw(dst, rc, image.Black, image.Point{}, draw.Src)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, dst); err != nil {
-		return pg, fmt.Errorf("encode redacted page: %w", err)
-	}
-	pg.Image = buf.Bytes()
+	// The burnt raster goes into the PDF as it is (lossless); the stored
+	// image is not used for this page.
+	pg.Raster, pg.Image = dst, nil
 	pg.Words = slices.DeleteFunc(slices.Clone(pg.Words), func(w ocr.Word) bool {
 		wr := image.Rect(w.X0, w.Y0, w.X1, w.Y1)
 		for _, rc := range rects {
@@ -263,6 +254,34 @@ func redact(pg assemble.Page, boxes []Box) (assemble.Page, error) {
 		return false
 	})
 	return pg, nil
+}
+
+// decode returns a page image as a raster that can be drawn on, from its
+// top-left corner: grey JPEG (the stored page images) through
+// libjpeg-turbo, anything else through image.Decode.
+func decode(b []byte) (draw.Image, error) {
+	if bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) {
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(b)); err == nil && cfg.ColorModel == color.GrayModel {
+			g, _, err := fastjpeg.Decode(b)
+			if err != nil {
+				return nil, fmt.Errorf("decode page image: %w", err)
+			}
+			return g, nil
+		}
+	}
+	src, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("decode page image: %w", err)
+	}
+	bd := src.Bounds()
+	var dst draw.Image
+	if src.ColorModel() == color.GrayModel {
+		dst = image.NewGray(image.Rect(0, 0, bd.Dx(), bd.Dy()))
+	} else {
+		dst = image.NewRGBA(image.Rect(0, 0, bd.Dx(), bd.Dy()))
+	}
+	draw.Draw(dst, dst.Bounds(), src, bd.Min, draw.Src)
+	return dst, nil
 }
 
 // The cover letter's page: US letter, white, as a tiny image.
