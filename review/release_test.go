@@ -269,6 +269,8 @@ func TestReleaseBrowser(t *testing.T) {
 	tab := browser(t)
 	f := newReleaseFixture(t)
 	f.renderPages(t, f.doc.BatchID)
+	second := f.batch("release-2", []filingtest.Page{{Text: filingtest.Discharge}})
+	f.renderPages(t, second[0].BatchID)
 	_, err := f.requests.Create(f.ctx, release.NewRequest{Requester: release.Requester{Name: "Blue Cross claims", Organisation: "Blue Cross"},
 		Purpose: release.PurposePayment, PatientID: f.patient, Received: chart.Date{Year: 2026, Month: 9, Day: 1}}, "sue")
 	testenv.Must(t, err, "create an overdue request")
@@ -307,11 +309,15 @@ func TestReleaseBrowser(t *testing.T) {
 		t.Errorf("box %+v, want about 0.08,0.06–0.62,0.105", b)
 	}
 	screenshot(t, tab, "release-review.png")
+	do(t, tab, "next page", chromedp.KeyEvent("j"), waitJS(`document.querySelector("#pos").textContent === "page 2 of 2"`),
+		waitJS(`document.querySelectorAll(".rpage.current .rbox").length === 0`))
+	do(t, tab, "previous page", chromedp.KeyEvent("k"), waitJS(`document.querySelector("#pos").textContent === "page 1 of 2"`),
+		waitJS(`document.querySelectorAll(".rpage.current .rbox").length === 1`))
 
 	do(t, tab, "to the confirmation", chromedp.KeyEvent("r"), chromedp.WaitVisible(chromedp.ID("release-now")))
 	screenshot(t, tab, "release-confirm.png")
 	do(t, tab, "release", chromedp.Click(chromedp.ID("release-now")), chromedp.WaitVisible(chromedp.ID("flash")))
-	if q, _ := f.requests.Get(f.ctx, id); q.Status != release.StatusReleased || q.PacketPages != 2 {
+	if q, _ := f.requests.Get(f.ctx, id); q.Status != release.StatusReleased || q.PacketPages != 3 || len(q.PacketDocuments) != 2 {
 		t.Fatalf("released: %+v", q)
 	}
 	// The packet's pages, as a person would print them, for a look.
