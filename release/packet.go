@@ -405,6 +405,15 @@ func plural(n int, one, more string) string {
 // released request returns it as it is, with false; a denied one is
 // ErrTransition; one with nothing left to release is ErrNothingToRelease.
 func (x *Releaser) Release(ctx context.Context, id int64, by, actor, remote string) (Request, bool, error) {
+	return x.ReleaseAsOf(ctx, id, time.Time{}, by, actor, remote)
+}
+
+// ReleaseAsOf is Release of the request as it was at its last change
+// asOf (Request.UpdatedAt, as the confirmation screen showed it): a
+// request changed since is ErrChanged, checked under the row lock, so
+// nothing is released that the person did not confirm. A zero asOf checks
+// nothing.
+func (x *Releaser) ReleaseAsOf(ctx context.Context, id int64, asOf time.Time, by, actor, remote string) (Request, bool, error) {
 	var out Request
 	var did bool
 	err := pgx.BeginFunc(ctx, x.Requests.pool, func(tx pgx.Tx) error {
@@ -418,6 +427,9 @@ func (x *Releaser) Release(ctx context.Context, id int64, by, actor, remote stri
 			return nil
 		case StatusDenied:
 			return fmt.Errorf("release %s: it was denied: %w", r.Number, ErrTransition)
+		}
+		if !asOf.IsZero() && !r.UpdatedAt.Equal(asOf) {
+			return fmt.Errorf("release %s: %w", r.Number, ErrChanged)
 		}
 		docs, err := x.Released(ctx, r)
 		if err != nil {

@@ -277,6 +277,8 @@ var (
 	ErrTransition = errors.New("release request: not allowed in its status")
 	// ErrInvalid: a request or change that is not complete or not valid.
 	ErrInvalid = errors.New("release request: not valid")
+	// ErrChanged: the request changed after the person confirmed it.
+	ErrChanged = errors.New("release request: changed since it was confirmed")
 	// ErrNothingToRelease: every selected document is excluded, or none
 	// is selected.
 	ErrNothingToRelease = errors.New("release request: no documents to release")

@@ -463,6 +463,35 @@ func TestTransitions(t *testing.T) {
 			t.Fatalf("%s: status %s, want %s", tt.name, got.Status, tt.want)
 		}
 	}
+	// Boxes are replaced page by page; a release of the request as it
+	// was before a change releases nothing.
+	c := f.request(release.Selection{Documents: []int64{a.ID}})
+	box := func(x0 float64, page int) release.Box {
+		return release.Box{Document: a.ID, Page: page, X0: x0, Y0: 0.1, X1: x0 + 0.1, Y1: 0.2}
+	}
+	_, err := f.requests.SetBoxes(ctx, c.ID, a.ID, 1, []release.Box{box(0.1, 1), box(0.3, 1)})
+	testenv.Must(t, err, "boxes")
+	_, err = f.requests.SetBoxes(ctx, c.ID, a.ID, 2, []release.Box{box(0.5, 2)}) // another page of the same document (not one of its pages: kept all the same)
+	testenv.Must(t, err, "boxes")
+	before, err := f.requests.SetBoxes(ctx, c.ID, a.ID, 1, []release.Box{box(0.7, 1)})
+	testenv.Must(t, err, "boxes")
+	if len(before.Boxes) != 2 || len(before.BoxesOn(a.ID, 1)) != 1 || before.BoxesOn(a.ID, 1)[0].X0 != 0.7 || len(before.BoxesOn(a.ID, 2)) != 1 {
+		t.Fatalf("boxes after replacing page 1's: %+v", before.Boxes)
+	}
+	_, err = f.requests.SetBoxes(ctx, c.ID, a.ID, 1, nil)
+	testenv.Must(t, err, "clear boxes")
+	if _, _, err := f.rel.ReleaseAsOf(ctx, c.ID, before.UpdatedAt, "ann", "user:ann", ""); !errors.Is(err, release.ErrChanged) {
+		t.Fatalf("release of a request changed since: %v, want ErrChanged", err)
+	}
+	now, err := f.requests.Get(ctx, c.ID)
+	testenv.Must(t, err, "get")
+	if len(now.Boxes) != 1 || now.Status != release.StatusInReview {
+		t.Fatalf("after the refused release: %+v", now)
+	}
+	if _, did, err := f.rel.ReleaseAsOf(ctx, c.ID, now.UpdatedAt, "ann", "user:ann", ""); err != nil || !did {
+		t.Fatalf("release as confirmed: %v %v", did, err)
+	}
+
 	// Denying twice is denying once.
 	d := f.request(release.Selection{Documents: []int64{a.ID}})
 	for range 2 {

@@ -713,8 +713,12 @@ func (a *app) releaseRelease(w http.ResponseWriter, r *http.Request) {
 			Back:    back + "/confirm"})
 		return
 	}
-	_, _, err := a.releaser().Release(detached(r.Context()), q.ID, user(r), audit.UserActor(user(r)), remoteIP(r))
+	_, _, err := a.releaser().ReleaseAsOf(detached(r.Context()), q.ID, q.UpdatedAt, user(r), audit.UserActor(user(r)), remoteIP(r))
 	switch {
+	case errors.Is(err, release.ErrChanged):
+		a.renderError(w, r, http.StatusConflict, errorData{Title: "Confirm the release",
+			Message: fmt.Sprintf("%s changed while you confirmed it, and was not released: confirm it again.", q.Number), Back: back + "/confirm"})
+		return
 	case errors.Is(err, release.ErrNothingToRelease):
 		a.renderError(w, r, http.StatusUnprocessableEntity, errorData{Title: "Nothing to release",
 			Message: "Every document is excluded: include one, or deny the request.", Back: back})
