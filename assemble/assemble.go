@@ -36,6 +36,10 @@ type Page struct {
 	// Image is the encoded page image as stored: JPEG (embedded without
 	// recompression), PNG or TIFF (decoded and embedded Flate-compressed).
 	Image []byte
+	// Raster, when set, is the page image already decoded, used instead of
+	// Image and embedded Flate-compressed (lossless): a page whose pixels
+	// were changed after decoding, such as a redacted one.
+	Raster image.Image
 	// Width and Height are the image's size in pixels; they must match Image.
 	Width, Height int
 	// DPI is the image's resolution; the page is Width/DPI × Height/DPI inches.
@@ -43,6 +47,22 @@ type Page struct {
 	// Words are the OCR words, boxes in this image's pixel coordinates with
 	// the origin at the top left, in reading order.
 	Words []ocr.Word
+	// Visible is text drawn over the image, in black Helvetica: a stamp,
+	// the lines of a cover letter. Nil for a plain scanned page.
+	Visible []Text
+}
+
+// Text is one line of visible text on a page.
+type Text struct {
+	// X and Y are where the line's baseline starts, in points from the
+	// page's top-left corner.
+	X, Y float64
+	// Size is the font size in points.
+	Size float64
+	Text string
+	// Backed puts a white box behind the line, so that it reads over the
+	// page image (a stamp on a scan).
+	Backed bool
 }
 
 // Producer is the /Producer written into every PDF's document information.
@@ -198,7 +218,7 @@ func num(v float64) string {
 
 // imageXObject returns the image XObject dictionary entries and stream data.
 func imageXObject(pg *Page) (string, []byte, error) {
-	if bytes.HasPrefix(pg.Image, []byte{0xFF, 0xD8, 0xFF}) {
+	if pg.Raster == nil && bytes.HasPrefix(pg.Image, []byte{0xFF, 0xD8, 0xFF}) {
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(pg.Image))
 		if err != nil {
 			return "", nil, fmt.Errorf("read JPEG header: %w", err)
@@ -218,9 +238,12 @@ func imageXObject(pg *Page) (string, []byte, error) {
 		}
 		// CMYK JPEGs: decode and embed as RGB below.
 	}
-	img, _, err := image.Decode(bytes.NewReader(pg.Image))
-	if err != nil {
-		return "", nil, fmt.Errorf("decode page image: %w", err)
+	img := pg.Raster
+	if img == nil {
+		var err error
+		if img, _, err = image.Decode(bytes.NewReader(pg.Image)); err != nil {
+			return "", nil, fmt.Errorf("decode page image: %w", err)
+		}
 	}
 	b := img.Bounds()
 	if b.Dx() != pg.Width || b.Dy() != pg.Height {
@@ -318,6 +341,7 @@ const (
 func pageContent(pg *Page, wPt, hPt float64) []byte {
 	var c bytes.Buffer
 	fmt.Fprintf(&c, "q %s 0 0 %s 0 0 cm /Im0 Do Q\n", num(wPt), num(hPt))
+	visibleContent(&c, pg.Visible, hPt)
 	if len(pg.Words) == 0 {
 		return c.Bytes()
 	}
@@ -344,6 +368,26 @@ func pageContent(pg *Page, wPt, hPt float64) []byte {
 	}
 	c.WriteString("ET\n")
 	return c.Bytes()
+}
+
+// visibleContent draws each line of visible text, over a white box when
+// it is backed.
+func visibleContent(c *bytes.Buffer, lines []Text, hPt float64) {
+	for _, t := range lines {
+		text := winAnsi(t.Text)
+		if len(text) == 0 || t.Size <= 0 {
+			continue
+		}
+		y := hPt - t.Y
+		if t.Backed {
+			w := textWidth(text) * t.Size / 1000
+			pad := t.Size / 4
+			fmt.Fprintf(c, "q 1 g %s %s %s %s re f Q\n", num(t.X-pad), num(y-descent*t.Size-pad), num(w+2*pad), num((ascent+descent)*t.Size+2*pad))
+		}
+		fmt.Fprintf(c, "BT 0 Tr 0 g /F1 %s Tf 1 0 0 1 %s %s Tm (", num(t.Size), num(t.X), num(y))
+		writeEscaped(c, text)
+		c.WriteString(") Tj ET\n")
+	}
 }
 
 func writeEscaped(c *bytes.Buffer, s []byte) {

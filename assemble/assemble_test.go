@@ -220,3 +220,46 @@ func TestWinAnsi(t *testing.T) {
 		t.Errorf("escaped %q", got)
 	}
 }
+
+// TestRasterAndVisible: a page given as a raster is embedded from it, not
+// from its encoded image, losslessly; visible lines are drawn and can be
+// extracted.
+func TestRasterAndVisible(t *testing.T) {
+	need(t, "pdftotext", "pdfimages")
+	raster, words := textPage(400, 300, [][]string{{"KEPT"}})
+	stale := image.NewGray(raster.Bounds()) // all black: must not be used
+	pg := Page{Image: encodeJPEG(t, stale), Raster: raster, Width: 400, Height: 300, DPI: 100, Words: words,
+		Visible: []Text{{X: 10, Y: 200, Size: 10, Text: "REL-7 page 1 of 1", Backed: true}}}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.pdf")
+	var buf bytes.Buffer
+	if err := SearchablePDF(context.Background(), &buf, []Page{pg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	txt, err := exec.Command("pdftotext", path, "-").Output()
+	if err != nil || !strings.Contains(string(txt), "KEPT") || !strings.Contains(string(txt), "REL-7 page 1 of 1") {
+		t.Errorf("text %q, %v", txt, err)
+	}
+	if out, err := exec.Command("pdfimages", "-png", path, filepath.Join(dir, "img")).CombinedOutput(); err != nil {
+		t.Fatalf("pdfimages: %v %s", err, out)
+	}
+	f, err := os.Open(filepath.Join(dir, "img-000.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := 0; y < 300; y++ {
+		for x := 0; x < 400; x++ {
+			if g := color.GrayModel.Convert(got.At(x, y)).(color.Gray).Y; g != raster.GrayAt(x, y).Y {
+				t.Fatalf("embedded pixel (%d,%d) is %d, the raster's %d", x, y, g, raster.GrayAt(x, y).Y)
+			}
+		}
+	}
+}

@@ -90,6 +90,7 @@ const (
 	ActionPatientUpdate  = "patient.update"       // a patient record of the index changed (HL7 ADT)
 	ActionPatientImport  = "patient.import"       // a file of patients imported into the index; Detail holds the counts and the file's SHA-256
 	ActionCoverSheet     = "coversheet.print"     // a cover sheet printed for a patient
+	ActionDisclosure     = "document.disclosure"  // a document released to a requester (package release); Resource is the request, Detail its number, purpose and a digest of the requester
 	ActionFHIRDenied     = "fhir.denied"          // a FHIR request refused: no valid token, or a scope missing
 	ActionUserAdd        = "user.add"
 	ActionUserRole       = "user.role"

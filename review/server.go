@@ -90,7 +90,7 @@ type route struct {
 
 func (a *app) routes() []route {
 	const public = users.Role("")
-	return []route{
+	rs := []route{
 		{"GET /review/static/{file}", public, a.serveStatic},
 		{"GET /review/login", public, a.loginPage},
 		{"POST /review/login", public, a.login},
@@ -127,6 +127,7 @@ func (a *app) routes() []route {
 		{"POST /review/admin/users/role", users.Admin, a.setRole},
 		{"POST /review/admin/users/unlock", users.Admin, a.unlockUser},
 	}
+	return append(rs, a.releaseRoutes()...) // release.go
 }
 
 // Routes lists the patterns Handler serves (method and path, as
@@ -152,6 +153,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	a.static, a.version = loadStatic()
 	a.pages = parseTemplates()
+	a.parseReleaseTemplates() // release.go
 
 	a.viewKey = s.ViewKey
 	if len(a.viewKey) == 0 {
@@ -367,6 +369,8 @@ func missing(r *http.Request) string {
 		return "user"
 	case strings.HasPrefix(p, "/review/batches"):
 		return "batch"
+	case strings.HasPrefix(p, "/review/release"):
+		return "release request"
 	}
 	return "record"
 }

@@ -22,6 +22,7 @@ import (
 //	documents/patients/<patient>/<batch>-<seq>.pdf  PatientDocumentKey
 //	audit/anchors/<entry:020>-<hash>.json       AuditAnchorKey
 //	manifests/batches/<batch>.json              ManifestKey (Manifest, EncodeManifest, DecodeManifest)
+//	releases/<request>/packet.pdf               ReleasePacketKey
 
 // Object key prefixes. Originals are written once and, where the server
 // supports object lock, kept under retention; everything else is derived
@@ -37,6 +38,9 @@ const (
 	// PrefixManifests holds each batch's manifest: its rows, from which
 	// `paperchart rebuild` recreates the database (manifest.go).
 	PrefixManifests = "manifests/batches/"
+	// PrefixReleases holds the packets of released requests (release of
+	// information): one PDF per request, written once when it is released.
+	PrefixReleases = "releases/"
 )
 
 // KeyKind says what an object key holds.
@@ -54,6 +58,7 @@ const (
 	KeyPatientDocument KeyKind = "filed document"
 	KeyAuditAnchor     KeyKind = "audit chain anchor"
 	KeyManifest        KeyKind = "batch manifest"
+	KeyReleasePacket   KeyKind = "release packet"
 )
 
 // Key is an object key taken apart: its kind and the fields that kind has
@@ -68,6 +73,7 @@ type Key struct {
 	Patient int64  // KeyPatientDocument
 	Edit    int64  // KeyEditedDocument: the time of the edit, Unix nanoseconds
 	Entry   int64  // KeyAuditAnchor: the audit entry's ID
+	Request int64  // KeyReleasePacket: the release request's ID
 }
 
 // String builds the key.
@@ -93,6 +99,8 @@ func (k Key) String() string {
 		return fmt.Sprintf("%s%020d-%s.json", PrefixAuditAnchors, k.Entry, k.SHA256)
 	case KeyManifest:
 		return fmt.Sprintf("%s%d.json", PrefixManifests, k.Batch)
+	case KeyReleasePacket:
+		return fmt.Sprintf("%s%d/packet.pdf", PrefixReleases, k.Request)
 	}
 	return ""
 }
@@ -153,6 +161,13 @@ func AuditAnchorKey(entry int64, hash string) string {
 // EncodeManifest, read by DecodeManifest) is kept: rewritten in place each
 // time the batch's rows change, so a versioned bucket keeps its history.
 func ManifestKey(batch int64) string { return Key{Kind: KeyManifest, Batch: batch}.String() }
+
+// ReleasePacketKey is where the packet of a released request (package
+// release: cover letter and every released page, stamped and redacted) is
+// kept. One key per request: releasing again writes nothing new.
+func ReleasePacketKey(request int64) string {
+	return Key{Kind: KeyReleasePacket, Request: request}.String()
+}
 
 // ErrBadKey is returned by ParseKey for a key paperchart does not build.
 var ErrBadKey = errors.New("not an object key paperchart builds")
@@ -223,6 +238,10 @@ func parseKey(key string) (Key, bool) {
 	if rest, ok := strings.CutPrefix(key, PrefixManifests); ok {
 		b, ok := cutNumber(rest, ".json")
 		return Key{Kind: KeyManifest, Batch: b}, ok
+	}
+	if rest, ok := strings.CutPrefix(key, PrefixReleases); ok {
+		id, file, ok := cutID(rest, "/")
+		return Key{Kind: KeyReleasePacket, Request: id}, ok && file == "packet.pdf"
 	}
 	if rest, ok := strings.CutPrefix(key, PrefixAuditAnchors); ok {
 		id, file, ok := cutID(rest, "-")

@@ -33,6 +33,7 @@ func TestKeys(t *testing.T) {
 		{"audit anchor", storage.AuditAnchorKey(42, sha), "audit/anchors/00000000000000000042-" + sha + ".json",
 			storage.Key{Kind: storage.KeyAuditAnchor, Entry: 42, SHA256: sha}},
 		{"batch manifest", storage.ManifestKey(12), "manifests/batches/12.json", storage.Key{Kind: storage.KeyManifest, Batch: 12}},
+		{"release packet", storage.ReleasePacketKey(123), "releases/123/packet.pdf", storage.Key{Kind: storage.KeyReleasePacket, Request: 123}},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
@@ -81,6 +82,8 @@ func TestParseKeyRefuses(t *testing.T) {
 		"manifests/batches/12",       // not JSON
 		"manifests/batches/012.json", // not as built
 		"manifests/12.json",          // not under batches/
+		"releases/123/cover.pdf",     // a request has one packet
+		"releases/x/packet.pdf",      // request is a number
 	} {
 		if k, err := storage.ParseKey(key); !errors.Is(err, storage.ErrBadKey) {
 			t.Errorf("ParseKey(%q) = %+v, %v; want ErrBadKey", key, k, err)

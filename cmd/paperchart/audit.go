@@ -14,6 +14,7 @@ import (
 
 	"paperchart/audit"
 	"paperchart/patients"
+	"paperchart/release"
 )
 
 func runAudit(ctx context.Context, args []string, stdout io.Writer) error {
@@ -203,7 +204,9 @@ func auditList(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	fs := newFlags("audit list", "[flags]", "Lists audit entries, newest first: who read or changed what, when, from where, with what\n"+
 		"outcome. With --patient, every access to that patient and to their documents (records merged\n"+
-		"into them and documents read before they were filed included): an accounting of disclosures.")
+		"into them and documents read before they were filed included): an accounting of disclosures.\n"+
+		"Documents released to a requester (paperchart release) are listed again below the table with\n"+
+		"the request, its purpose and the requester.")
 	c.register(fs, useDB)
 	authority := authorityFlag(fs)
 	mrn := fs.String("patient", "", "only accesses to this patient, by MRN (or AUTHORITY|MRN)")
@@ -281,7 +284,19 @@ func auditList(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return schemaHint(err)
 	}
-	if done, err := listed(stdout, es, *asJSON, "no audit entries match"); done {
+	disclosed, err := disclosures(ctx, release.NewStore(db.Pool()), es)
+	if err != nil {
+		return schemaHint(err)
+	}
+	if *asJSON {
+		out := make([]auditListEntry, len(es))
+		for i, e := range es {
+			out[i] = auditListEntry{Entry: e, Disclosure: disclosed[e.ID]}
+		}
+		_, err := listed(stdout, out, true, "")
+		return err
+	}
+	if done, err := listed(stdout, es, false, "no audit entries match"); done {
 		return err
 	}
 	if about != "" {
@@ -296,10 +311,95 @@ func auditList(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printDisclosures(stdout, es, disclosed)
 	if len(es) == f.Limit {
 		fmt.Fprintf(stdout, "(the newest %d: use --limit or --since for more)\n", f.Limit)
 	}
 	return nil
+}
+
+// auditListEntry is one entry of `audit list --json`: the entry, and for
+// a disclosure (audit.ActionDisclosure) to whom and why, from its request.
+type auditListEntry struct {
+	audit.Entry
+	Disclosure *disclosure `json:"disclosure,omitempty"`
+}
+
+// disclosure is what the accounting of disclosures shows of a release:
+// the request's number, purpose and requester.
+type disclosure struct {
+	Request     string            `json:"request"`
+	Purpose     release.Purpose   `json:"purpose"`
+	PurposeText string            `json:"purpose_text,omitempty"`
+	Requester   release.Requester `json:"requester"`
+	// Matches is false when the requester is no longer the one the entry
+	// recorded (its digest differs): the request was changed afterwards.
+	Matches bool `json:"requester_matches"`
+}
+
+// disclosures looks up the request of each disclosure entry, by entry ID.
+func disclosures(ctx context.Context, store *release.Store, es []audit.Entry) (map[int64]*disclosure, error) {
+	var ids []int64
+	for _, e := range es {
+		if id, ok := release.ResourceID(e.Resource); ok && e.Action == audit.ActionDisclosure {
+			ids = append(ids, id)
+		}
+	}
+	out := map[int64]*disclosure{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	reqs, err := store.List(ctx, release.Filter{IDs: ids, Limit: len(ids)})
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]release.Request{}
+	for _, q := range reqs {
+		byID[q.ID] = q
+	}
+	for _, e := range es {
+		id, ok := release.ResourceID(e.Resource)
+		q, found := byID[id]
+		if !ok || !found || e.Action != audit.ActionDisclosure {
+			continue
+		}
+		out[e.ID] = &disclosure{Request: q.Number, Purpose: q.Purpose, PurposeText: q.PurposeText, Requester: q.Requester,
+			Matches: strings.Contains(e.Detail, "requester="+q.Requester.Digest())}
+	}
+	return out, nil
+}
+
+// printDisclosures lists the disclosures among es: when, which document,
+// to whom, why, and by whom.
+func printDisclosures(w io.Writer, es []audit.Entry, d map[int64]*disclosure) {
+	if len(d) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nDisclosures (release of information), newest first:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "AT\tREQUEST\tDOCUMENT\tPURPOSE\tREQUESTER\tRELEASED BY")
+	for _, e := range es {
+		x := d[e.ID]
+		if x == nil {
+			continue
+		}
+		purpose := x.Purpose.Label()
+		if x.PurposeText != "" {
+			purpose += ": " + x.PurposeText
+		}
+		who := x.Requester.Name
+		if x.Requester.Organisation != "" {
+			who += ", " + x.Requester.Organisation
+		}
+		if a := strings.Join(strings.Fields(x.Requester.Address), " "); a != "" {
+			who += ", " + a
+		}
+		if !x.Matches {
+			who += " (CHANGED since the disclosure was recorded)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Local().Format(time.DateTime), x.Request, auditID(e.DocumentID), purpose, who, e.Actor)
+	}
+	tw.Flush()
 }
 
 // parseAuditSince reads a date (local midnight) or an RFC 3339 time.

@@ -19,6 +19,7 @@ import (
 	"paperchart/fhir"
 	"paperchart/filing/filingtest"
 	"paperchart/internal/testenv"
+	"paperchart/release"
 	"paperchart/review"
 	"paperchart/storage"
 	"paperchart/tokens"
@@ -105,6 +106,14 @@ var notWalked = map[string]string{
 	"POST /review/admin/users/disable":     "an admin change, audited (review.TestAdminHardening)",
 	"POST /review/admin/users/role":        "an admin change, audited (review.TestAdminHardening)",
 	"POST /review/admin/users/unlock":      "an admin change, audited (review.TestAdminHardening)",
+	"GET /review/release/new":              "the form for a new release request, no patient data",
+	"GET /review/release/{id}/packet":      "a released packet, audited per document (review.TestReleaseNeedsConfirmation)",
+	"POST /review/release":                 "records a release request, audited (release.create)",
+	"POST /review/release/{id}/exclude":    "an edit, audited (release.edit)",
+	"POST /review/release/{id}/boxes":      "an edit, audited (release.edit)",
+	"POST /review/release/{id}/due":        "an edit, audited (release.edit)",
+	"POST /review/release/{id}/release":    "a release: disclosures in the audit trail (release.TestDisclosures)",
+	"POST /review/release/{id}/deny":       "a decision, audited (release.deny)",
 	"POST /api/documents/{id}/break-glass": "audited (api.TestAPIAccess)",
 	"POST /api/documents/{id}/file":        "a decision, in the document's history",
 	"POST /api/documents/{id}/discard":     "a decision, in the document's history",
@@ -120,6 +129,10 @@ var walkPaths = map[string]string{
 	"GET /review/patients":             "/review/patients?q=HARTMANN",
 	"GET /review/types":                "/review/types",
 	"GET /review/stats":                "/review/stats",
+	"GET /review/release":              "/review/release",
+	"GET /review/release/{id}":         "/review/release/{release}",
+	"GET /review/release/{id}/confirm": "/review/release/{release}/confirm",
+	"GET /review/release/{id}/preview": "/review/release/{release}/preview",
 	"GET /api/review":                  "/api/review",
 	"GET /api/documents/{id}":          "/api/documents/{doc}",
 	"GET /api/documents/{id}/pdf":      "/api/documents/{doc}/pdf",
@@ -145,6 +158,10 @@ func TestAuditCoverage(t *testing.T) {
 	ctx := context.Background()
 	fx := newWebFixture(t)
 	su, doc, cookie, secret := fx.su, fx.doc, fx.cookie, fx.secret
+	// A release request for the document, for the release pages.
+	req, err := release.NewStore(su.DB.Pool()).Create(ctx, release.NewRequest{Requester: release.Requester{Name: "Dana Whitfield"},
+		Purpose: release.PurposeLegal, PatientID: *doc.PatientID}, "ada")
+	testenv.Must(t, err, "release request")
 	h, err := webHandler(&config{Authority: "MRN", MRNWidth: 8, AccessDays: 14}, fx.services, fx.log)
 	testenv.Must(t, err, "web handler")
 	srv := httptest.NewServer(h)
@@ -172,7 +189,7 @@ func TestAuditCoverage(t *testing.T) {
 			if !ok {
 				t.Fatalf("route %s is neither walked (walkPaths) nor said to need no audit (notWalked)", pattern)
 			}
-			p = strings.NewReplacer("{doc}", fmt.Sprint(doc.ID), "{patient}", fmt.Sprint(*doc.PatientID),
+			p = strings.NewReplacer("{doc}", fmt.Sprint(doc.ID), "{patient}", fmt.Sprint(*doc.PatientID), "{release}", fmt.Sprint(req.ID),
 				"{page}", fmt.Sprint(doc.Pages[0])).Replace(p)
 			req, _ := http.NewRequest(strings.Fields(pattern)[0], srv.URL+p, nil)
 			if strings.HasPrefix(p, "/fhir/") {
