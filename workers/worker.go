@@ -33,6 +33,11 @@ type Config struct {
 	// Concurrency is how many tasks run at once, each OCR task with its own
 	// Tesseract engine. Default: the number of CPU cores.
 	Concurrency int
+	// Ahead is how many tasks run beyond Concurrency: they download,
+	// decode and search their page for barcodes while every engine is
+	// busy, then wait for one, so that no core idles while a task waits
+	// on the object store or the database. Default 1; negative: none.
+	Ahead int
 	// ShutdownTimeout is how long a stopping worker waits for running tasks;
 	// it must exceed the slowest page, or asynq re-queues a task while its
 	// handler still runs. Default 60 s.
@@ -61,6 +66,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Concurrency <= 0 {
 		c.Concurrency = runtime.NumCPU()
+	}
+	if c.Ahead == 0 {
+		c.Ahead = 1
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 60 * time.Second
@@ -157,7 +165,8 @@ func (w *Worker) resumed(next asynq.Handler) asynq.Handler {
 func (w *Worker) Run(ctx context.Context, redis asynq.RedisConnOpt) error {
 	q := w.cfg.Queue
 	srv := asynq.NewServer(redis, asynq.Config{
-		Concurrency: w.cfg.Concurrency,
+		// Tasks beyond the engines (Ahead) prepare their pages meanwhile.
+		Concurrency: w.cfg.Concurrency + max(w.cfg.Ahead, 0),
 		// Finishing work already started comes first, so batches complete
 		// rather than all advancing slowly.
 		Queues: map[string]int{
@@ -182,7 +191,7 @@ func (w *Worker) Run(ctx context.Context, redis asynq.RedisConnOpt) error {
 	if err := srv.Start(w.Handler()); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	w.log.Info("worker started", "concurrency", w.cfg.Concurrency, "queues", q.Prefix+"{split,ocr,assemble,file}")
+	w.log.Info("worker started", "concurrency", w.cfg.Concurrency, "ahead", max(w.cfg.Ahead, 0), "queues", q.Prefix+"{split,ocr,assemble,file}")
 	<-ctx.Done()
 	w.log.Info("worker stopping", "grace", w.cfg.ShutdownTimeout)
 	srv.Shutdown()
