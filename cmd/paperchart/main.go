@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"hl7":        {"HL7 v2 over MLLP: ADT into the patient index, MDM^T02 for filed documents", runHL7},
 		"users":      {"who may sign in to the web pages: add, list, passwd, role, disable, enable", runUsers},
 		"patients":   {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
+		"search":     {"search the OCR text of filed documents (words, \"phrases\"; by patient, type, date, batch)", runSearch},
 	}
 }
 
