@@ -25,6 +25,10 @@ CREATE TABLE search_pages (
     PRIMARY KEY (document_id, page)
 );
 
+-- The pages' tsvectors one after the other (|| shifts the positions of the
+-- right one past the left's), so a document's text is parsed once.
+CREATE AGGREGATE search_tsvector_agg(tsvector) (SFUNC = tsvector_concat, STYPE = tsvector, INITCOND = '');
+
 -- search_index_document makes document doc's rows again from its pages'
 -- text: none unless it is filed.
 CREATE FUNCTION search_index_document(doc bigint) RETURNS void LANGUAGE sql AS $$
@@ -37,12 +41,8 @@ CREATE FUNCTION search_index_document(doc bigint) RETURNS void LANGUAGE sql AS $
         JOIN pages p ON p.batch_id = d.batch_id AND p.page_no = o.no
         WHERE d.id = doc AND d.state = 'filed';
     INSERT INTO search_documents (document_id, tsv)
-        SELECT d.id, to_tsvector('english', coalesce(string_agg(p.text, E'\n' ORDER BY o.n), ''))
-        FROM documents d
-        CROSS JOIN LATERAL unnest(d.pages) WITH ORDINALITY AS o(no, n)
-        JOIN pages p ON p.batch_id = d.batch_id AND p.page_no = o.no
-        WHERE d.id = doc AND d.state = 'filed'
-        GROUP BY d.id;
+        SELECT doc, search_tsvector_agg(tsv ORDER BY page) FROM search_pages WHERE document_id = doc
+        GROUP BY document_id;
 $$;
 
 CREATE FUNCTION search_document_changed() RETURNS trigger LANGUAGE plpgsql AS $$
