@@ -178,7 +178,7 @@ const (
 )
 
 const headline = `ts_headline('english', translate(p.text, E'\uE000\uE001', ''), q.q,
-	'StartSel=` + startSel + `, StopSel=` + stopSel + `, MaxFragments=2, MaxWords=18, MinWords=6, FragmentDelimiter=" … "')`
+	'StartSel=` + startSel + `, StopSel=` + stopSel + `, MaxFragments=2, MaxWords=30, MinWords=12, FragmentDelimiter=" … "')`
 
 // Search runs q for who and audits it (before anything is returned: a
 // search whose audit entry cannot be written fails).
@@ -273,6 +273,14 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 		FROM search_pages sp WHERE sp.document_id = docs.document_id AND sp.tsv @@ q.q) matched
 	JOIN pages p ON p.batch_id = d.batch_id AND p.page_no = best.page_no
 	ORDER BY docs.rank DESC, docs.document_id`
+	// Only stop words ("the", "and"): nothing to search for.
+	var nodes int
+	if err := s.Pool.QueryRow(ctx, `SELECT numnode(`+tsquery+`)`, p.web, prefix).Scan(&nodes); err != nil {
+		return Result{}, fmt.Errorf("read the search words: %w", err)
+	}
+	if nodes == 0 {
+		return Result{}, ErrEmptyQuery
+	}
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return Result{}, fmt.Errorf("search documents: %w", err)

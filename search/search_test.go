@@ -183,7 +183,7 @@ func TestSearch(t *testing.T) {
 	for _, tt := range []struct {
 		text string
 		err  error
-	}{{"", search.ErrEmptyQuery}, {"   ", search.ErrEmptyQuery}, {strings.Repeat("a", search.MaxText+1), search.ErrTooLong}} {
+	}{{"", search.ErrEmptyQuery}, {"   ", search.ErrEmptyQuery}, {"the and", search.ErrEmptyQuery}, {`"of the"`, search.ErrEmptyQuery}, {strings.Repeat("a", search.MaxText+1), search.ErrTooLong}} {
 		if _, err := f.s.Search(ctx, cli, search.Query{Text: tt.text}); err != tt.err {
 			t.Errorf("search %.10q: %v, want %v", tt.text, err, tt.err)
 		}
