@@ -92,7 +92,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 				{Type: "DocumentReference", Profile: profileDocRef, Interaction: interactions("read", "search-type"),
 					SearchParam: []CapabilitySearchParam{{Name: "patient", Type: "reference"}, {Name: "patient.identifier", Type: "token"},
 						{Name: "type", Type: "token"}, {Name: "category", Type: "token"}, {Name: "date", Type: "date"},
-						{Name: "status", Type: "token"}, {Name: "_count", Type: "number"}}},
+						{Name: "status", Type: "token"}, {Name: "_count", Type: "number"}, {Name: "_content", Type: "string"}}},
 				{Type: "Binary", Interaction: interactions("read")},
 			},
 		}},
