@@ -20,6 +20,7 @@ type docSearchData struct {
 	Searched                      bool
 	Error                         string
 	Total                         int
+	More                          bool
 	Hits                          []docSearchHit
 }
 
@@ -99,7 +100,7 @@ func (a *app) runDocSearch(w http.ResponseWriter, r *http.Request, data *docSear
 		a.fail(w, r, "search documents", err)
 		return
 	}
-	data.Searched, data.Total = true, res.Total
+	data.Searched, data.Total, data.More = true, res.Total, res.More
 	for _, h := range res.Hits {
 		row := docSearchHit{Hit: h, TypeName: h.Type}
 		if t, ok := classify.Lookup(h.Type); ok {

@@ -108,9 +108,11 @@ func (h Hit) SnippetText(open, close string) string {
 }
 
 // Result is a search's answer: the documents found, best first, and how
-// many matched in all.
+// many matched in all; with More, more than Total matched and the hits are
+// the best of the newest Total (Searcher.Ranked): words or filters to add.
 type Result struct {
 	Total int   `json:"total"`
+	More  bool  `json:"more,omitempty"`
 	Hits  []Hit `json:"hits"`
 }
 
@@ -122,7 +124,15 @@ type Searcher struct {
 	Audit  *audit.Log
 	// Now is the clock of the access window; nil is time.Now.
 	Now func() time.Time
+	// Ranked is how many matching documents, the newest, are ranked;
+	// DefaultRanked when 0.
+	Ranked int
 }
+
+// DefaultRanked is how many of the matching documents, the newest, a
+// search ranks: a word found in most documents is answered in time that
+// does not grow with the archive (see README, Search).
+const DefaultRanked = 1000
 
 // parsed is query text made ready for SQL: web goes to
 // websearch_to_tsquery, prefix (a word of letters and digits, or "") to
@@ -250,15 +260,33 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 	for _, w := range where {
 		filter += "\n\t\t  AND " + w
 	}
+	// The candidates: the newest matching documents, at most ranked+1 of
+	// them (one more says there are more), read from the GIN index without
+	// ranking; then the best of them by rank. Ranking reads each
+	// candidate's whole tsvector, so ranking every match of a common word
+	// would cost time in proportion to the archive.
+	ranked := s.Ranked
+	if ranked <= 0 {
+		ranked = DefaultRanked
+	}
+	join := ""
+	if filter != "" {
+		join = `
+		JOIN documents d ON d.id = sd.document_id
+		LEFT JOIN patients pt ON pt.id = d.patient_id`
+	}
 	sql := `
 	WITH q AS (SELECT ` + tsquery + ` AS q),
+	cands AS (
+		SELECT sd.document_id FROM q, search_documents sd` + join + `
+		WHERE sd.tsv @@ q.q` + filter + `
+		ORDER BY sd.document_id DESC LIMIT ` + arg(ranked+1) + `
+	),
 	docs AS (
-		SELECT sd.document_id, ts_rank_cd(sd.tsv, q.q) AS rank, count(*) OVER () AS total
-		FROM q, search_documents sd
-		JOIN documents d ON d.id = sd.document_id
-		LEFT JOIN patients pt ON pt.id = d.patient_id
-		WHERE sd.tsv @@ q.q AND d.state = 'filed'` + filter + `
-		ORDER BY rank DESC, sd.document_id LIMIT ` + arg(limit) + `
+		SELECT c.document_id, ts_rank_cd(sd.tsv, q.q) AS rank, (SELECT count(*) FROM cands) AS total
+		FROM q, (SELECT document_id FROM cands ORDER BY document_id DESC LIMIT ` + arg(ranked) + `) c
+		JOIN search_documents sd ON sd.document_id = c.document_id
+		ORDER BY rank DESC, c.document_id DESC LIMIT ` + arg(limit) + `
 	)
 	SELECT docs.document_id, d.batch_id, best.page, best.page_no, matched.pages, cardinality(d.pages), coalesce(d.patient_id, 0),
 	       coalesce(pt.mrn, ''), d.type, d.title, d.service_date, d.facility, docs.rank, docs.total, ` + headline + `
@@ -272,7 +300,7 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 	CROSS JOIN LATERAL (SELECT coalesce(array_agg(sp.page ORDER BY sp.page), ARRAY[best.page]) AS pages
 		FROM search_pages sp WHERE sp.document_id = docs.document_id AND sp.tsv @@ q.q) matched
 	JOIN pages p ON p.batch_id = d.batch_id AND p.page_no = best.page_no
-	ORDER BY docs.rank DESC, docs.document_id`
+	ORDER BY docs.rank DESC, docs.document_id DESC`
 	// Only stop words ("the", "and"): nothing to search for.
 	var nodes int
 	if err := s.Pool.QueryRow(ctx, `SELECT numnode(`+tsquery+`)`, p.web, prefix).Scan(&nodes); err != nil {
@@ -303,6 +331,9 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 			h.ServiceDate = chart.DateOf(*date)
 		}
 		res.Total = int(total)
+		if res.Total > ranked {
+			res.Total, res.More = ranked, true
+		}
 		res.Hits = append(res.Hits, h)
 	}
 	if err := rows.Err(); err != nil {
@@ -354,7 +385,11 @@ func (s *Searcher) audit(ctx context.Context, who Who, q Query, res Result) erro
 	if q.BatchID > 0 {
 		fmt.Fprintf(&b, " batch=%d", q.BatchID)
 	}
-	fmt.Fprintf(&b, "; %d found", res.Total)
+	more := ""
+	if res.More {
+		more = "+"
+	}
+	fmt.Fprintf(&b, "; %d%s found", res.Total, more)
 	var patient *int64
 	for i, h := range res.Hits {
 		if i == 0 {

@@ -172,6 +172,22 @@ func TestSearch(t *testing.T) {
 		}
 	})
 
+	t.Run("only the newest matches ranked", func(t *testing.T) {
+		capped := *f.s
+		capped.Ranked = 1
+		r, err := capped.Search(ctx, cli, search.Query{Text: "discharge"})
+		testenv.Must(t, err, "search")
+		newest := max(f.hip.ID, f.disch.ID)
+		if r.Total != 1 || !r.More || !slices.Equal(ids(r), []int64{newest}) {
+			t.Errorf("total %d, more %v, found %v; want 1+, the newest (%d)", r.Total, r.More, ids(r), newest)
+		}
+		r, err = capped.Search(ctx, cli, search.Query{Text: "fracture"})
+		testenv.Must(t, err, "search")
+		if r.Total != 1 || r.More {
+			t.Errorf("one match: total %d, more %v", r.Total, r.More)
+		}
+	})
+
 	t.Run("limit", func(t *testing.T) {
 		r, err := f.s.Search(ctx, cli, search.Query{Text: "discharge", Limit: 1})
 		testenv.Must(t, err, "search")

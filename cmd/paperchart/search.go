@@ -87,7 +87,14 @@ func runSearch(ctx context.Context, args []string, stdout io.Writer) error {
 		_, err := fmt.Fprintln(stdout, "no documents found")
 		return err
 	}
-	fmt.Fprintf(stdout, "%d documents found", res.Total)
+	more := ""
+	if res.More {
+		more = "+"
+	}
+	fmt.Fprintf(stdout, "%d%s documents found", res.Total, more)
+	if res.More {
+		fmt.Fprintf(stdout, " (the best of the newest %d: add words or filters to narrow it)", res.Total)
+	}
 	if res.Total > len(res.Hits) {
 		fmt.Fprintf(stdout, ", the best %d shown", len(res.Hits))
 	}
