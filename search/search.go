@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -260,11 +261,25 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 	for _, w := range where {
 		filter += "\n\t\t  AND " + w
 	}
+	// Only stop words ("the", "and"): nothing to search for.
+	var nodes int
+	var text string
+	if err := s.Pool.QueryRow(ctx, `SELECT numnode(q), q::text FROM (SELECT `+tsquery+` AS q) x`, p.web, prefix).Scan(&nodes, &text); err != nil {
+		return Result{}, fmt.Errorf("read the search words: %w", err)
+	}
+	if nodes == 0 {
+		return Result{}, ErrEmptyQuery
+	}
 	// The candidates: the newest matching documents, at most ranked+1 of
 	// them (one more says there are more), read from the GIN index without
-	// ranking; then the best of them by rank. Ranking reads each
-	// candidate's whole tsvector, so ranking every match of a common word
-	// would cost time in proportion to the archive.
+	// ranking (document_id + 0: not in the primary key's order, which
+	// would read every document's tsvector when few match); then the best
+	// of them by rank. Ranking reads each candidate's whole tsvector, so
+	// ranking every match of a common word would take time in proportion
+	// to the archive. A phrase ("chest pain", follow-up) needs each
+	// document's tsvector to check the words' positions: the newest
+	// documents with all its words (at most wide) are found first, and the
+	// phrase checked in those only.
 	ranked := s.Ranked
 	if ranked <= 0 {
 		ranked = DefaultRanked
@@ -275,21 +290,40 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 		JOIN documents d ON d.id = sd.document_id
 		LEFT JOIN patients pt ON pt.id = d.patient_id`
 	}
-	sql := `
-	WITH q AS (SELECT ` + tsquery + ` AS q),
+	wide, cands := 0, ""
+	if !strings.Contains(text, "<") || strings.Contains(text, "!") {
+		cands = `
 	cands AS (
 		SELECT sd.document_id FROM q, search_documents sd` + join + `
 		WHERE sd.tsv @@ q.q` + filter + `
-		ORDER BY sd.document_id DESC LIMIT ` + arg(ranked+1) + `
+		ORDER BY sd.document_id + 0 DESC LIMIT ` + arg(ranked+1) + `
+	)`
+	} else {
+		wide = 5 * ranked
+		loose := phraseOps.ReplaceAllString(text, "&")
+		cands = `
+	loose AS (
+		SELECT sd.document_id FROM q, search_documents sd` + join + `
+		WHERE sd.tsv @@ ` + arg(loose) + `::tsquery` + filter + `
+		ORDER BY sd.document_id + 0 DESC LIMIT ` + arg(wide) + `
 	),
+	cands AS (
+		SELECT sd.document_id FROM q, loose JOIN search_documents sd ON sd.document_id = loose.document_id
+		WHERE sd.tsv @@ q.q
+		ORDER BY sd.document_id DESC LIMIT ` + arg(ranked+1) + `
+	)`
+	}
+	sql := `
+	WITH q AS (SELECT ` + tsquery + ` AS q),` + cands + `,
 	docs AS (
-		SELECT c.document_id, ts_rank_cd(sd.tsv, q.q) AS rank, (SELECT count(*) FROM cands) AS total
+		SELECT c.document_id, ts_rank_cd(sd.tsv, q.q) AS rank, (SELECT count(*) FROM cands) AS total,
+		       ` + wideFull(wide) + ` AS wide_full
 		FROM q, (SELECT document_id FROM cands ORDER BY document_id DESC LIMIT ` + arg(ranked) + `) c
 		JOIN search_documents sd ON sd.document_id = c.document_id
 		ORDER BY rank DESC, c.document_id DESC LIMIT ` + arg(limit) + `
 	)
 	SELECT docs.document_id, d.batch_id, best.page, best.page_no, matched.pages, cardinality(d.pages), coalesce(d.patient_id, 0),
-	       coalesce(pt.mrn, ''), d.type, d.title, d.service_date, d.facility, docs.rank, docs.total, ` + headline + `
+	       coalesce(pt.mrn, ''), d.type, d.title, d.service_date, d.facility, docs.rank, docs.total, docs.wide_full, ` + headline + `
 	FROM docs CROSS JOIN q
 	JOIN documents d ON d.id = docs.document_id
 	LEFT JOIN patients pt ON pt.id = d.patient_id
@@ -301,14 +335,6 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 		FROM search_pages sp WHERE sp.document_id = docs.document_id AND sp.tsv @@ q.q) matched
 	JOIN pages p ON p.batch_id = d.batch_id AND p.page_no = best.page_no
 	ORDER BY docs.rank DESC, docs.document_id DESC`
-	// Only stop words ("the", "and"): nothing to search for.
-	var nodes int
-	if err := s.Pool.QueryRow(ctx, `SELECT numnode(`+tsquery+`)`, p.web, prefix).Scan(&nodes); err != nil {
-		return Result{}, fmt.Errorf("read the search words: %w", err)
-	}
-	if nodes == 0 {
-		return Result{}, ErrEmptyQuery
-	}
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return Result{}, fmt.Errorf("search documents: %w", err)
@@ -319,10 +345,11 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 		var date *time.Time
 		var rank float32
 		var total int64
+		var wideFull bool
 		var snippet string
 		var mrn string
 		if err := rows.Scan(&h.DocumentID, &h.BatchID, &h.Page, &h.BatchPage, &h.Pages, &h.PageCount, &h.PatientID,
-			&mrn, &h.Type, &h.Title, &date, &h.Facility, &rank, &total, &snippet); err != nil {
+			&mrn, &h.Type, &h.Title, &date, &h.Facility, &rank, &total, &wideFull, &snippet); err != nil {
 			rows.Close()
 			return Result{}, fmt.Errorf("read search hits: %w", err)
 		}
@@ -333,6 +360,9 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 		res.Total = int(total)
 		if res.Total > ranked {
 			res.Total, res.More = ranked, true
+		}
+		if wideFull {
+			res.More = true // older documents with the words were not looked at
 		}
 		res.Hits = append(res.Hits, h)
 	}
@@ -421,6 +451,19 @@ func (s *Searcher) audit(ctx context.Context, who Who, q Query, res Result) erro
 		return fmt.Errorf("audit document search: %w", err)
 	}
 	return nil
+}
+
+// phraseOps are a tsquery's phrase operators (<->, <N>), as its text
+// writes them.
+var phraseOps = regexp.MustCompile(`<[0-9]*->|<[0-9]+>`)
+
+// wideFull is the SQL of "the phrase's first step found as many documents
+// as it may": older ones were not looked at.
+func wideFull(wide int) string {
+	if wide == 0 {
+		return "false"
+	}
+	return "(SELECT count(*) FROM loose) >= " + strconv.Itoa(wide)
 }
 
 // spans cuts ts_headline's answer at its marks.
