@@ -178,7 +178,7 @@ func parse(text string) (parsed, error) {
 }
 
 // tsquery is the SQL of the query, from parameters $1 (web) and $2
-// (prefix with :*, or '').
+// (prefix with :*, or ”).
 const tsquery = `(websearch_to_tsquery('english', $1) && to_tsquery('english', $2))`
 
 // Sentinels of ts_headline's marks: private-use characters, removed from
@@ -299,7 +299,7 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 		ORDER BY sd.document_id + 0 DESC LIMIT ` + arg(ranked+1) + `
 	)`
 	} else {
-		wide = 5 * ranked
+		wide = 3 * ranked
 		loose := phraseOps.ReplaceAllString(text, "&")
 		cands = `
 	loose AS (
