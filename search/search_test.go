@@ -162,6 +162,17 @@ func TestSearch(t *testing.T) {
 		}
 	})
 
+	t.Run("facility as filed", func(t *testing.T) {
+		if f.hip.Facility == "" || f.hip.Facility != f.disch.Facility {
+			t.Fatalf("fixture: facilities %q and %q", f.hip.Facility, f.disch.Facility)
+		}
+		r, err := f.s.Search(ctx, cli, search.Query{Text: "discharge", Facility: f.hip.Facility})
+		testenv.Must(t, err, "search")
+		if r.Total != 2 {
+			t.Errorf("facility %q: found %v", f.hip.Facility, ids(r))
+		}
+	})
+
 	t.Run("ranking: more matches rank higher", func(t *testing.T) {
 		r, err := f.s.Search(ctx, cli, search.Query{Text: "discharge"})
 		testenv.Must(t, err, "search")

@@ -3,11 +3,12 @@
 -- One row per filed document with the text of its pages as an English
 -- tsvector (stemmed: "fractures" finds "fracture"), GIN-indexed, which
 -- queries match and rank; and one row per page of it with the page's own
--- tsvector, which says which page of a document found the hit is on. The rows are derived data: a
--- trigger builds a document's rows from pages.text whenever the document is
--- filed, re-cut (its pages change) or leaves the filed state, and whenever
--- the text of one of its pages changes; building deletes the document's
--- rows first, so it may run any number of times with the same result.
+-- tsvector, which says which page of a document found the hit is on. The
+-- rows are derived data: a trigger builds a document's rows from
+-- pages.text whenever the document is filed, re-cut (its pages change) or
+-- leaves the filed state, and whenever the text of one of its pages
+-- changes; building deletes the document's rows first, so it may run any
+-- number of times with the same result.
 -- They are not in the batch manifests: `paperchart rebuild` inserts the
 -- documents again and the trigger makes them again.
 CREATE TABLE search_documents (
@@ -30,8 +31,11 @@ CREATE TABLE search_pages (
 CREATE AGGREGATE search_tsvector_agg(tsvector) (SFUNC = tsvector_concat, STYPE = tsvector, INITCOND = '');
 
 -- search_index_document makes document doc's rows again from its pages'
--- text: none unless it is filed.
+-- text: none unless it is filed. It locks the document's row first, so two
+-- transactions building the same rows (a re-cut and a page's text changed)
+-- take turns instead of one failing on the other's rows.
 CREATE FUNCTION search_index_document(doc bigint) RETURNS void LANGUAGE sql AS $$
+    SELECT id FROM documents WHERE id = doc FOR UPDATE;
     DELETE FROM search_pages WHERE document_id = doc;
     DELETE FROM search_documents WHERE document_id = doc;
     INSERT INTO search_pages (document_id, page, batch_id, page_no, tsv)
