@@ -96,6 +96,7 @@ func TestSearch(t *testing.T) {
 		{"stemming: fractures finds fracture", search.Query{Text: "fractures"}, []int64{f.hip.ID}},
 		{"stemming both ways", search.Query{Text: "fractured hips"}, []int64{f.hip.ID}},
 		{"phrase", search.Query{Text: `"left femoral neck"`}, []int64{f.hip.ID}},
+		{"a hyphenated word is a phrase", search.Query{Text: "follow-up care"}, []int64{f.disch.ID}},
 		{"phrase in the wrong order", search.Query{Text: `"neck femoral left"`}, []int64{}},
 		{"words anywhere in the page", search.Query{Text: "hemiarthroplasty orthopedics"}, []int64{f.hip.ID}},
 		{"words on different pages of one document", search.Query{Text: "fall hemiarthroplasty"}, []int64{f.hip.ID}},
@@ -196,6 +197,12 @@ func TestSearch(t *testing.T) {
 		testenv.Must(t, err, "search")
 		if r.Total != 1 || r.More {
 			t.Errorf("one match: total %d, more %v", r.Total, r.More)
+		}
+		// A phrase: checked among the newest documents with its words.
+		r, err = capped.Search(ctx, cli, search.Query{Text: `"left femoral"`})
+		testenv.Must(t, err, "search")
+		if !slices.Equal(ids(r), []int64{f.hip.ID}) || r.More {
+			t.Errorf("phrase: found %v, more %v", ids(r), r.More)
 		}
 	})
 
