@@ -178,7 +178,7 @@ func parse(text string) (parsed, error) {
 }
 
 // tsquery is the SQL of the query, from parameters $1 (web) and $2
-// (prefix with :*, or ”).
+// (the prefix with :*, or an empty string).
 const tsquery = `(websearch_to_tsquery('english', $1) && to_tsquery('english', $2))`
 
 // Sentinels of ts_headline's marks: private-use characters, removed from
