@@ -23,6 +23,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"paperchart/audit"
@@ -335,7 +336,18 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 		FROM search_pages sp WHERE sp.document_id = docs.document_id AND sp.tsv @@ q.q) matched
 	JOIN pages p ON p.batch_id = d.batch_id AND p.page_no = best.page_no
 	ORDER BY docs.rank DESC, docs.document_id DESC`
-	rows, err := s.Pool.Query(ctx, sql, args...)
+	// A read-only transaction without JIT compilation: the planner's cost
+	// of a common word's candidates makes PostgreSQL compile the query,
+	// which takes longer than running it (seconds at a million pages).
+	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return Result{}, fmt.Errorf("search documents: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+		return Result{}, fmt.Errorf("search documents: %w", err)
+	}
+	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return Result{}, fmt.Errorf("search documents: %w", err)
 	}
@@ -368,6 +380,9 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 	}
 	if err := rows.Err(); err != nil {
 		return Result{}, fmt.Errorf("read search hits: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return Result{}, fmt.Errorf("search documents: %w", err)
 	}
 	if check {
 		kept := res.Hits[:0]
