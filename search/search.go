@@ -310,7 +310,7 @@ func (s *Searcher) Search(ctx context.Context, who Who, q Query) (Result, error)
 	),
 	cands AS (
 		SELECT sd.document_id FROM q, loose JOIN search_documents sd ON sd.document_id = loose.document_id
-		WHERE sd.tsv @@ q.q
+		WHERE ts_match_vq(sd.tsv, q.q) -- @@, but not through the index: only loose's documents are read
 		ORDER BY sd.document_id DESC LIMIT ` + arg(ranked+1) + `
 	)`
 	}
