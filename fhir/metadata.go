@@ -137,6 +137,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 						searchParam("DocumentReference", "date", "date", "when the document was filed; prefixes eq, ge, gt, le, lt"),
 						searchParam("DocumentReference", "period", "date", "the date of service (context.period, a day); prefixes eq, ge, gt, le, lt"),
 						searchParam("DocumentReference", "status", "token", "current, or entered-in-error (a filed document since moved to another patient or type); without status, both"),
+						searchParam("DocumentReference", "_content", "string", "words of the documents' OCR text: full-text search with English stemming, \"phrases\" and -word; audited with its text"),
 						{Name: "_count", Type: "number", Documentation: "page size, 1 to 100 (default 20)"},
 					},
 					Operation: []CapabilityOperation{{Name: "docref", Definition: opDocref,

@@ -104,6 +104,7 @@ type Server struct {
 	DefaultAuthority string
 	Systems          map[string]string
 	Log              *slog.Logger
+	Content          ContentSearcher // DocumentReference?_content= (content.go); nil: not supported
 }
 
 const contentType = "application/fhir+json; charset=utf-8"
@@ -392,6 +393,10 @@ var searchParams = map[string]bool{"patient": true, "subject": true, "patient.id
 
 func (s *Server) searchDocuments(w http.ResponseWriter, r *http.Request, rq request) {
 	q := r.URL.Query()
+	if q.Has("_content") {
+		s.searchContent(w, r, rq)
+		return
+	}
 	for k := range q {
 		if !searchParams[k] {
 			s.outcome(w, http.StatusBadRequest, "not-supported",

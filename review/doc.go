@@ -5,8 +5,8 @@
 // text with the identifiers found highlighted, ranked candidate patients, a
 // patient search, the type and the date of service) with its actions
 // (confirm, reject, split, merge, move or drop a page), the batch progress
-// page for scanning staff, the supervisors' statistics and the
-// administrators' user list.
+// page for scanning staff, the search of filed documents' text (package
+// search), the supervisors' statistics and the administrators' user list.
 //
 // Pages are rendered on the server with html/template; a little hand-written
 // JavaScript adds the keyboard shortcuts, zoom and rotation, the patient

@@ -112,6 +112,7 @@ func (a *app) routes() []route {
 		{"POST /review/doc/{id}/remove-page", users.Indexer, a.removePage},
 		{"POST /review/doc/{id}/move-page", users.Indexer, a.movePage},
 		{"GET /review/patients", users.Indexer, a.searchPatients},
+		{"GET /review/search", users.Indexer, a.searchDocuments},
 		{"GET /review/types", users.Indexer, a.typeQueue},
 		{"POST /review/doc/{id}/type", users.Indexer, a.confirmType},
 		{"POST /review/doc/{id}/move-filed", users.Records, a.moveFiled},
@@ -423,7 +424,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // pageTemplates are the pages, each parsed with layout.html.
-var pageTemplates = []string{"login.html", "queue.html", "typecheck.html", "document.html", "batches.html", "stats.html", "admin_users.html", "error.html"}
+var pageTemplates = []string{"login.html", "queue.html", "typecheck.html", "document.html", "batches.html", "stats.html", "admin_users.html", "error.html", "search.html"}
 
 func parseTemplates() map[string]*template.Template {
 	funcs := template.FuncMap{

@@ -127,6 +127,7 @@ var walkPaths = map[string]string{
 	"GET /review/doc/{id}":             "/review/doc/{doc}",
 	"GET /review/doc/{id}/page/{no}":   "/review/doc/{doc}/page/{page}",
 	"GET /review/patients":             "/review/patients?q=HARTMANN",
+	"GET /review/search":               "/review/search?q=discharge",
 	"GET /review/types":                "/review/types",
 	"GET /review/stats":                "/review/stats",
 	"GET /review/release":              "/review/release",

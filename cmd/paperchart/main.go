@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"users":      {"who may sign in to the web pages: add, list, passwd, role, disable, enable", runUsers},
 		"patients":   {"the patient index: import CSV or FHIR, show, merge, search", runPatients},
 		"release":    {"release of information: list requests, show one, fetch a released packet", runRelease},
+		"search":     {"search the OCR text of filed documents (words, \"phrases\"; by patient, type, date, batch)", runSearch},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"paperchart/fhir"
 	"paperchart/patients"
 	"paperchart/review"
+	"paperchart/search"
 	"paperchart/tokens"
 	"paperchart/users"
 )
@@ -56,7 +57,7 @@ func webHandler(c *config, s *services, log *slog.Logger) (http.Handler, error) 
 // tokens: what serve answers there, and what the latency benchmark polls.
 func fhirHandler(c *config, s *services, idx *patients.Index, trail *audit.Log, log *slog.Logger) http.Handler {
 	fs := &fhir.Server{Documents: s.db, Patients: idx, Objects: s.objs, Auth: fhirTokens{}, Audit: fhirAudit{trail},
-		Base: c.FHIRBase, DefaultAuthority: c.Authority, Log: log}
+		Base: c.FHIRBase, DefaultAuthority: c.Authority, Log: log, Content: &search.Searcher{Pool: s.db.Pool(), Audit: trail}}
 	return tokens.New(s.db.Pool()).Middleware(fs.Handler())
 }
 

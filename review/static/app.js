@@ -75,6 +75,7 @@
   if (page === "queue" || page === "types") queuePage();
   if (page === "document") documentPage();
   if (page === "batches") batchesPage();
+  if (page === "search") searchPage();
 
   // The queue: j/k to mark a row, Enter to open, n for the oldest free one.
   function queuePage() {
@@ -102,6 +103,40 @@
         case "n": { const f = $("#next-form"); if (!f) return false; f.requestSubmit(); return true; }
         case "f": $("#f-source").focus(); return true;
         case "b": location.href = "/review/batches"; return true;
+        case "/": location.href = "/review/search"; return true;
+      }
+      return false;
+    };
+  }
+
+  // Document search: / to type, Enter searches; j/k or the arrows mark a
+  // result, Enter opens it at its page (a GET: looking claims nothing).
+  function searchPage() {
+    const q = $("#q");
+    const rows = $$("#results > li");
+    let at = -1;
+    const mark = i => {
+      if (!rows.length) return;
+      at = Math.max(0, Math.min(rows.length - 1, i));
+      rows.forEach((r, j) => r.classList.toggle("marked", j === at));
+      rows[at].scrollIntoView({ block: "nearest" });
+    };
+    if (rows.length) mark(0);
+    rows.forEach((r, i) => r.addEventListener("click", e => {
+      if (e.target.closest("a")) return;
+      mark(i); location.href = r.dataset.href;
+    }));
+    // From the words field, the down arrow goes to the results.
+    handlers.fieldKey = e => {
+      if (e.target === q && e.key === "ArrowDown" && rows.length) { e.preventDefault(); q.blur(); mark(at < 0 ? 0 : at); }
+    };
+    handlers.key = e => {
+      switch (e.key) {
+        case "/": q.focus(); q.select(); return true;
+        case "j": case "ArrowDown": mark(at + 1); return true;
+        case "k": case "ArrowUp": mark(at - 1); return true;
+        case "Enter": case "o": if (at >= 0) { location.href = rows[at].dataset.href; return true; } return false;
+        case "q": location.href = "/review/"; return true;
       }
       return false;
     };
@@ -453,7 +488,14 @@
     }
 
     figures.forEach(f => { const img = $("img", f); if (img) img.addEventListener("load", applyView); });
-    setCurrent(1, false);
+    // ?page=N (a search hit) opens the document at that page.
+    const want = parseInt(new URLSearchParams(location.search).get("page"), 10);
+    if (want > 1 && want <= figures.length) {
+      setCurrent(want, true);
+      window.addEventListener("load", () => setCurrent(want, true), { once: true });
+    } else {
+      setCurrent(1, false);
+    }
     const sel = $("#cands .cand.selected");
     if (sel) sel.scrollIntoView({ block: "nearest" });
   }
