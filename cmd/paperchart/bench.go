@@ -133,8 +133,9 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"N pages and prints its time and the worker's peak RSS in each stage. --ocrmypdf adds OCRmyPDF to each round,\n"+
 		"as Paperless-ngx runs it (ocrmypdf --rotate-pages --rotate-pages-threshold 12 -j SLOTS --skip-text --sidecar\n"+
 		"--output-type pdf, OMP_THREAD_LIMIT=1, one batch file at a time) on the same batch files, and the ratios\n"+
-		"pipeline/OCRmyPDF (goal: 0.25 or less). Measured on the 2-core machine (load 1.0-3.2), 56 default pages,\n"+
-		"3 rounds: pipeline/OCRmyPDF wall 0.35 (2.9 times as fast), CPU 0.40. Needs Debian's ocrmypdf package.\n"+
+		"pipeline/OCRmyPDF (goal: 0.25 or less). Measured on the 2-core machine (load 2.0-2.8), 56 default pages,\n"+
+		"3 rounds: pipeline/CLI wall 1.03, CPU 0.95; pipeline/OCRmyPDF wall 0.29 (3.4 times as fast), CPU 0.32.\n"+
+		"--ocrmypdf needs Debian's ocrmypdf package.\n"+
 		"It works in a database, bucket and queues of its own, removed after. Needs the services running.")
 	c.register(fs, useDB|useRedis|useS3|useWorker)
 	input := fs.String("input", "", "folder of batch files (PDF, TIFF, JPEG, PNG) to run instead of generated pages")
