@@ -57,16 +57,17 @@ func TestAreaWeightsSumToOne(t *testing.T) {
 	}
 }
 
-// TestReadResolution: a 300-dpi page is read on a 200-dpi copy with its
-// word boxes in the page's own pixels; ReadDPI -1 reads it as scanned; a
-// 200-dpi page is read as it is.
+// TestReadResolution: with ReadDPI 200 a 300-dpi page is read on a 200-dpi
+// copy with its word boxes in the page's own pixels, and a 200- or 240-dpi
+// page as it is; by default every page is read as scanned.
 func TestReadResolution(t *testing.T) {
 	p := clinicalPage(t)
-	full, err := NewEngine(Options{ReadDPI: -1})
+	full := sharedEngine(t)
+	at200, err := NewEngine(Options{ReadDPI: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer full.Close()
+	defer at200.Close()
 	small200 := shrink(p.img, pageW*2/3, pageH*2/3)
 	tests := []struct {
 		name     string
@@ -75,10 +76,10 @@ func TestReadResolution(t *testing.T) {
 		dpi      int
 		wantRead int
 	}{
-		{"300 dpi read at 200", sharedEngine(t), p.img, 300, 200},
-		{"300 dpi read as scanned", full, p.img, 300, 300},
-		{"200 dpi read as scanned", sharedEngine(t), small200, 200, 200},
-		{"240 dpi is close enough to read as scanned", sharedEngine(t), shrink(p.img, pageW*4/5, pageH*4/5), 240, 240},
+		{"300 dpi read at 200", at200, p.img, 300, 200},
+		{"300 dpi read as scanned by default", full, p.img, 300, 300},
+		{"200 dpi read as scanned", at200, small200, 200, 200},
+		{"240 dpi is close enough to read as scanned", at200, shrink(p.img, pageW*4/5, pageH*4/5), 240, 240},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,11 +114,12 @@ func TestSmallPrintReadAsScanned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, err := NewEngine(Options{ReadDPI: -1})
+	full := sharedEngine(t)
+	at200, err := NewEngine(Options{ReadDPI: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer full.Close()
+	defer at200.Close()
 	truth := strings.Join(clinicalLines, "\n")
 	// 4 pt: words about 11 px high at 200 dpi, read there with confidence
 	// 90 but 1.4% of characters wrong; 3 pt: confidence 51, a quarter wrong.
@@ -135,7 +137,7 @@ func TestSmallPrintReadAsScanned(t *testing.T) {
 			d.DrawString(line)
 			y += face.Metrics().Height.Ceil() + 4
 		}
-		res, _, err := sharedEngine(t).Recognize(context.Background(), img, testDPI)
+		res, _, err := at200.Recognize(context.Background(), img, testDPI)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -134,7 +134,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		"as Paperless-ngx runs it (ocrmypdf --rotate-pages --rotate-pages-threshold 12 -j SLOTS --skip-text --sidecar\n"+
 		"--output-type pdf, OMP_THREAD_LIMIT=1, one batch file at a time) on the same batch files, and the ratios\n"+
 		"pipeline/OCRmyPDF (goal: 0.25 or less). Measured on the 2-core machine (load 2.0-2.8), 56 default pages,\n"+
-		"3 rounds: pipeline/CLI wall 1.03, CPU 0.95; pipeline/OCRmyPDF wall 0.29 (3.4 times as fast), CPU 0.32.\n"+
+		"3 rounds: pipeline/CLI wall 1.19, CPU 1.14 (with --read-dpi 200: 1.03, 0.95, and pipeline/OCRmyPDF wall 0.29,\n"+
+		"CPU 0.32).\n"+
 		"--ocrmypdf needs Debian's ocrmypdf package.\n"+
 		"It works in a database, bucket and queues of its own, removed after. Needs the services running.")
 	c.register(fs, useDB|useRedis|useS3|useWorker)
