@@ -503,7 +503,8 @@ func (b *bencher) startWorker(ctx context.Context, p *harness.Pipeline) (*childW
 		"PAPERCHART_S3_ENDPOINT="+b.c.S3Endpoint, "PAPERCHART_S3_ACCESS_KEY="+b.c.S3AccessKey, "PAPERCHART_S3_SECRET_KEY="+b.c.S3SecretKey,
 		"PAPERCHART_S3_TLS="+strconv.FormatBool(b.c.S3TLS), "PAPERCHART_REDIS_ADDR="+b.c.RedisAddr, "PAPERCHART_REDIS_PASSWORD="+b.c.RedisPassword,
 		"PAPERCHART_REDIS_DB="+strconv.Itoa(b.c.RedisDB), "PAPERCHART_CONCURRENCY="+strconv.Itoa(b.c.Concurrency),
-		"PAPERCHART_WORK_DIR="+b.tmp, "PAPERCHART_NO_BARCODES="+strconv.FormatBool(b.c.NoBarcodes))
+		"PAPERCHART_WORK_DIR="+b.tmp, "PAPERCHART_NO_BARCODES="+strconv.FormatBool(b.c.NoBarcodes),
+		"PAPERCHART_READ_DPI="+strconv.Itoa(b.c.ReadDPI))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
