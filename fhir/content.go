@@ -58,16 +58,10 @@ func (s *Server) searchContent(w http.ResponseWriter, r *http.Request, rq reques
 		}
 		q.PatientID = id
 	}
-	var loinc []string
-	for _, t := range v["type"] {
-		for _, one := range strings.Split(t, ",") {
-			sys, code, has := tokenParam(one)
-			if has && sys != systemLOINC {
-				s.outcome(w, http.StatusBadRequest, "invalid", "type must be a LOINC code (http://loinc.org|CODE)")
-				return
-			}
-			loinc = append(loinc, code)
-		}
+	loinc, err := loincCodes(v["type"])
+	if err != nil {
+		s.outcome(w, http.StatusBadRequest, "invalid", err.Error())
+		return
 	}
 	for _, d := range v["date"] {
 		b, err := parseDateParam(d)

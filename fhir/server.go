@@ -315,6 +315,25 @@ func tokenParam(v string) (system, value string, hasSystem bool) {
 	return "", v, false
 }
 
+// errTypeNotLOINC is the answer to a type token of another system.
+var errTypeNotLOINC = errors.New("type must be a LOINC code (http://loinc.org|CODE)")
+
+// loincCodes reads the type parameters (each a comma-separated list of
+// tokens, LOINC or without a system) as LOINC codes.
+func loincCodes(types []string) ([]string, error) {
+	var codes []string
+	for _, t := range types {
+		for _, one := range strings.Split(t, ",") {
+			sys, code, has := tokenParam(one)
+			if has && sys != systemLOINC {
+				return nil, errTypeNotLOINC
+			}
+			codes = append(codes, code)
+		}
+	}
+	return codes, nil
+}
+
 func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request, rq request) {
 	q := r.URL.Query()
 	for k := range q {
@@ -440,16 +459,12 @@ func (s *Server) searchDocuments(w http.ResponseWriter, r *http.Request, rq requ
 		s.outcome(w, http.StatusBadRequest, "required", "search DocumentReference by patient, patient.identifier or _id")
 		return
 	}
-	for _, t := range q["type"] {
-		for _, one := range strings.Split(t, ",") {
-			sys, code, has := tokenParam(one)
-			if has && sys != systemLOINC {
-				s.outcome(w, http.StatusBadRequest, "invalid", "type must be a LOINC code (http://loinc.org|CODE)")
-				return
-			}
-			fq.LOINC = append(fq.LOINC, code)
-		}
+	codes, err := loincCodes(q["type"])
+	if err != nil {
+		s.outcome(w, http.StatusBadRequest, "invalid", err.Error())
+		return
 	}
+	fq.LOINC = append(fq.LOINC, codes...)
 	if why, err := usCoreFilters(q, &fq); err != nil {
 		s.outcome(w, http.StatusBadRequest, "invalid", err.Error())
 		return

@@ -324,16 +324,12 @@ func (s *Server) docref(w http.ResponseWriter, r *http.Request, rq request) {
 		fq.Care = append(fq.Care, b)
 	}
 	fq.LatestPerType = len(fq.Care) == 0
-	for _, t := range q["type"] {
-		for _, one := range strings.Split(t, ",") {
-			sys, code, has := tokenParam(one)
-			if has && sys != systemLOINC {
-				s.outcome(w, http.StatusBadRequest, "invalid", "type must be a LOINC code (http://loinc.org|CODE)")
-				return
-			}
-			fq.LOINC = append(fq.LOINC, code)
-		}
+	codes, err := loincCodes(q["type"])
+	if err != nil {
+		s.outcome(w, http.StatusBadRequest, "invalid", err.Error())
+		return
 	}
+	fq.LOINC = append(fq.LOINC, codes...)
 	for _, v := range q["on-demand"] {
 		if v != "true" && v != "false" {
 			s.outcome(w, http.StatusBadRequest, "invalid", "on-demand must be true or false")
