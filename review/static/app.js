@@ -17,6 +17,8 @@
     if (tag === "INPUT") return !["radio", "checkbox", "button", "submit"].includes(el.type);
     return false;
   }
+  // Scripts of single pages (release.js), loaded after this one, use it too.
+  window.paperchart = Object.freeze({ typing });
 
   // request sends a same-origin request with the session's CSRF token.
   async function request(method, url, body) {

@@ -10,14 +10,7 @@
   const token = () => { const m = $('meta[name="csrf-token"]'); return m ? m.content : ""; };
   const page = document.body.dataset.page;
 
-  function typing(el) {
-    if (!el || el === document.body) return false;
-    if (el.isContentEditable) return true;
-    const tag = el.tagName;
-    if (tag === "TEXTAREA" || tag === "SELECT") return true;
-    if (tag === "INPUT") return !["radio", "checkbox", "button", "submit"].includes(el.type);
-    return false;
-  }
+  const typing = window.paperchart.typing; // app.js, loaded first
 
   // keys calls handler with each shortcut key (not while typing in a
   // field, not while the help is open); app.js handles ? and Esc in fields.
